@@ -1,0 +1,1 @@
+//! analysis (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! host (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! probe (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! results (placeholder, filled in by its issue).

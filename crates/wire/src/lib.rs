@@ -1,0 +1,1 @@
+//! wire (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! xdp (placeholder, filled in by its issue).

@@ -1,0 +1,1 @@
+//! xsk (placeholder, filled in by its issue).
