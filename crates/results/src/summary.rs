@@ -1,0 +1,156 @@
+//! `summary.json`: what the user asked for, what was really in effect, the
+//! warnings, packet counts and RTT statistics of one run (one config × one
+//! repetition), and the facts needed to reproduce it. Written atomically
+//! (temporary file, fsync, rename) so a reader never sees half a summary.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Describe, Error, SCHEMA};
+
+/// File name of the summary inside a run directory.
+pub const SUMMARY_FILE: &str = "summary.json";
+const TMP_FILE: &str = ".summary.json.tmp";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub schema: u32,
+    /// What the user asked for, knob names with `_` (`xdp_mode`, `bind`, `need_wakeup`, ...).
+    pub params: Map<String, Value>,
+    /// What the kernel confirmed was in effect.
+    pub effective: Map<String, Value>,
+    pub warnings: Vec<String>,
+    pub packets: PacketCounts,
+    /// `None` when no packet came back.
+    pub rtt_ns: Option<Describe>,
+    pub repetition: u32,
+    /// Packets sent first and discarded.
+    #[serde(default)]
+    pub warmup_packets: u64,
+    /// Per-stage statistics, by stage name.
+    #[serde(default)]
+    pub stages: Map<String, Value>,
+    #[serde(default)]
+    pub environment: Environment,
+    /// Fields this version does not know, kept for forward compatibility.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Self {
+            schema: SCHEMA,
+            params: Map::new(),
+            effective: Map::new(),
+            warnings: Vec::new(),
+            packets: PacketCounts::default(),
+            rtt_ns: None,
+            repetition: 0,
+            warmup_packets: 0,
+            stages: Map::new(),
+            environment: Environment::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PacketCounts {
+    pub sent: u64,
+    pub received: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
+    /// Probe replies whose payload failed validation.
+    #[serde(default)]
+    pub corrupt: u64,
+    /// Frames on the probe port that belonged to no probe of this run.
+    #[serde(default)]
+    pub foreign: u64,
+}
+
+/// The machine a run was measured on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Environment {
+    #[serde(default)]
+    pub xdplat_version: String,
+    #[serde(default)]
+    pub kernel_release: String,
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub cpu_model: String,
+}
+
+impl Environment {
+    /// Reads the running system (procfs); a fact that cannot be read stays empty.
+    pub fn detect() -> Self {
+        let read = |p: &str| {
+            std::fs::read_to_string(p)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(k, _)| matches!(k.trim(), "model name" | "Model" | "cpu model"))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        Self {
+            xdplat_version: env!("CARGO_PKG_VERSION").to_string(),
+            kernel_release: read("/proc/sys/kernel/osrelease"),
+            hostname: read("/proc/sys/kernel/hostname"),
+            cpu_model,
+        }
+    }
+}
+
+/// Writes `DIR/summary.json` atomically: temporary file, fsync, rename, fsync of DIR.
+pub fn write_summary(dir: &Path, s: &Summary) -> Result<(), Error> {
+    let tmp = dir.join(TMP_FILE);
+    let dst = dir.join(SUMMARY_FILE);
+    let mut body = serde_json::to_vec_pretty(s).map_err(|source| Error::Json {
+        path: dst.clone(),
+        source,
+    })?;
+    body.push(b'\n');
+    let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    f.write_all(&body)
+        .map_err(|e| Error::io("write", &tmp, e))?;
+    f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename", &dst, e))?;
+    sync_dir(dir)
+}
+
+/// Reads a summary file; refuses a schema newer than [`SCHEMA`].
+pub fn read_summary(path: &Path) -> Result<Summary, Error> {
+    let body = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let s: Summary = serde_json::from_slice(&body).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if s.schema > SCHEMA {
+        return Err(Error::Schema {
+            path: path.to_path_buf(),
+            found: s.schema,
+            supported: SCHEMA,
+        });
+    }
+    Ok(s)
+}
+
+/// Makes a rename in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync", dir, e))
+}
