@@ -6,6 +6,7 @@ use std::io;
 use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::{BindMode, BusyPoll, SocketConfig, UmemConfig};
 use crate::error::{Error, Result};
@@ -197,9 +198,9 @@ impl Control {
         }
     }
 
-    /// Waits up to `timeout_ms` for packets on the RX ring with poll(); true if readable.
-    pub fn poll_rx(&self, timeout_ms: i32) -> Result<bool> {
-        match sys::poll(self.fd.as_fd(), libc::POLLIN, timeout_ms) {
+    /// Waits up to `timeout` for packets on the RX ring with (p)poll(); true if readable.
+    pub fn poll_rx(&self, timeout: Option<Duration>) -> Result<bool> {
+        match sys::poll(self.fd.as_fd(), libc::POLLIN, timeout) {
             Ok(revents) if revents & (libc::POLLERR | libc::POLLNVAL) != 0 => Err(Error::sys(
                 "poll(AF_XDP)",
                 io::Error::new(io::ErrorKind::BrokenPipe, "socket error (interface gone?)"),
@@ -211,8 +212,8 @@ impl Control {
     }
 
     /// poll() for POLLOUT, which in need_wakeup mode also kicks TX.
-    pub fn poll_tx(&self, timeout_ms: i32) -> Result<bool> {
-        match sys::poll(self.fd.as_fd(), libc::POLLOUT, timeout_ms) {
+    pub fn poll_tx(&self, timeout: Option<Duration>) -> Result<bool> {
+        match sys::poll(self.fd.as_fd(), libc::POLLOUT, timeout) {
             Ok(revents) => Ok(revents & libc::POLLOUT != 0),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
             Err(e) => Err(Error::sys("poll(AF_XDP)", e)),
