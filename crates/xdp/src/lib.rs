@@ -1,1 +1,19 @@
-//! xdp (placeholder, filled in by its issue).
+//! xdp: the XDP program that steers probe packets (IPv4/UDP to the probe
+//! port) into AF_XDP sockets through an XSKMAP and stamps them in the
+//! metadata area, and its loader and attach guard (bpf_link, skb/drv mode,
+//! optionally device-bound for NIC RX timestamps). Everything that is not a
+//! probe passes to the kernel.
+
+mod counters;
+mod error;
+mod link;
+mod meta;
+mod mode;
+mod program;
+mod skel;
+
+pub use counters::ProgramCounters;
+pub use error::{Cause, Error};
+pub use meta::{META_F_DEV_BOUND, META_F_HW_RX, META_F_XDP_NS, META_LEN, META_MAGIC, XdpMeta};
+pub use mode::XdpMode;
+pub use program::{ProbeProgram, ProbeProgramConfig, XSKMAP_ENTRIES};
