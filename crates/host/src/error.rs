@@ -55,6 +55,29 @@ pub enum Error {
         status: String,
         stderr: String,
     },
+    /// The device (or machine) cannot take this setting.
+    #[error("{key}: {device} {lacks}")]
+    Unsupported {
+        key: String,
+        device: String,
+        lacks: String,
+    },
+    /// Another process holds the host lock.
+    #[error("another xdplat process (pid {pid}) holds the host lock {path}")]
+    Locked { pid: String, path: String },
+    /// A setting was written but the kernel reads back something else.
+    #[error("{key} on {device}: wrote {wanted} but the kernel reads back {got}")]
+    NotApplied {
+        key: String,
+        device: String,
+        wanted: String,
+        got: String,
+    },
+    /// Restoring journaled settings failed for some of them.
+    #[error("restore failed for {count} setting(s): {details}")]
+    RestoreFailed { count: usize, details: String },
+    #[error("journal {path}: {why}")]
+    Journal { path: String, why: String },
     #[error("thread running in network namespace {netns} panicked")]
     ThreadPanicked { netns: String },
 }

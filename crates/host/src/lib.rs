@@ -5,6 +5,9 @@
 //!   and neighbour (ARP) resolution, read from the kernel over rtnetlink in
 //!   the calling thread's namespace.
 //! - [`testbed`]: the namespaces + veth pairs testbed (`xdplat testbed up`).
+//! - [`hostconfig`]: host settings (busy poll, coalescing, channels,
+//!   C-states, IRQ affinity; [`settings`]) applied under a lock with an
+//!   on-disk journal ([`state`]) and restored on drop or after a crash.
 //! - [`test_support`]: a self-cleaning testbed and a root check for tests.
 //!
 //! Every failure is an [`Error`] whose message names the syscall, path,
@@ -12,10 +15,17 @@
 
 mod cmd;
 mod error;
+mod genl;
+pub mod hostconfig;
 pub mod iface;
 pub mod netns;
 mod nl;
+pub mod settings;
+pub mod state;
+mod sysfs;
 pub mod test_support;
 pub mod testbed;
 
 pub use error::Error;
+pub use hostconfig::{HostConfig, OnUnsupported, Outcome, restore_journal};
+pub use state::{StateDir, Target};

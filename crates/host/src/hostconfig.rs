@@ -1,0 +1,332 @@
+//! [`HostConfig`]: applies host settings and guarantees they are undone.
+//!
+//! Order of events: take the host lock; undo whatever a crashed process
+//! left in the journal; for each setting, validate every value and check
+//! support *before* changing anything; then per setting: snapshot the old
+//! value, write it to the journal (durably), apply, read back. Dropping
+//! the guard restores in reverse order and removes each entry from the
+//! journal once undone. After a SIGKILL the journal remains, and the next
+//! [`HostConfig::new`] or [`restore_journal`] undoes it.
+//!
+//! Signals are the caller's business: a Ctrl-C/SIGTERM handler should let
+//! the guard drop (or call [`HostConfig::restore`]).
+
+use crate::settings::{self, Held, Setting};
+use crate::state::{Entry, HostLock, Journal, StateDir, Target};
+use crate::{Error, netns};
+
+/// What to do with a setting the target cannot take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUnsupported {
+    /// Fail before changing anything.
+    Error,
+    /// Leave it out and report it in [`Outcome::skipped`].
+    Skip,
+}
+
+/// What happened to one requested setting.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Outcome {
+    pub key: String,
+    pub target: Target,
+    /// The value asked for (normalised).
+    pub value: String,
+    /// The value before.
+    pub before: Option<String>,
+    /// The value the kernel reads back after applying (None when skipped).
+    pub effective: Option<String>,
+    /// Why it was not applied.
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug)]
+struct Applied {
+    entry: Entry,
+    held: HeldBox,
+}
+
+/// Wrapper so that Applied is Debug.
+struct HeldBox(Held);
+
+impl std::fmt::Debug for HeldBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "held" } else { "none" })
+    }
+}
+
+/// Settings in force; restored on drop.
+#[derive(Debug)]
+pub struct HostConfig {
+    dir: StateDir,
+    applied: Vec<Applied>,
+    /// Entries of a crashed process that were undone when this guard was
+    /// made.
+    pub recovered: Vec<Entry>,
+    _lock: HostLock,
+}
+
+/// A setting with a checked value.
+pub type Checked = (Box<dyn Setting>, String);
+
+/// Parses `KEY=VALUE` items into checked (setting, value) pairs.
+pub fn parse_settings(items: &[String]) -> Result<Vec<Checked>, Error> {
+    items
+        .iter()
+        .map(|item| {
+            let (k, v) = settings::parse_assignment(item)?;
+            let s = settings::by_key(&k)?;
+            let v = s.parse(&v)?;
+            Ok((s, v))
+        })
+        .collect()
+}
+
+impl HostConfig {
+    /// Takes the host lock and undoes any leftover journal.
+    pub fn new(dir: &StateDir) -> Result<HostConfig, Error> {
+        let lock = HostLock::acquire(dir)?;
+        let recovered = restore_locked(dir)?;
+        Ok(HostConfig {
+            dir: dir.clone(),
+            applied: Vec::new(),
+            recovered,
+            _lock: lock,
+        })
+    }
+
+    /// Applies `KEY=VALUE` items to `target`. Every item is validated (and,
+    /// with [`OnUnsupported::Error`], checked for support) before the first
+    /// change. A setting already applied by this guard may be set again;
+    /// the first snapshot is the one restored.
+    pub fn apply(
+        &mut self,
+        target: &Target,
+        items: &[String],
+        on_unsupported: OnUnsupported,
+    ) -> Result<Vec<Outcome>, Error> {
+        let parsed = parse_settings(items)?;
+        if let Some(ns) = &target.netns
+            && !netns::exists(ns)
+        {
+            return Err(Error::NoNetns { name: ns.clone() });
+        }
+        let mut plan = Vec::new();
+        let mut outcomes = Vec::new();
+        for (s, v) in parsed {
+            if s.per_device() {
+                settings::iface(s.key(), target)?;
+            }
+            match s.check_supported(target) {
+                Ok(()) => plan.push((s, v)),
+                Err(e @ Error::Unsupported { .. }) => match on_unsupported {
+                    OnUnsupported::Error => return Err(e),
+                    OnUnsupported::Skip => outcomes.push(Outcome {
+                        key: s.key().into(),
+                        target: target.clone(),
+                        value: v,
+                        before: None,
+                        effective: None,
+                        skipped: Some(e.to_string()),
+                    }),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        for (s, v) in plan {
+            outcomes.push(self.apply_one(s.as_ref(), target, &v)?);
+        }
+        Ok(outcomes)
+    }
+
+    fn apply_one(
+        &mut self,
+        s: &dyn Setting,
+        target: &Target,
+        value: &str,
+    ) -> Result<Outcome, Error> {
+        let before = s.read(target)?;
+        let already = self
+            .applied
+            .iter()
+            .any(|a| a.entry.key == s.key() && a.entry.target == *target);
+        if !already {
+            let old = s.snapshot(target)?;
+            let mut journal = Journal::load(&self.dir)?;
+            let entry = Entry {
+                id: journal.next_id(),
+                pid: std::process::id(),
+                key: s.key().into(),
+                target: target.clone(),
+                value: value.into(),
+                old,
+            };
+            journal.entries.push(entry.clone());
+            journal.save(&self.dir)?;
+            self.applied.push(Applied {
+                entry,
+                held: HeldBox(None),
+            });
+        }
+        let held = s.apply(target, value)?;
+        if let Some(a) = self
+            .applied
+            .iter_mut()
+            .find(|a| a.entry.key == s.key() && a.entry.target == *target)
+            && held.is_some()
+        {
+            a.held = HeldBox(held);
+        }
+        let effective = s.read(target)?;
+        if !s.confirms(value, &effective) {
+            return Err(Error::NotApplied {
+                key: s.key().into(),
+                device: target.describe(),
+                wanted: value.into(),
+                got: effective,
+            });
+        }
+        Ok(Outcome {
+            key: s.key().into(),
+            target: target.clone(),
+            value: value.into(),
+            before: Some(before),
+            effective: Some(effective),
+            skipped: None,
+        })
+    }
+
+    /// Restores everything now, reporting failures (drop does the same
+    /// and prints them).
+    pub fn restore(mut self) -> Result<(), Error> {
+        self.restore_all()
+    }
+
+    fn restore_all(&mut self) -> Result<(), Error> {
+        let mut failures = Vec::new();
+        while let Some(a) = self.applied.pop() {
+            drop(a.held);
+            match undo(&a.entry) {
+                Ok(()) => {
+                    if let Err(e) = forget(&self.dir, a.entry.id) {
+                        failures.push(e.to_string());
+                    }
+                }
+                Err(e) => failures.push(format!("{}: {e}", a.entry.key)),
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::RestoreFailed {
+                count: failures.len(),
+                details: failures.join("; "),
+            })
+        }
+    }
+}
+
+impl Drop for HostConfig {
+    fn drop(&mut self) {
+        if let Err(e) = self.restore_all() {
+            eprintln!(
+                "xdplat: restoring host settings: {e}; the journal keeps them for `xdplat host restore`"
+            );
+        }
+    }
+}
+
+/// Undoes one journal entry. A per-device entry whose namespace is gone is
+/// done: the device went with it.
+fn undo(e: &Entry) -> Result<(), Error> {
+    let s = settings::by_key(&e.key)?;
+    if let Some(ns) = &e.target.netns
+        && !netns::exists(ns)
+        && s.per_device()
+    {
+        return Ok(());
+    }
+    s.restore(&e.target, &e.old)
+}
+
+fn forget(dir: &StateDir, id: u64) -> Result<(), Error> {
+    let mut j = Journal::load(dir)?;
+    j.entries.retain(|x| x.id != id);
+    j.save(dir)
+}
+
+/// Undoes every entry of the journal (newest first) with the lock held;
+/// returns the entries undone.
+fn restore_locked(dir: &StateDir) -> Result<Vec<Entry>, Error> {
+    let journal = Journal::load(dir)?;
+    let mut done = Vec::new();
+    let mut failures = Vec::new();
+    for e in journal.entries.iter().rev() {
+        match undo(e) {
+            Ok(()) => {
+                forget(dir, e.id)?;
+                done.push(e.clone());
+            }
+            Err(err) => failures.push(format!("{} on {}: {err}", e.key, e.target.describe())),
+        }
+    }
+    if failures.is_empty() {
+        Ok(done)
+    } else {
+        Err(Error::RestoreFailed {
+            count: failures.len(),
+            details: failures.join("; "),
+        })
+    }
+}
+
+/// Undoes whatever the journal holds (what a crashed process left): takes
+/// the host lock (failing if another xdplat process holds it), restores,
+/// and returns the entries undone. Harmless when there is nothing to undo.
+pub fn restore_journal(dir: &StateDir) -> Result<Vec<Entry>, Error> {
+    let _lock = HostLock::acquire(dir)?;
+    restore_locked(dir)
+}
+
+/// One row of `xdplat host show`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShowRow {
+    pub key: String,
+    pub per_device: bool,
+    pub accepts: String,
+    /// The current value, when supported.
+    pub value: Option<String>,
+    /// Why not, when unsupported (or unreadable).
+    pub unsupported: Option<String>,
+}
+
+/// Every setting with its current value on `target` (per-device ones are
+/// listed as needing `--iface` when the target has none).
+pub fn show(target: &Target) -> Vec<ShowRow> {
+    settings::all()
+        .into_iter()
+        .map(|s| {
+            let mut row = ShowRow {
+                key: s.key().into(),
+                per_device: s.per_device(),
+                accepts: s.accepts().into(),
+                value: None,
+                unsupported: None,
+            };
+            if s.per_device() && target.iface.is_none() {
+                row.unsupported = Some("per-device setting: pass --iface".into());
+                return row;
+            }
+            match s.check_supported(target).and_then(|_| s.read(target)) {
+                Ok(v) => row.value = Some(v),
+                Err(e) => row.unsupported = Some(e.to_string()),
+            }
+            row
+        })
+        .collect()
+}
+
+/// The cpuidle states of this machine and their exit latencies (µs), for
+/// `host show`.
+pub fn cpuidle_states() -> Vec<(String, String)> {
+    settings::cpuidle_states()
+}
