@@ -14,7 +14,7 @@ use netlink_packet_route::neighbour::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::{Error, netns, nl};
+use crate::{Error, genl, netns, nl};
 
 /// What the kernel says about one interface.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -25,9 +25,16 @@ pub struct IfaceInfo {
     /// The first IPv4 address and its prefix length.
     pub ipv4: Option<(Ipv4Addr, u8)>,
     pub mtu: u32,
-    /// Queues the device was created with (IFLA_NUM_RX_QUEUES).
+    /// Receive queues in use: the ethtool channel counts (rx + combined)
+    /// when the device reports them, else the queues it was created with
+    /// (IFLA_NUM_RX_QUEUES). AF_XDP can bind queue ids below this.
     pub num_rx_queues: u32,
+    /// Transmit queues in use, likewise (tx + combined).
     pub num_tx_queues: u32,
+    /// Receive queues the device was created with (IFLA_NUM_RX_QUEUES).
+    pub alloc_rx_queues: u32,
+    /// Transmit queues the device was created with (IFLA_NUM_TX_QUEUES).
+    pub alloc_tx_queues: u32,
     /// The link kind for virtual devices ("veth"), else the bound driver of
     /// the parent device (e.g. "ixgbe"), when known.
     pub driver: Option<String>,
@@ -138,6 +145,8 @@ pub fn info(name: &str) -> Result<IfaceInfo, Error> {
         mtu: 0,
         num_rx_queues: 1,
         num_tx_queues: 1,
+        alloc_rx_queues: 1,
+        alloc_tx_queues: 1,
         driver: None,
         up: link
             .header
@@ -149,8 +158,8 @@ pub fn info(name: &str) -> Result<IfaceInfo, Error> {
         match a {
             LinkAttribute::Address(m) if m.len() == 6 => out.mac.copy_from_slice(m),
             LinkAttribute::Mtu(v) => out.mtu = *v,
-            LinkAttribute::NumRxQueues(v) => out.num_rx_queues = *v,
-            LinkAttribute::NumTxQueues(v) => out.num_tx_queues = *v,
+            LinkAttribute::NumRxQueues(v) => (out.num_rx_queues, out.alloc_rx_queues) = (*v, *v),
+            LinkAttribute::NumTxQueues(v) => (out.num_tx_queues, out.alloc_tx_queues) = (*v, *v),
             LinkAttribute::LinkInfo(infos) => {
                 for i in infos {
                     if let LinkInfo::Kind(k) = i {
@@ -169,7 +178,37 @@ pub fn info(name: &str) -> Result<IfaceInfo, Error> {
         out.driver = parent_driver(&b, &p);
     }
     out.ipv4 = first_ipv4(out.ifindex)?;
+    if let Some((rx, tx)) = channel_counts(name)? {
+        out.num_rx_queues = rx;
+        out.num_tx_queues = tx;
+    }
     Ok(out)
+}
+
+/// (rx, tx) queues in use per the ethtool channels, when reported.
+fn channel_counts(name: &str) -> Result<Option<(u32, u32)>, Error> {
+    const RX_COUNT: u16 = 6;
+    const TX_COUNT: u16 = 7;
+    const COMBINED_COUNT: u16 = 9;
+    let Ok(attrs) = genl::get(
+        "ETHTOOL_MSG_CHANNELS_GET",
+        genl::ETHTOOL_MSG_CHANNELS_GET,
+        name,
+    )?
+    else {
+        return Ok(None);
+    };
+    let find = |ty| {
+        attrs
+            .iter()
+            .find_map(|(t, v)| match v {
+                genl::Val::U32(n) if *t == ty => Some(*n),
+                _ => None,
+            })
+            .unwrap_or(0)
+    };
+    let (rx, tx, comb) = (find(RX_COUNT), find(TX_COUNT), find(COMBINED_COUNT));
+    Ok((rx + comb > 0 && tx + comb > 0).then_some((rx + comb, tx + comb)))
 }
 
 /// A usable entry for `ip` on `ifindex` in the neighbour table, if any.

@@ -190,8 +190,9 @@ fn create_pair(a: &EndPlan, b: &EndPlan, queues: u32) -> Result<(), Error> {
     .map(|_| ())
 }
 
-/// Brings one end to its planned shape (MAC, address, offload, up).
-fn shape_end(e: &EndPlan, have: &IfaceInfo) -> Result<(), Error> {
+/// Brings one end to its planned shape (MAC, address, offload, channels,
+/// up).
+fn shape_end(e: &EndPlan, have: &IfaceInfo, queues: u32) -> Result<(), Error> {
     if have.mac != e.mac {
         ip(
             &e.netns,
@@ -210,6 +211,10 @@ fn shape_end(e: &EndPlan, have: &IfaceInfo) -> Result<(), Error> {
         ip(&e.netns, &["addr", "replace", &addr, "dev", &e.iface])?;
     }
     ethtool(&e.netns, &["-K", &e.iface, "tx", "off"])?;
+    if have.num_rx_queues != queues || have.num_tx_queues != queues {
+        let q = queues.to_string();
+        ethtool(&e.netns, &["-L", &e.iface, "rx", &q, "tx", &q])?;
+    }
     if !have.up {
         ip(&e.netns, &["link", "set", "dev", &e.iface, "up"])?;
     }
@@ -240,8 +245,9 @@ pub fn up(spec: &TestbedSpec) -> Result<Status, Error> {
     for (a, b) in plan(&spec.name, spec.with_c) {
         let (ha, hb) = (read_end(&a.netns, &a.iface)?, read_end(&b.netns, &b.iface)?);
         let same_shape = |h: &Option<IfaceInfo>| {
-            h.as_ref()
-                .is_some_and(|i| i.num_rx_queues == spec.queues && i.num_tx_queues == spec.queues)
+            h.as_ref().is_some_and(|i| {
+                i.alloc_rx_queues == spec.queues && i.alloc_tx_queues == spec.queues
+            })
         };
         if !(same_shape(&ha) && same_shape(&hb)) {
             // Missing, half made or of another queue count: (re)create.
@@ -258,7 +264,7 @@ pub fn up(spec: &TestbedSpec) -> Result<Status, Error> {
                 name: spec.name.clone(),
                 why: format!("{} vanished from {} right after creation", e.iface, e.netns),
             })?;
-            shape_end(e, &have)?;
+            shape_end(e, &have, spec.queues)?;
         }
     }
     status(&spec.name)

@@ -208,6 +208,11 @@ fn veth_channels_apply_and_restore_and_combined_is_unsupported() {
         .unwrap();
         assert_eq!(read("channels-rx", &t), "1");
         assert_eq!(read("channels-tx", &t), "1");
+        let (ns, ifname) = (a.netns.clone(), a.iface.clone());
+        let info = host::netns::run_in(&ns, move || host::iface::info(&ifname))
+            .unwrap()
+            .unwrap();
+        assert_eq!((info.num_rx_queues, info.num_tx_queues), (1, 1));
         let err = hc
             .apply(&t, &sets(&["channels-rx=3"]), OnUnsupported::Error)
             .unwrap_err();

@@ -81,6 +81,26 @@ fn queues_and_facts_read_inside_the_namespace() {
     assert_eq!(info.driver.as_deref(), Some("veth"));
     assert!(info.up);
 
+    // Fewer channels in use (a half-shaped testbed): up puts them back.
+    let a = tb.ab().a.clone();
+    let ok = Command::new("ip")
+        .args([
+            "netns", "exec", &a.netns, "ethtool", "-L", &a.iface, "rx", "1", "tx", "1",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let a2 = a.clone();
+    let info = netns::run_in(&a.netns, move || iface::info(&a2.iface))
+        .unwrap()
+        .unwrap();
+    assert_eq!((info.num_rx_queues, info.alloc_rx_queues), (1, 2));
+    testbed::up(&tb.spec).unwrap();
+    let info = netns::run_in(&a.netns, move || iface::info(&a.iface))
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.num_rx_queues, 2);
+
     // Asking for other queues re-creates the pair.
     let mut spec = tb.spec.clone();
     spec.queues = 1;

@@ -244,7 +244,12 @@ impl Setting for CpuidleDisable {
             // The names are machine specific; any uniform result is fine.
             !read_back.starts_with("mixed")
         } else {
-            wanted == read_back
+            let set = |s: &str| {
+                let mut v: Vec<String> = s.split(',').map(str::to_string).collect();
+                v.sort();
+                v
+            };
+            set(wanted) == set(read_back)
         }
     }
 }
