@@ -27,23 +27,48 @@ fn ip_mode(xdp: &serde_json::Value) -> Option<u64> {
     xdp.get("mode")?.as_u64()
 }
 
-#[test]
-fn drv_attach_reports_mode_and_detaches_on_drop() {
-    if !root_or_skip("drv_attach_reports_mode_and_detaches_on_drop") {
-        return;
-    }
+/// Attaches in `mode`, checks `mode()` and `ip -j link`, drops, checks detach.
+fn attach_reports_mode_and_detaches_on_drop(mode: XdpMode, ip_attached: u64) {
     let pair = VethPair::new();
     VethPair::enter(&pair.ns_a);
-    let prog = ProbeProgram::attach(&config(&pair, XdpMode::Drv)).expect("attach drv");
-    assert_eq!(prog.mode(), XdpMode::Drv);
+    let prog = ProbeProgram::attach(&config(&pair, mode)).expect("attach");
+    assert_eq!(prog.mode(), mode);
     let xdp = pair.xdp_of_a().expect("a program is attached");
-    assert_eq!(ip_mode(&xdp), Some(1), "{xdp}");
+    assert_eq!(ip_mode(&xdp), Some(ip_attached), "{xdp}");
     drop(prog);
     assert_eq!(
-        pair.xdp_of_a(),
+        wait_detached(&pair),
         None,
         "dropping the ProbeProgram detaches it"
     );
+}
+
+/// Waits up to 2 s for `if_a` to have no XDP program; returns what is left.
+/// (A process that another test thread forks holds a copy of our link fd
+/// until it execs, so the detach may trail the drop by a moment.)
+fn wait_detached(pair: &VethPair) -> Option<serde_json::Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let xdp = pair.xdp_of_a();
+        if xdp.is_none() || std::time::Instant::now() > deadline {
+            return xdp;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn drv_attach_reports_mode_and_detaches_on_drop() {
+    if root_or_skip("drv_attach_reports_mode_and_detaches_on_drop") {
+        attach_reports_mode_and_detaches_on_drop(XdpMode::Drv, 1);
+    }
+}
+
+#[test]
+fn skb_attach_reports_mode_and_detaches_on_drop() {
+    if root_or_skip("skb_attach_reports_mode_and_detaches_on_drop") {
+        attach_reports_mode_and_detaches_on_drop(XdpMode::Skb, 2);
+    }
 }
 
 #[test]
@@ -73,19 +98,34 @@ fn second_attach_fails_clearly() {
     );
     assert!(msg.contains("drv"), "{msg}");
     assert_eq!(err.errno(), Some(nix::libc::EBUSY), "{msg}");
+    // Nor can generic XDP join native XDP on the same device.
+    let err = ProbeProgram::attach(&config(&pair, XdpMode::Skb)).expect_err("skb over drv");
+    assert!(err.to_string().contains("skb mode"), "{err}");
+    assert!(err.errno().is_some(), "{err}");
     // The first attachment is untouched.
     assert_eq!(first.mode(), XdpMode::Drv);
     assert!(pair.xdp_of_a().is_some());
 }
 
 #[test]
-fn ping_and_unclaimed_probes_pass() {
-    if !root_or_skip("ping_and_unclaimed_probes_pass") {
-        return;
+fn ping_and_unclaimed_probes_pass_drv() {
+    if root_or_skip("ping_and_unclaimed_probes_pass_drv") {
+        ping_and_unclaimed_probes_pass(XdpMode::Drv);
     }
+}
+
+#[test]
+fn ping_and_unclaimed_probes_pass_skb() {
+    if root_or_skip("ping_and_unclaimed_probes_pass_skb") {
+        ping_and_unclaimed_probes_pass(XdpMode::Skb);
+    }
+}
+
+/// ICMP ping and a probe with no socket for its queue both reach the kernel.
+fn ping_and_unclaimed_probes_pass(mode: XdpMode) {
     let pair = VethPair::new();
     VethPair::enter(&pair.ns_a);
-    let prog = ProbeProgram::attach(&config(&pair, XdpMode::Drv)).expect("attach drv");
+    let prog = ProbeProgram::attach(&config(&pair, mode)).expect("attach");
 
     let ping = Command::new("ping")
         .args(["-c", "3", "-i", "0.2", "-W", "2", &pair.ip_b])
@@ -160,4 +200,64 @@ fn hw_timestamp_program_loads_device_bound_in_drv_only() {
         .output()
         .expect("running ping");
     assert!(ping.status.success());
+}
+
+/// Set for the child process of `killed_process_leaves_nothing_attached`.
+const CHILD_ENV: &str = "XDP_TEST_ATTACH_CHILD";
+
+/// In the child process only: attaches to the interface named in
+/// `CHILD_ENV` ("NETNS IFACE"), says so, and waits to be killed.
+#[test]
+fn child_attach_and_wait() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return; // an ordinary test run: nothing to do
+    };
+    let (ns, iface) = spec.split_once(' ').expect("NETNS IFACE");
+    VethPair::enter(ns);
+    let ifindex = nix::net::if_::if_nametoindex(iface).expect("if_nametoindex");
+    let cfg = ProbeProgramConfig {
+        ifindex,
+        mode: XdpMode::Skb,
+        probe_port: PORT,
+        hw_rx_timestamp: false,
+    };
+    let _prog = ProbeProgram::attach(&cfg).expect("attach in child");
+    println!("ATTACHED");
+    std::thread::sleep(Duration::from_secs(30));
+}
+
+#[test]
+fn killed_process_leaves_nothing_attached() {
+    if !root_or_skip("killed_process_leaves_nothing_attached") {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let pair = VethPair::new();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_attach_and_wait",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, format!("{} {}", pair.ns_a, pair.if_a))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning the child test");
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let attached = out
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("ATTACHED"));
+    let seen = pair.xdp_of_a();
+    child.kill().expect("SIGKILL the child");
+    child.wait().unwrap();
+    assert!(attached, "the child did not attach");
+    assert_eq!(seen.as_ref().and_then(ip_mode), Some(2), "{seen:?}");
+    // The link fd closes with the process; the kernel detaches the program.
+    assert_eq!(
+        wait_detached(&pair),
+        None,
+        "the killed process left XDP attached"
+    );
 }
