@@ -1,5 +1,6 @@
 //! Test bed for the attach tests: a fresh pair of network namespaces joined
 //! by a veth pair, deleted by a Drop guard even when the test panics.
+#![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::fs::File;
 use std::process::Command;

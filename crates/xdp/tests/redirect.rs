@@ -1,0 +1,114 @@
+//! End to end on a veth pair: a probe sent from the peer namespace lands in
+//! an AF_XDP socket (the xsk crate, copy mode) with our metadata in front of
+//! it, in both drv and skb mode.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use common::{VethPair, root_or_skip};
+use nix::time::{ClockId, clock_gettime};
+use xdp::{META_LEN, ProbeProgram, ProbeProgramConfig, XdpMeta, XdpMode};
+
+const PORT: u16 = 47_002;
+
+fn monotonic_ns() -> u64 {
+    let t = clock_gettime(ClockId::CLOCK_MONOTONIC).expect("clock_gettime");
+    t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+}
+
+fn probe_lands_in_xsk_with_metadata(mode: XdpMode) {
+    let pair = VethPair::new();
+    VethPair::enter(&pair.ns_a);
+    let ifindex = pair.ifindex_a();
+    let prog = ProbeProgram::attach(&ProbeProgramConfig {
+        ifindex,
+        mode,
+        probe_port: PORT,
+        hw_rx_timestamp: false,
+    })
+    .expect("attach");
+
+    let umem = xsk::UmemConfig {
+        frame_count: 64,
+        fill_size: 64,
+        completion_size: 64,
+        ..Default::default()
+    };
+    let mut cfg = xsk::SocketConfig::new(ifindex, 0);
+    cfg.rx_size = 64;
+    cfg.tx_size = 64;
+    let mut sock = xsk::Socket::new(&umem, &cfg).expect("AF_XDP socket (copy mode)");
+    let frames: Vec<u64> = sock
+        .frames
+        .frame_indices()
+        .take(32)
+        .map(|i| sock.frames.frame_addr(i))
+        .collect();
+    let mut fill = sock.fill.reserve(frames.len() as u32);
+    for (i, addr) in frames.iter().enumerate() {
+        fill.set(i as u32, *addr);
+    }
+    fill.commit(frames.len() as u32);
+    prog.insert_socket(0, sock.ctl.fd()).expect("insert socket");
+
+    let before = monotonic_ns();
+    let (ip_a, ns_b) = (pair.ip_a.clone(), pair.ns_b.clone());
+    std::thread::spawn(move || {
+        VethPair::enter(&ns_b);
+        let tx = UdpSocket::bind("0.0.0.0:0").expect("bind in ns b");
+        tx.send_to(b"probe", (ip_a.as_str(), PORT))
+            .expect("send probe");
+    })
+    .join()
+    .unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let desc = loop {
+        let peek = sock.rx.peek(1);
+        if let Some(d) = peek.iter().next() {
+            break d;
+        }
+        drop(peek);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no probe on the AF_XDP socket: {:?}",
+            prog.counters()
+        );
+        sock.ctl
+            .poll_rx(Some(Duration::from_millis(100)))
+            .expect("poll");
+    };
+    let after = monotonic_ns();
+    let pkt = sock.frames.packet(&desc).expect("packet bytes");
+    assert!(pkt.len() >= 14 + 20 + 8 + 5);
+    assert_eq!(&pkt[pkt.len() - 5..], b"probe");
+    let meta_bytes = sock.frames.before(&desc, META_LEN).expect("metadata area");
+    let meta = XdpMeta::from_bytes(meta_bytes).expect("our metadata (magic)");
+    let xdp_ns = meta.xdp_ns().expect("XDP-hook stamp");
+    assert!(
+        before <= xdp_ns && xdp_ns <= after,
+        "{before} <= {xdp_ns} <= {after}"
+    );
+    assert_eq!(meta.hw_rx_ns(), None);
+
+    let c = prog.counters().expect("counters");
+    assert_eq!(c.redirected, 1, "{c:?}");
+    assert_eq!(c.meta_failed, 0, "{c:?}");
+    assert_eq!(c.no_socket, 0, "{c:?}");
+}
+
+#[test]
+fn probe_lands_in_xsk_with_metadata_drv() {
+    if root_or_skip("probe_lands_in_xsk_with_metadata_drv") {
+        probe_lands_in_xsk_with_metadata(XdpMode::Drv);
+    }
+}
+
+#[test]
+fn probe_lands_in_xsk_with_metadata_skb() {
+    if root_or_skip("probe_lands_in_xsk_with_metadata_skb") {
+        probe_lands_in_xsk_with_metadata(XdpMode::Skb);
+    }
+}
