@@ -74,7 +74,9 @@ pub enum Error {
         got: String,
     },
     /// Restoring journaled settings failed for some of them.
-    #[error("restore failed for {count} setting(s): {details}")]
+    #[error(
+        "restore failed for {count} setting(s): {details} (they stay in the journal for `xdplat host restore`)"
+    )]
     RestoreFailed { count: usize, details: String },
     #[error("journal {path}: {why}")]
     Journal { path: String, why: String },

@@ -13,7 +13,7 @@
 
 use crate::settings::{self, Held, Setting};
 use crate::state::{Entry, HostLock, Journal, StateDir, Target};
-use crate::{Error, netns};
+use crate::{Error, iface, netns};
 
 /// What to do with a setting the target cannot take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +195,28 @@ impl HostConfig {
         })
     }
 
+    /// The changes in force (journaled), oldest first.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.applied.iter().map(|a| a.entry.clone()).collect()
+    }
+
+    /// Leaves the changes in place for a later `xdplat host restore` (what
+    /// a one-shot `xdplat host apply` wants): the journal keeps them and the
+    /// lock is released. Returns a warning for each change that cannot
+    /// outlive this process (the PM QoS request ends with its file).
+    pub fn keep(mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for a in std::mem::take(&mut self.applied) {
+            if a.held.0.is_some() {
+                warnings.push(format!(
+                    "{}={} lasts only while the process that set it runs; it ended now",
+                    a.entry.key, a.entry.value
+                ));
+            }
+        }
+        warnings
+    }
+
     /// Restores everything now, reporting failures (drop does the same
     /// and prints them).
     pub fn restore(mut self) -> Result<(), Error> {
@@ -235,14 +257,24 @@ impl Drop for HostConfig {
     }
 }
 
-/// Undoes one journal entry. A per-device entry whose namespace is gone is
-/// done: the device went with it.
+/// Whether the entry's device is gone (with its namespace or alone): its
+/// settings went with it.
+fn device_gone(t: &Target) -> bool {
+    let Some(ifname) = t.iface.clone() else {
+        return false;
+    };
+    let res = match &t.netns {
+        Some(ns) if !netns::exists(ns) => return true,
+        Some(ns) => netns::run_in(ns, move || iface::info(&ifname)).and_then(|r| r),
+        None => iface::info(&ifname),
+    };
+    matches!(res, Err(Error::NoIface { .. }))
+}
+
+/// Undoes one journal entry; an entry whose device is gone is done.
 fn undo(e: &Entry) -> Result<(), Error> {
     let s = settings::by_key(&e.key)?;
-    if let Some(ns) = &e.target.netns
-        && !netns::exists(ns)
-        && s.per_device()
-    {
+    if s.per_device() && device_gone(&e.target) {
         return Ok(());
     }
     s.restore(&e.target, &e.old)

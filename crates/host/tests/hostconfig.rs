@@ -152,6 +152,22 @@ fn sysctls_and_pm_qos_apply_and_restore() {
     assert_eq!(read("busy-read", &t), rd);
     assert_eq!(read("cpu-dma-latency-us", &t), lat);
     assert!(Journal::load(&st.0).unwrap().entries.is_empty());
+
+    // keep(): a one-shot `host apply`; the next guard undoes it.
+    let mut hc = HostConfig::new(&st.0).unwrap();
+    hc.apply(
+        &t,
+        &sets(&["busy-poll=33", "cpu-dma-latency-us=5"]),
+        OnUnsupported::Error,
+    )
+    .unwrap();
+    let warnings = hc.keep();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(read("busy-poll", &t), "33");
+    assert_eq!(read("cpu-dma-latency-us", &t), lat);
+    let hc = HostConfig::new(&st.0).unwrap();
+    assert_eq!(hc.recovered.len(), 2);
+    assert_eq!(read("busy-poll", &t), poll);
 }
 
 #[test]
@@ -182,6 +198,23 @@ fn device_sysfs_values_in_a_namespace_apply_and_restore() {
     }
     assert_eq!(read("napi-defer-hard-irqs", &t), defer);
     assert_eq!(read("gro-flush-timeout", &t), gro);
+
+    // threaded NAPI: veth has NAPI once GRO is on.
+    let ok = Command::new("ip")
+        .args([
+            "netns", "exec", &a.netns, "ethtool", "-K", &a.iface, "gro", "on",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let threaded = read("threaded-napi", &t);
+    {
+        let mut hc = HostConfig::new(&st.0).unwrap();
+        hc.apply(&t, &sets(&["threaded-napi=on"]), OnUnsupported::Error)
+            .unwrap();
+        assert_eq!(read("threaded-napi", &t), "1");
+    }
+    assert_eq!(read("threaded-napi", &t), threaded);
     // The interface does not exist in the caller's namespace.
     let here = Target::new(None, Some(&a.iface));
     let s = settings::by_key("napi-defer-hard-irqs").unwrap();
@@ -409,4 +442,30 @@ fn sigkilled_process_is_undone_by_restore_journal() {
     assert!(Journal::load(&st.0).unwrap().entries.is_empty());
     // Restoring twice is harmless.
     assert!(restore_journal(&st.0).unwrap().is_empty());
+}
+
+#[test]
+fn entries_of_a_vanished_device_are_dropped_on_restore() {
+    let Some(tb) = TestTestbed::new("gone", 1) else {
+        return;
+    };
+    let st = TmpState::new("gone");
+    let a = tb.ab().a.clone();
+    let mut j = Journal::empty();
+    for (i, ns) in [Some(a.netns.as_str()), Some("xdplat-gone-ns")]
+        .into_iter()
+        .enumerate()
+    {
+        j.entries.push(host::state::Entry {
+            id: i as u64,
+            pid: 1,
+            key: "napi-defer-hard-irqs".into(),
+            target: Target::new(ns, Some("nosuchif0")),
+            value: "2".into(),
+            old: "0".into(),
+        });
+    }
+    j.save(&st.0).unwrap();
+    assert_eq!(restore_journal(&st.0).unwrap().len(), 2);
+    assert!(Journal::load(&st.0).unwrap().entries.is_empty());
 }

@@ -1,6 +1,8 @@
-//! Per-device busy-poll values in sysfs: `napi_defer_hard_irqs` and
-//! `gro_flush_timeout` under /sys/class/net/IF, read and written through a
-//! sysfs mounted from the device's network namespace (see `crate::sysfs`).
+//! Per-device NAPI values in sysfs: `napi_defer_hard_irqs`,
+//! `gro_flush_timeout` and `threaded` under /sys/class/net/IF, read and
+//! written through a sysfs mounted from the device's network namespace (see
+//! `crate::sysfs`). veth takes `threaded` only while it has NAPI (up, with
+//! GRO or XDP); otherwise the kernel refuses the write.
 
 use super::{Held, Setting, iface, parse_uint, unsupported};
 use crate::Error;
@@ -29,6 +31,12 @@ impl DevSysfs {
         max: u32::MAX as u64,
         accepts: "nanoseconds, 0 to 4294967295 (0: off)",
     };
+    pub const THREADED: DevSysfs = DevSysfs {
+        key: "threaded-napi",
+        file: "threaded",
+        max: 1,
+        accepts: "0 or 1 (also off/on): NAPI polling in a kernel thread",
+    };
 
     fn path(&self, t: &Target) -> Result<String, Error> {
         Ok(format!(
@@ -55,6 +63,11 @@ impl Setting for DevSysfs {
         true
     }
     fn parse(&self, value: &str) -> Result<String, Error> {
+        let value = match (self.max, value) {
+            (1, "on" | "true") => "1",
+            (1, "off" | "false") => "0",
+            _ => value,
+        };
         parse_uint(self.key, value, self.max, self.accepts)
     }
     fn check_supported(&self, t: &Target) -> Result<(), Error> {

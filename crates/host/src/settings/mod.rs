@@ -55,6 +55,7 @@ pub fn all() -> Vec<Box<dyn Setting>> {
     let mut v: Vec<Box<dyn Setting>> = vec![
         Box::new(devsysfs::DevSysfs::NAPI_DEFER_HARD_IRQS),
         Box::new(devsysfs::DevSysfs::GRO_FLUSH_TIMEOUT),
+        Box::new(devsysfs::DevSysfs::THREADED),
         Box::new(sysctl::Sysctl::BUSY_POLL),
         Box::new(sysctl::Sysctl::BUSY_READ),
     ];
