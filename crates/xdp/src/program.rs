@@ -191,3 +191,9 @@ impl ProbeProgram {
         }
     }
 }
+
+// The probe roles move the program between threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<ProbeProgram>();
+};

@@ -18,7 +18,7 @@ fn monotonic_ns() -> u64 {
     t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
 }
 
-fn probe_lands_in_xsk_with_metadata(mode: XdpMode) {
+fn probe_lands_in_xsk_with_metadata(mode: XdpMode, hw_rx_timestamp: bool) {
     let pair = VethPair::new();
     VethPair::enter(&pair.ns_a);
     let ifindex = pair.ifindex_a();
@@ -26,7 +26,7 @@ fn probe_lands_in_xsk_with_metadata(mode: XdpMode) {
         ifindex,
         mode,
         probe_port: PORT,
-        hw_rx_timestamp: false,
+        hw_rx_timestamp,
     })
     .expect("attach");
 
@@ -91,7 +91,14 @@ fn probe_lands_in_xsk_with_metadata(mode: XdpMode) {
         before <= xdp_ns && xdp_ns <= after,
         "{before} <= {xdp_ns} <= {after}"
     );
+    // veth has no RX hardware timestamp: the device-bound program says so
+    // (flag clear) instead of writing a zero.
     assert_eq!(meta.hw_rx_ns(), None);
+    assert_eq!(
+        meta.flags & xdp::META_F_DEV_BOUND != 0,
+        hw_rx_timestamp,
+        "{meta:?}"
+    );
 
     let c = prog.counters().expect("counters");
     assert_eq!(c.redirected, 1, "{c:?}");
@@ -102,13 +109,20 @@ fn probe_lands_in_xsk_with_metadata(mode: XdpMode) {
 #[test]
 fn probe_lands_in_xsk_with_metadata_drv() {
     if root_or_skip("probe_lands_in_xsk_with_metadata_drv") {
-        probe_lands_in_xsk_with_metadata(XdpMode::Drv);
+        probe_lands_in_xsk_with_metadata(XdpMode::Drv, false);
     }
 }
 
 #[test]
 fn probe_lands_in_xsk_with_metadata_skb() {
     if root_or_skip("probe_lands_in_xsk_with_metadata_skb") {
-        probe_lands_in_xsk_with_metadata(XdpMode::Skb);
+        probe_lands_in_xsk_with_metadata(XdpMode::Skb, false);
+    }
+}
+
+#[test]
+fn device_bound_probe_reports_no_hw_timestamp_on_veth() {
+    if root_or_skip("device_bound_probe_reports_no_hw_timestamp_on_veth") {
+        probe_lands_in_xsk_with_metadata(XdpMode::Drv, true);
     }
 }

@@ -18,6 +18,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#ifndef bpf_ksym_exists // libbpf headers before 1.2
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
+
 // Keep in sync with crates/xdp/src/meta.rs (XdpMeta, META_MAGIC, flag bits).
 struct xdplat_meta {
 	__u64 xdp_ns;    // bpf_ktime_get_ns() at the hook (CLOCK_MONOTONIC)
