@@ -12,20 +12,46 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
     BadInput(msg.into()).into()
 }
 
+/// Wraps an engine error, marking it as bad input when the engine says the user must change
+/// something (a flag, a value, a name).
+pub fn classify<E>(err: E) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let any: &(dyn std::error::Error + 'static) = &err;
+    let bad = if let Some(e) = any.downcast_ref::<probe::Error>() {
+        e.is_bad_input()
+    } else if let Some(e) = any.downcast_ref::<host::Error>() {
+        e.is_bad_input()
+    } else if let Some(e) = any.downcast_ref::<xsk::Error>() {
+        e.is_bad_input() || matches!(e, xsk::Error::ZeroCopyUnsupported { .. })
+    } else if let Some(e) = any.downcast_ref::<xdp::Error>() {
+        matches!(
+            e,
+            xdp::Error::ParseMode(_)
+                | xdp::Error::QueueOutOfRange { .. }
+                | xdp::Error::ModeUnavailable { .. }
+        )
+    } else {
+        false
+    };
+    if bad {
+        bad_input(err.to_string())
+    } else {
+        err.into()
+    }
+}
+
 pub fn run(cli: crate::cmd::Cli) -> ExitCode {
     match crate::cmd::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("xdplat: error: {err:#}");
-            if is_bad_input(&err) {
+            if err.chain().any(|e| e.is::<BadInput>()) {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
             }
         }
     }
-}
-
-fn is_bad_input(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.is::<BadInput>())
 }

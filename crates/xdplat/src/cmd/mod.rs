@@ -1,11 +1,24 @@
-//! The subcommands, one module each.
+//! The subcommands, one module each, plus the flag groups they share.
 
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod common;
+mod demo;
+mod fwd;
+mod knobs;
+mod ping;
+mod testbed;
 
 #[derive(Debug, Parser)]
-#[command(name = "xdplat", version, about = "Measure, explain and minimise the latency of AF_XDP applications")]
+#[command(
+    name = "xdplat",
+    version,
+    about = "Measure, explain and minimise the latency of AF_XDP applications"
+)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 run-time failure, 2 bad input (usage, config, value)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -13,12 +26,25 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create, inspect or remove the local namespace testbed (veth pairs between namespaces).
+    #[command(subcommand)]
+    Testbed(testbed::Cmd),
+    /// Send probes and measure their round trip (host A: generator and receiver).
+    Ping(ping::Args),
+    /// Send every probe back where it came from (host B: MAC-swap forwarder).
+    Fwd(fwd::Args),
+    /// Testbed up, forwarder on B, pings from A, a summary, testbed down.
+    Demo(demo::Args),
     /// Cluster the configurations of a sweep (or a table) and explain the clusters.
     Analyze(analyze::Args),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Testbed(cmd) => testbed::run(cmd),
+        Command::Ping(args) => ping::run(args),
+        Command::Fwd(args) => fwd::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Analyze(args) => analyze::run(args),
     }
 }

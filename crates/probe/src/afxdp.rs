@@ -1,0 +1,368 @@
+//! The AF_XDP backend: our XDP program redirects probe traffic of one queue into an AF_XDP
+//! socket; frames go round fill → RX → (user) → TX → completion → fill/free.
+//!
+//! UMEM layout: frames `0..rx_frames` cycle through the fill ring; the rest are TX frames kept on
+//! a free list. The forwarder sends received frames back in place (like xdpsock l2fwd), so its
+//! completions return to the fill ring instead.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::knobs::Knobs;
+use crate::port::{Port, RxInfo};
+
+#[derive(Debug, Clone)]
+pub struct AfXdpConfig {
+    pub ifindex: u32,
+    pub iface: String,
+    pub queue: u32,
+    pub probe_port: u16,
+    pub knobs: Knobs,
+}
+
+/// Counters of what the port did, for the run summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PortCounters {
+    pub tx_kicks: u64,
+    pub tx_kicks_busy: u64,
+    pub rx_wakeups: u64,
+    pub polls: u64,
+    pub fill_needed_wakeup: u64,
+    pub tx_needed_wakeup: u64,
+    pub tx_ring_full: u64,
+}
+
+#[derive(Debug)]
+pub struct AfXdpPort<C: Clock> {
+    sock: xsk::Socket,
+    prog: xdp::ProbeProgram,
+    knobs: Knobs,
+    clock: C,
+    /// TX frame indices not in flight.
+    free_tx: Vec<u32>,
+    /// Tag of the frame in flight, by frame index.
+    tags: Vec<u64>,
+    /// Frames waiting for room on the fill ring.
+    refill: Vec<u64>,
+    pub counters: PortCounters,
+}
+
+impl<C: Clock> AfXdpPort<C> {
+    /// Attaches the XDP program, creates and binds the socket, registers it in the XSKMAP and
+    /// gives the kernel its RX frames. For a forwarder (`tx_frames == 0`) every frame is an RX
+    /// frame.
+    pub fn open(cfg: &AfXdpConfig, clock: C, forwarder: bool) -> Result<Self> {
+        cfg.knobs.validate()?;
+        let knobs = cfg.knobs.clone();
+        let prog = xdp::ProbeProgram::attach(&xdp::ProbeProgramConfig {
+            ifindex: cfg.ifindex,
+            mode: knobs.xdp_mode,
+            probe_port: cfg.probe_port,
+            hw_rx_timestamp: false,
+        })?;
+        let umem = knobs.umem();
+        let mut sock = xsk::Socket::new(&umem, &knobs.socket(cfg.ifindex, cfg.queue))?;
+        prog.insert_socket(cfg.queue, sock.ctl.fd())?;
+        let frames = sock.frames.frame_indices();
+        let rx_frames = if forwarder {
+            frames.end
+        } else {
+            frames.end / 2
+        };
+        let to_fill = rx_frames.min(umem.fill_size);
+        let mut fill = sock.fill.reserve(to_fill);
+        for i in 0..fill.len() {
+            fill.set(i, sock.frames.frame_addr(i));
+        }
+        let n = fill.len();
+        fill.commit(n);
+        let free_tx: Vec<u32> = (rx_frames..frames.end).rev().collect();
+        let tags = vec![0; frames.end as usize];
+        let refill = Vec::with_capacity(frames.end as usize);
+        Ok(AfXdpPort {
+            sock,
+            prog,
+            knobs,
+            clock,
+            free_tx,
+            tags,
+            refill,
+            counters: PortCounters::default(),
+        })
+    }
+
+    /// What was really in effect, and a warning for each knob that was a no-op.
+    pub fn effective(&self) -> (Map<String, Value>, Vec<String>) {
+        let mut warnings = Vec::new();
+        let info = self.sock.ctl.info();
+        let zero_copy = self.sock.ctl.is_zero_copy().unwrap_or(info.zero_copy);
+        let napi_id = self.sock.ctl.napi_id().ok();
+        let bp = self.sock.ctl.busy_poll().ok();
+        let mode = self.prog.mode();
+        if let Some(why) = &info.zero_copy_error {
+            warnings.push(format!(
+                "zero-copy asked (--bind auto) but refused ({why}): ran in copy mode"
+            ));
+        }
+        if self.knobs.busy_poll && napi_id.unwrap_or(0) == 0 {
+            warnings.push(
+                "busy-poll requested but the socket has no NAPI id (SO_INCOMING_NAPI_ID = 0): busy polling was a no-op"
+                    .to_string(),
+            );
+        }
+        if !self.knobs.need_wakeup && !zero_copy {
+            warnings.push(
+                "need-wakeup=false in copy mode: copy-mode TX is driven only by sendto(), so every batch is kicked anyway"
+                    .to_string(),
+            );
+        }
+        if self.knobs.xdp_mode != xdp::XdpMode::Auto && self.knobs.xdp_mode != mode {
+            warnings.push(format!(
+                "xdp-mode {} asked, {} in effect",
+                self.knobs.xdp_mode, mode
+            ));
+        }
+        let m = json!({
+            "backend": "afxdp",
+            "bind": if zero_copy { "zero-copy" } else { "copy" },
+            "xdp_mode": mode.to_string(),
+            "need_wakeup": info.need_wakeup,
+            "napi_id": napi_id,
+            "busy_poll_prefer": bp.map(|b| b.0),
+            "busy_poll_usecs": bp.map(|b| b.1),
+            "busy_poll_budget": bp.map(|b| b.2),
+            "busy_poll_active": self.knobs.busy_poll && napi_id.unwrap_or(0) != 0,
+            "poll": self.knobs.poll,
+            "queue": self.sock.ctl.queue_id(),
+            "tx_kicks": self.counters.tx_kicks,
+            "rx_wakeups": self.counters.rx_wakeups,
+            "polls": self.counters.polls,
+            "fill_needed_wakeup": self.counters.fill_needed_wakeup,
+            "tx_needed_wakeup": self.counters.tx_needed_wakeup,
+        });
+        let Value::Object(mut m) = m else {
+            unreachable!("object literal")
+        };
+        if let Ok(s) = self.sock.ctl.statistics() {
+            m.insert(
+                "xdp_statistics".into(),
+                json!({
+                    "rx_dropped": s.rx_dropped,
+                    "rx_invalid_descs": s.rx_invalid_descs,
+                    "tx_invalid_descs": s.tx_invalid_descs,
+                    "rx_ring_full": s.rx_ring_full,
+                    "rx_fill_ring_empty_descs": s.rx_fill_ring_empty_descs,
+                    "tx_ring_empty_descs": s.tx_ring_empty_descs,
+                }),
+            );
+        }
+        if let Ok(c) = self.prog.counters() {
+            m.insert(
+                "xdp_program".into(),
+                json!({ "redirected": c.redirected, "passed": c.passed, "meta_failed": c.meta_failed, "no_socket": c.no_socket }),
+            );
+            if c.meta_failed > 0 {
+                warnings.push(format!(
+                    "{} probes reached user space without XDP-hook metadata: their XDP stage is missing",
+                    c.meta_failed
+                ));
+            }
+        }
+        (m, warnings)
+    }
+
+    pub fn socket(&self) -> &xsk::Socket {
+        &self.sock
+    }
+
+    fn kick(&mut self) -> Result<Option<u64>> {
+        let needed = self.sock.tx.needs_wakeup();
+        if needed {
+            self.counters.tx_needed_wakeup += 1;
+        }
+        if !self.knobs.need_wakeup || needed || self.knobs.busy_poll {
+            self.counters.tx_kicks += 1;
+            if !self.sock.ctl.kick_tx()? {
+                self.counters.tx_kicks_busy += 1;
+            }
+            return Ok(Some(self.clock.now_ns()));
+        }
+        Ok(None)
+    }
+
+    fn recycle(&mut self) {
+        if self.refill.is_empty() {
+            return;
+        }
+        let mut fill = self.sock.fill.reserve(self.refill.len() as u32);
+        let n = fill.len();
+        for (i, addr) in self.refill.drain(..n as usize).enumerate() {
+            fill.set(i as u32, addr);
+        }
+        fill.commit(n);
+    }
+
+    /// The forwarder's inner step: receive up to `batch`, let `f` rewrite each packet in place
+    /// (returning false to drop it), and send the rewritten frames back out. Returns packets
+    /// forwarded.
+    pub fn forward(&mut self, f: &mut dyn FnMut(&mut [u8], RxInfo) -> bool) -> Result<u32> {
+        // frames sent earlier are back: give them to the fill ring
+        {
+            let frames = &self.sock.frames;
+            let done = self.sock.completion.peek(self.knobs.ring_size);
+            for addr in done.iter() {
+                self.refill.push(frames.frame_of(addr));
+            }
+        }
+        self.recycle();
+        let batch = self.knobs.batch;
+        let rx = self.sock.rx.peek(batch);
+        if rx.is_empty() {
+            return Ok(0);
+        }
+        let rx_ns = self.clock.now_ns();
+        let mut tx = self.sock.tx.reserve(rx.len());
+        let mut sent = 0;
+        for i in 0..rx.len() {
+            let desc = rx.get(i);
+            let xdp_ns = self
+                .sock
+                .frames
+                .before(&desc, xdp::META_LEN)
+                .and_then(xdp::XdpMeta::from_bytes)
+                .map(|m| m.xdp_ns);
+            let keep = match self.sock.frames.packet_mut(&desc) {
+                Some(pkt) => f(
+                    pkt,
+                    RxInfo {
+                        rx_ns,
+                        xdp_ns,
+                        payload_only: false,
+                    },
+                ),
+                None => false,
+            };
+            if keep && sent < tx.len() {
+                tx.set(sent, desc);
+                sent += 1;
+            } else {
+                self.refill.push(self.sock.frames.frame_of(desc.addr));
+            }
+        }
+        if sent < rx.len() && sent == tx.len() {
+            self.counters.tx_ring_full += 1;
+        }
+        tx.commit(sent);
+        drop(rx);
+        if sent > 0 {
+            self.kick()?;
+        }
+        self.recycle();
+        Ok(sent)
+    }
+}
+
+impl<C: Clock> Port for AfXdpPort<C> {
+    fn max_frame(&self) -> usize {
+        self.sock.umem_config().max_packet() as usize
+    }
+
+    fn send(
+        &mut self,
+        tags: &[u64],
+        write: &mut dyn FnMut(usize, &mut [u8]) -> usize,
+    ) -> Result<(usize, Option<u64>)> {
+        let want = tags.len().min(self.free_tx.len()) as u32;
+        let max = self.max_frame();
+        let mut tx = self.sock.tx.reserve(want);
+        let n = tx.len();
+        if n < want {
+            self.counters.tx_ring_full += 1;
+        }
+        for i in 0..n {
+            let Some(idx) = self.free_tx.pop() else { break };
+            let addr = self.sock.frames.tx_addr(idx);
+            let buf = self
+                .sock
+                .frames
+                .get_mut(addr, max)
+                .expect("TX frames lie inside the UMEM");
+            let len = write(i as usize, buf);
+            self.tags[idx as usize] = tags[i as usize];
+            tx.set(
+                i,
+                xsk::Desc {
+                    addr,
+                    len: len as u32,
+                    options: 0,
+                },
+            );
+        }
+        tx.commit(n);
+        let kick = if n > 0 { self.kick()? } else { None };
+        Ok((n as usize, kick))
+    }
+
+    fn completions(&mut self, done: &mut dyn FnMut(u64)) -> Result<()> {
+        let frame_size = self.sock.frames.frame_size() as u64;
+        let c = self.sock.completion.peek(self.knobs.ring_size);
+        for addr in c.iter() {
+            let idx = (self.sock.frames.frame_of(addr) / frame_size) as u32;
+            done(self.tags[idx as usize]);
+            self.free_tx.push(idx);
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, max: u32, f: &mut dyn FnMut(&mut [u8], RxInfo)) -> Result<u32> {
+        let rx = self.sock.rx.peek(max);
+        let n = rx.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let rx_ns = self.clock.now_ns();
+        for i in 0..n {
+            let desc = rx.get(i);
+            let xdp_ns = self
+                .sock
+                .frames
+                .before(&desc, xdp::META_LEN)
+                .and_then(xdp::XdpMeta::from_bytes)
+                .map(|m| m.xdp_ns);
+            if let Some(pkt) = self.sock.frames.packet_mut(&desc) {
+                f(
+                    pkt,
+                    RxInfo {
+                        rx_ns,
+                        xdp_ns,
+                        payload_only: false,
+                    },
+                );
+            }
+            self.refill.push(self.sock.frames.frame_of(desc.addr));
+        }
+        drop(rx);
+        self.recycle();
+        Ok(n)
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<()> {
+        if self.knobs.poll {
+            self.counters.polls += 1;
+            self.sock.ctl.poll_rx(Some(timeout))?;
+            return Ok(());
+        }
+        let fill_wants = self.knobs.need_wakeup && self.sock.fill.needs_wakeup();
+        if fill_wants {
+            self.counters.fill_needed_wakeup += 1;
+        }
+        if self.knobs.busy_poll || fill_wants {
+            self.counters.rx_wakeups += 1;
+            self.sock.ctl.wakeup_rx()?;
+        }
+        Ok(())
+    }
+}

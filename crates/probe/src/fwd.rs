@@ -1,0 +1,107 @@
+//! The forwarder: sends every probe back out of the port it came in on, swapping MAC addresses
+//! (and, by default, IPv4 addresses and UDP ports, so the reply is a valid packet for the
+//! sender's kernel too), optionally stamping when it saw and resent the probe.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::afxdp::AfXdpPort;
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::port::{Port, RxInfo};
+use crate::udp::UdpPort;
+
+#[derive(Debug, Clone)]
+pub struct FwdConfig {
+    /// Write the forwarder stamps into probes that reserved room for them.
+    pub stamp: bool,
+    /// Swap IPv4 addresses and UDP ports as well as MACs.
+    pub swap_l3: bool,
+    /// Stop after this long (None: until stopped).
+    pub duration: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FwdOutcome {
+    pub forwarded: u64,
+    pub dropped: u64,
+    pub stamped: u64,
+    pub elapsed: Duration,
+}
+
+/// A port that can turn received packets around.
+pub trait Forward: Port {
+    fn forward(&mut self, f: &mut dyn FnMut(&mut [u8], RxInfo) -> bool) -> Result<u32>;
+}
+
+impl<C: Clock> Forward for AfXdpPort<C> {
+    fn forward(&mut self, f: &mut dyn FnMut(&mut [u8], RxInfo) -> bool) -> Result<u32> {
+        AfXdpPort::forward(self, f)
+    }
+}
+
+impl<C: Clock> Forward for UdpPort<C> {
+    fn forward(&mut self, f: &mut dyn FnMut(&mut [u8], RxInfo) -> bool) -> Result<u32> {
+        UdpPort::forward(self, f)
+    }
+}
+
+/// Forwards until `stop` is set or the duration ends.
+pub fn run<F: Forward, C: Clock>(
+    port: &mut F,
+    clock: &C,
+    cfg: &FwdConfig,
+    stop: &AtomicBool,
+) -> Result<FwdOutcome> {
+    let start = clock.now_ns();
+    let end = cfg.duration.map(|d| start + d.as_nanos() as u64);
+    let mut out = FwdOutcome::default();
+    let mut check = 0u32;
+    loop {
+        let n = port.forward(&mut |pkt, info| {
+            let ok = if info.payload_only {
+                true
+            } else {
+                wire::reflect_in_place(pkt, cfg.swap_l3).is_ok()
+            };
+            if !ok {
+                out.dropped += 1;
+                return false;
+            }
+            if cfg.stamp {
+                let stamps = wire::FwdStamps {
+                    xdp_ns: info.xdp_ns.unwrap_or(0),
+                    rx_ns: info.rx_ns,
+                    tx_ns: clock.now_ns(),
+                };
+                let stamped = if info.payload_only {
+                    crate::payload::stamp(pkt, &stamps)
+                } else {
+                    wire::stamp_forwarder(pkt, &stamps)
+                };
+                if stamped.unwrap_or(false) {
+                    out.stamped += 1;
+                }
+            }
+            true
+        })?;
+        out.forwarded += n as u64;
+        // the clock and the stop flag are looked at every 64 idle or busy rounds, not per packet
+        check = check.wrapping_add(1);
+        if n == 0 || check % 64 == 0 {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let now = clock.now_ns();
+            if end.is_some_and(|e| now >= e) {
+                break;
+            }
+            if n == 0 {
+                let left = end.map_or(100_000_000, |e| e.saturating_sub(now).min(100_000_000));
+                port.wait(Duration::from_nanos(left.max(1)))?;
+            }
+        }
+    }
+    out.elapsed = Duration::from_nanos(clock.now_ns() - start);
+    Ok(out)
+}

@@ -1,0 +1,39 @@
+//! What a role needs from a backend: send a batch of frames, learn which sends completed, receive
+//! a batch, and wait for traffic in the way the knobs ask (spin, poll(), busy poll).
+
+use crate::error::Result;
+
+/// Facts about one received packet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RxInfo {
+    /// When user space read it off the ring / out of the socket (CLOCK_MONOTONIC ns).
+    pub rx_ns: u64,
+    /// When it met the XDP hook (from the XDP program's metadata), if known.
+    pub xdp_ns: Option<u64>,
+    /// The bytes are a UDP payload (kernel backend), not a whole Ethernet frame.
+    pub payload_only: bool,
+}
+
+pub trait Port {
+    /// Largest frame the port can send.
+    fn max_frame(&self) -> usize;
+
+    /// Sends up to `tags.len()` frames; `write(i, buf)` fills frame `i` (buf is `max_frame` long)
+    /// and returns its length. `tags[i]` comes back through [`Port::completions`] once the frame
+    /// has left. Returns the number sent and when the kick returned (if one was made).
+    fn send(
+        &mut self,
+        tags: &[u64],
+        write: &mut dyn FnMut(usize, &mut [u8]) -> usize,
+    ) -> Result<(usize, Option<u64>)>;
+
+    /// Reports the tags of sent frames the kernel is done with.
+    fn completions(&mut self, done: &mut dyn FnMut(u64)) -> Result<()>;
+
+    /// Receives up to `max` packets, calling `f` for each with its bytes.
+    fn recv(&mut self, max: u32, f: &mut dyn FnMut(&mut [u8], RxInfo)) -> Result<u32>;
+
+    /// Waits for incoming packets for at most `timeout` (spinning ports return at once after
+    /// any wake-up the kernel asked for).
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<()>;
+}

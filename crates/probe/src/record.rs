@@ -1,0 +1,100 @@
+//! Turns a finished ping into a run directory: `samples.parquet` (one row per probe) and
+//! `summary.json` (DESIGN.md's contract), with the statistics of the RTT and of every stage
+//! interval that was measured on a single clock.
+
+use std::path::Path;
+
+use results::{Environment, Sample, Summary, describe};
+use serde_json::{Map, Value, json};
+
+use crate::error::Result;
+use crate::ping::PingOutcome;
+
+/// Stage intervals computable from one host's stamps (so valid with or without a shared clock),
+/// as (name, start stamp, end stamp). Each is reported only where both stamps exist.
+type Stamp = fn(&Sample) -> Option<i64>;
+pub const STAGES: &[(&str, Stamp, Stamp)] = &[
+    ("schedule_lateness", |s| s.sched_ns, |s| Some(s.tx_ns)),
+    ("a_tx_kick", |s| Some(s.tx_ns), |s| s.kick_ns),
+    ("a_tx_completion", |s| Some(s.tx_ns), |s| s.tx_done_ns),
+    ("b_xdp_to_user", |s| s.fwd_xdp_ns, |s| s.fwd_rx_ns),
+    ("b_processing", |s| s.fwd_rx_ns, |s| s.fwd_tx_ns),
+    ("a_xdp_to_user", |s| s.xdp_ns, |s| s.rx_ns),
+];
+
+/// Everything a summary needs besides the outcome.
+#[derive(Debug, Clone, Default)]
+pub struct RunFacts {
+    pub params: Map<String, Value>,
+    pub effective: Map<String, Value>,
+    pub warnings: Vec<String>,
+    pub repetition: u32,
+}
+
+/// Writes the run directory and returns its summary. Samples are written first, the summary
+/// last: a directory with a summary.json is complete.
+pub fn write_run(dir: &Path, outcome: &PingOutcome, facts: RunFacts) -> Result<Summary> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| crate::Error::io(format!("mkdir {}", dir.display()), e))?;
+    let mut writer = results::SamplesWriter::create(dir)?;
+    for s in &outcome.samples {
+        writer.push(s)?;
+    }
+    writer.finish()?;
+    let summary = summarize(outcome, facts);
+    results::write_summary(dir, &summary)?;
+    Ok(summary)
+}
+
+pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
+    let mut rtts: Vec<i64> = outcome.samples.iter().filter_map(|s| s.rtt_ns).collect();
+    let mut stages = Map::new();
+    let mut buf = Vec::with_capacity(outcome.samples.len());
+    for (name, start, end) in STAGES {
+        buf.clear();
+        buf.extend(
+            outcome
+                .samples
+                .iter()
+                .filter_map(|s| Some(end(s)? - start(s)?)),
+        );
+        if let Some(d) = describe(&mut buf) {
+            stages.insert(name.to_string(), json!(d));
+        }
+    }
+    let mut warnings = facts.warnings;
+    if outcome.interrupted {
+        warnings
+            .push("interrupted before the end: the run holds the probes sent until then".into());
+    }
+    if let Some(late) = stages
+        .get("schedule_lateness")
+        .and_then(|v| v.get("p99"))
+        .and_then(Value::as_f64)
+    {
+        if late > 1_000_000.0 {
+            warnings.push(format!(
+                "the sender was late by up to {:.0} µs (p99) against its schedule: the sending thread was descheduled; pin it (--cpu) or lower the rate",
+                late / 1000.0
+            ));
+        }
+    }
+    let mut extra = Map::new();
+    extra.insert(
+        "elapsed_ns".into(),
+        json!(outcome.elapsed.as_nanos() as u64),
+    );
+    Summary {
+        params: facts.params,
+        effective: facts.effective,
+        warnings,
+        packets: outcome.counts,
+        rtt_ns: describe(&mut rtts),
+        repetition: facts.repetition,
+        warmup_packets: outcome.warmup,
+        stages,
+        environment: Environment::detect(),
+        extra,
+        ..Summary::default()
+    }
+}

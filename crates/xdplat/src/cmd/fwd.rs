@@ -1,0 +1,139 @@
+//! `xdplat fwd`: the forwarder (host B).
+
+use std::net::SocketAddrV4;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use probe::afxdp::{AfXdpConfig, AfXdpPort};
+use probe::fwd::{FwdConfig, FwdOutcome};
+use probe::udp::UdpPort;
+use probe::{Knobs, MonotonicClock};
+
+use crate::cmd::common::{enter_netns, iface, parse_duration, require_root, stop_flag};
+use crate::cmd::knobs::KnobArgs;
+use crate::exit::classify;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Network namespace to run in (e.g. lab-b from `xdplat testbed up`).
+    #[arg(long)]
+    pub netns: Option<String>,
+    #[arg(long)]
+    pub iface: String,
+    #[arg(long, default_value_t = 0)]
+    pub queue: u32,
+    /// afxdp (our AF_XDP path) or udp (kernel sockets: the baseline).
+    #[arg(long, default_value = "afxdp")]
+    pub backend: String,
+    /// UDP port of the probe traffic.
+    #[arg(long, default_value_t = probe::DEFAULT_PROBE_PORT)]
+    pub port: u16,
+    /// Stop after this long (default: until Ctrl-C / SIGTERM).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Write this forwarder's XDP-hook, receive and send times into probes that have room.
+    #[arg(long)]
+    pub stamp: bool,
+    /// Swap only MAC addresses, like xdpsock l2fwd (default also swaps IPv4 and UDP endpoints).
+    #[arg(long)]
+    pub mac_only: bool,
+    #[command(flatten)]
+    pub knobs: KnobArgs,
+}
+
+/// Everything the forwarder needs, resolved; shared with `demo`.
+#[derive(Debug, Clone)]
+pub struct FwdPlan {
+    pub iface: String,
+    pub queue: u32,
+    pub udp: bool,
+    pub port: u16,
+    pub knobs: Knobs,
+    pub cfg: FwdConfig,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    require_root("xdplat fwd")?;
+    let plan = FwdPlan {
+        iface: args.iface.clone(),
+        queue: args.queue,
+        udp: backend_is_udp(&args.backend)?,
+        port: args.port,
+        knobs: args.knobs.to_knobs()?,
+        cfg: FwdConfig {
+            stamp: args.stamp,
+            swap_l3: !args.mac_only,
+            duration: args.duration,
+        },
+    };
+    let _ns = enter_netns(args.netns.as_deref())?;
+    let stop = stop_flag()?;
+    let out = serve(&plan, &stop, &mut |ready| eprintln!("{ready}"))?;
+    println!(
+        "fwd: forwarded {} packets in {:.1} s ({} stamped, {} dropped as not IPv4/UDP)",
+        out.forwarded,
+        out.elapsed.as_secs_f64(),
+        out.stamped,
+        out.dropped
+    );
+    Ok(())
+}
+
+pub fn backend_is_udp(backend: &str) -> anyhow::Result<bool> {
+    match backend {
+        "afxdp" => Ok(false),
+        "udp" => Ok(true),
+        other => Err(crate::exit::bad_input(format!(
+            "invalid --backend {other:?}: expected afxdp or udp"
+        ))),
+    }
+}
+
+/// Opens the port in the current namespace, calls `ready` with a one-line description once
+/// packets can flow, and forwards until stopped.
+pub fn serve(
+    plan: &FwdPlan,
+    stop: &AtomicBool,
+    ready: &mut dyn FnMut(String),
+) -> anyhow::Result<FwdOutcome> {
+    let info = iface(&plan.iface)?;
+    if let Some(cpu) = plan.knobs.cpu {
+        probe::knobs::pin_current_thread(cpu).map_err(classify)?;
+    }
+    let clock = MonotonicClock;
+    if plan.udp {
+        let ip = info.ipv4.map(|(ip, _)| ip).ok_or_else(|| {
+            crate::exit::bad_input(format!(
+                "--iface {} has no IPv4 address for the udp backend",
+                plan.iface
+            ))
+        })?;
+        let mut port = UdpPort::bind(
+            SocketAddrV4::new(ip, plan.port),
+            None,
+            plan.knobs.poll,
+            plan.knobs.batch,
+            clock,
+        )
+        .map_err(classify)?;
+        ready(format!("fwd: udp backend on {ip}:{}", plan.port));
+        return probe::fwd::run(&mut port, &clock, &plan.cfg, stop).map_err(classify);
+    }
+    let cfg = AfXdpConfig {
+        ifindex: info.ifindex,
+        iface: plan.iface.clone(),
+        queue: plan.queue,
+        probe_port: plan.port,
+        knobs: plan.knobs.clone(),
+    };
+    let mut port = AfXdpPort::open(&cfg, clock, true).map_err(classify)?;
+    let (effective, warnings) = port.effective();
+    ready(format!(
+        "fwd: afxdp on {} queue {} ({} mode, {} bind, napi id {})",
+        plan.iface, plan.queue, effective["xdp_mode"], effective["bind"], effective["napi_id"]
+    ));
+    for w in warnings {
+        ready(format!("fwd: warning: {w}"));
+    }
+    probe::fwd::run(&mut port, &clock, &plan.cfg, stop).map_err(classify)
+}
