@@ -76,14 +76,6 @@ pub enum Error {
         call: &'static str,
         errno: i32,
     },
-    /// Attaching failed in libbpf.
-    #[error("attaching XDP in {mode} mode to ifindex {ifindex} ({call}): {cause}")]
-    AttachLibbpf {
-        ifindex: u32,
-        mode: XdpMode,
-        call: &'static str,
-        cause: Cause,
-    },
     /// The mode cannot be had here (driver, kernel or request combination).
     #[error("attaching XDP in {mode} mode to ifindex {ifindex}: {why}")]
     ModeUnavailable {
@@ -137,7 +129,6 @@ impl Error {
             Error::Open(c)
             | Error::Prepare { cause: c, .. }
             | Error::Load { cause: c, .. }
-            | Error::AttachLibbpf { cause: c, .. }
             | Error::Query { cause: c, .. }
             | Error::InsertSocket { cause: c, .. }
             | Error::RemoveSocket { cause: c, .. }

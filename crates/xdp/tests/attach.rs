@@ -92,6 +92,7 @@ fn second_attach_fails_clearly() {
     let first = ProbeProgram::attach(&config(&pair, XdpMode::Drv)).expect("attach drv");
     let err = ProbeProgram::attach(&config(&pair, XdpMode::Drv)).expect_err("second attach");
     let msg = err.to_string();
+    eprintln!("second attach: {msg}");
     assert!(
         msg.contains(&format!("ifindex {}", pair.ifindex_a())),
         "{msg}"
@@ -100,6 +101,7 @@ fn second_attach_fails_clearly() {
     assert_eq!(err.errno(), Some(nix::libc::EBUSY), "{msg}");
     // Nor can generic XDP join native XDP on the same device.
     let err = ProbeProgram::attach(&config(&pair, XdpMode::Skb)).expect_err("skb over drv");
+    eprintln!("skb over drv: {err}");
     assert!(err.to_string().contains("skb mode"), "{err}");
     assert!(err.errno().is_some(), "{err}");
     // The first attachment is untouched.
