@@ -1,0 +1,140 @@
+//! The paper's clean-up before clustering, each filter switchable and each
+//! exclusion reported with its reason:
+//!
+//! - **no data**: no repetition received a packet;
+//! - **loss**: loss rate above `max_loss`;
+//! - **kernel baseline**: configurations with `backend = "udp"` are the kernel
+//!   path itself; they are not clustered, and their mean latency becomes the
+//!   ceiling for the others (the paper dropped every configuration slower than
+//!   the system ping). `--max-latency` sets that ceiling explicitly instead;
+//! - **inter-batch interval**: a median latency of at least `interval_fraction`
+//!   of the configuration's send interval (parameter `interval`, `interval_ns`
+//!   or `inter_batch_interval`: nanoseconds, or a duration such as `1s`) is the
+//!   paper's pathological zero-copy case, where a packet waits for the next batch.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Config;
+use crate::stats::ConfigStats;
+use crate::Options;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Excluded {
+    pub config: String,
+    pub filter: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filtered {
+    /// Indices of the configurations kept.
+    pub kept: Vec<usize>,
+    pub excluded: Vec<Excluded>,
+    /// The latency ceiling applied (ns), and where it came from.
+    pub ceiling_ns: Option<f64>,
+    pub ceiling_source: Option<String>,
+}
+
+const INTERVAL_KEYS: [&str; 3] = ["interval", "interval_ns", "inter_batch_interval"];
+
+/// Parses `1s`, `500ms`, `20us`, `20µs`, `100ns` or a bare number of nanoseconds.
+pub fn parse_duration_ns(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-' || c == '+')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return None,
+    };
+    Some(v * scale)
+}
+
+fn interval_ns(c: &Config) -> Option<f64> {
+    INTERVAL_KEYS.iter().find_map(|k| match c.params.get(*k)? {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => parse_duration_ns(s),
+        _ => None,
+    })
+}
+
+fn is_baseline(c: &Config) -> bool {
+    c.params.get("backend").and_then(|v| v.as_str()) == Some("udp")
+}
+
+fn us(ns: f64) -> String {
+    format!("{:.2} µs", ns / 1e3)
+}
+
+/// Applies the filters to `configs` whose statistics are `stats` (same order).
+pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) -> Filtered {
+    let mut out = Filtered::default();
+    let exclude = |out: &mut Filtered, c: &Config, filter: &str, why: String| {
+        out.excluded.push(Excluded {
+            config: c.id.clone(),
+            filter: filter.to_string(),
+            why,
+        });
+    };
+    if let Some(m) = opts.max_latency_ns {
+        out.ceiling_ns = Some(m);
+        out.ceiling_source = Some("--max-latency".to_string());
+    } else if opts.baseline {
+        let base: Vec<f64> = configs
+            .iter()
+            .zip(stats)
+            .filter(|(c, _)| is_baseline(c))
+            .filter_map(|(_, s)| s.map(|s| s.mean))
+            .collect();
+        if !base.is_empty() {
+            out.ceiling_ns = Some(base.iter().sum::<f64>() / base.len() as f64);
+            out.ceiling_source = Some("kernel baseline (backend=udp)".to_string());
+        }
+    }
+    for (i, (c, s)) in configs.iter().zip(stats).enumerate() {
+        let Some(s) = s else {
+            exclude(&mut out, c, "no-data", "no packet came back in any repetition".to_string());
+            continue;
+        };
+        if opts.baseline && opts.max_latency_ns.is_none() && is_baseline(c) {
+            exclude(&mut out, c, "baseline", format!("kernel baseline (backend=udp), mean {}: the reference, not clustered", us(s.mean)));
+            continue;
+        }
+        if let Some(max) = opts.max_loss
+            && s.loss_rate > max
+        {
+            exclude(&mut out, c, "loss", format!("loss rate {:.2}% above {:.2}%", s.loss_rate * 100.0, max * 100.0));
+            continue;
+        }
+        if opts.interval_filter
+            && let Some(iv) = interval_ns(c)
+            && iv > 0.0
+            && s.median >= opts.interval_fraction * iv
+        {
+            exclude(
+                &mut out,
+                c,
+                "interval",
+                format!(
+                    "median {} is at least {:.0}% of the send interval {} (packets wait for the next batch)",
+                    us(s.median),
+                    opts.interval_fraction * 100.0,
+                    us(iv)
+                ),
+            );
+            continue;
+        }
+        if let Some(ceil) = out.ceiling_ns
+            && s.mean > ceil
+        {
+            let src = out.ceiling_source.clone().unwrap_or_default();
+            exclude(&mut out, c, "max-latency", format!("mean {} above {} ({src})", us(s.mean), us(ceil)));
+            continue;
+        }
+        out.kept.push(i);
+    }
+    out
+}

@@ -1,0 +1,93 @@
+//! Reads a sweep's run directories (DESIGN.md "A run directory"): every
+//! `DIR/runs/*/` (or `DIR/*/`, or `DIR` itself) holding a `summary.json`, with
+//! its `samples.parquet` when present. Runs with equal `params` (ignoring the
+//! repetition) form one configuration. Statistics are recomputed from the
+//! samples when they exist, else taken from the summary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::model::{Config, Dataset, Params, Run, config_ids};
+use crate::Error;
+
+/// Keys of `params` that name the repetition rather than the configuration.
+const REPETITION_KEYS: [&str; 3] = ["repetition", "rep", "run_id"];
+
+/// Lists the run directories under `dir`, sorted by path.
+pub fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    if dir.join(results::SUMMARY_FILE).is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let base = if dir.join("runs").is_dir() { dir.join("runs") } else { dir.to_path_buf() };
+    let entries = std::fs::read_dir(&base).map_err(|source| Error::Read { path: base.clone(), source })?;
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.map_err(|source| Error::Read { path: base.clone(), source })?;
+        let p = e.path();
+        if p.join(results::SUMMARY_FILE).is_file() {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// CPU time recorded in a summary: `cpu_ns`, or the sum of the `*_ns` numbers of a `cpu` object.
+fn cpu_ns(s: &results::Summary) -> Option<f64> {
+    match s.extra.get("cpu_ns").or_else(|| s.extra.get("cpu")) {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::Object(m)) => {
+            let v: Vec<f64> = m.iter().filter(|(k, _)| k.ends_with("_ns")).filter_map(|(_, v)| v.as_f64()).collect();
+            (!v.is_empty()).then(|| v.iter().sum())
+        }
+        _ => None,
+    }
+}
+
+/// Loads every run under `dir` and groups them into configurations.
+pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
+    let dirs = run_dirs(dir)?;
+    if dirs.is_empty() {
+        return Err(Error::input(dir.display(), None, None, "no run directories (runs/*/summary.json) found"));
+    }
+    let mut groups: BTreeMap<String, (Params, Vec<Run>)> = BTreeMap::new();
+    for d in &dirs {
+        let summary_path = d.join(results::SUMMARY_FILE);
+        let s = results::read_summary(&summary_path)?;
+        let mut params: Params = s.params.clone().into_iter().collect();
+        for k in REPETITION_KEYS {
+            params.remove(k);
+        }
+        let samples = d.join(results::SAMPLES_FILE);
+        let mut run = if samples.is_file() {
+            let mut rtts = results::read_rtts(&samples)?;
+            Run::from_rtts(s.repetition, &mut rtts, s.packets.sent, s.packets.lost, d.display().to_string())
+        } else {
+            Run {
+                rep: s.repetition,
+                rtt: s.rtt_ns,
+                sent: s.packets.sent,
+                lost: s.packets.lost,
+                source: d.display().to_string(),
+                ..Default::default()
+            }
+        };
+        run.cpu_ns = cpu_ns(&s);
+        let key = serde_json::to_string(&params).expect("params serialise");
+        groups.entry(key).or_insert_with(|| (params, Vec::new())).1.push(run);
+    }
+    let (params, runs): (Vec<Params>, Vec<Vec<Run>>) = groups.into_values().unzip();
+    let ids = config_ids(&params);
+    let configs = ids
+        .into_iter()
+        .zip(params)
+        .zip(runs)
+        .map(|((id, params), runs)| Config { id, params, runs })
+        .collect();
+    Ok(Dataset {
+        source: dir.display().to_string(),
+        configs,
+    })
+}

@@ -1,0 +1,329 @@
+//! Reads a long table (`--table FILE`, CSV or Parquet by extension): columns
+//! `config` (id), `rep` (integer), `rtt_ns` (number; empty, NaN or null means
+//! a lost packet), and any other column is a parameter that must be constant
+//! within a configuration. Rows stream through without a per-row allocation;
+//! RTTs are kept per (config, rep) until the file is read.
+//!
+//! CSV cells are typed as they would be in JSON: `true`/`false` (any case) are
+//! booleans, integers and decimals are numbers, an empty cell is null, the rest
+//! strings. Rows are numbered as lines of the file (the header is line 1) for
+//! CSV, and from 1 for Parquet.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
+};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+
+use crate::Error;
+use crate::model::{Config, Dataset, Params, Run};
+
+/// One cell, borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(&'a str),
+}
+
+impl Cell<'_> {
+    fn parse(s: &str) -> Cell<'_> {
+        let t = s.trim();
+        if t.is_empty() {
+            Cell::Null
+        } else if t.eq_ignore_ascii_case("true") {
+            Cell::Bool(true)
+        } else if t.eq_ignore_ascii_case("false") {
+            Cell::Bool(false)
+        } else if let Ok(i) = t.parse::<i64>() {
+            Cell::Int(i)
+        } else if let Ok(f) = t.parse::<f64>() {
+            Cell::Float(f)
+        } else {
+            Cell::Str(t)
+        }
+    }
+
+    fn to_value(self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Bool(b) => Value::Bool(b),
+            Cell::Int(i) => i.into(),
+            Cell::UInt(u) => u.into(),
+            Cell::Float(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+            Cell::Str(s) => Value::String(s.to_string()),
+        }
+    }
+
+    fn matches(self, v: &Value) -> bool {
+        match (self, v) {
+            (Cell::Null, Value::Null) => true,
+            (Cell::Bool(a), Value::Bool(b)) => a == *b,
+            (Cell::Int(a), Value::Number(n)) => n.as_i64() == Some(a),
+            (Cell::UInt(a), Value::Number(n)) => n.as_u64() == Some(a),
+            (Cell::Float(a), Value::Number(n)) => n.as_f64() == Some(a),
+            (Cell::Float(a), Value::Null) => a.is_nan(),
+            (Cell::Str(a), Value::String(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    fn render(self) -> String {
+        crate::model::render_value(&self.to_value())
+    }
+}
+
+/// Rows grouped by configuration and repetition.
+struct Builder<'f> {
+    file: &'f str,
+    params: Vec<String>,
+    index: HashMap<String, usize>,
+    configs: Vec<(String, Vec<Value>, BTreeMap<u32, (Vec<i64>, u64)>)>,
+}
+
+impl<'f> Builder<'f> {
+    fn new(file: &'f str, params: Vec<String>) -> Self {
+        Self {
+            file,
+            params,
+            index: HashMap::new(),
+            configs: Vec::new(),
+        }
+    }
+
+    fn rtt(&self, row: u64, cell: Cell<'_>) -> Result<Option<i64>, Error> {
+        let bad = |why: String| Error::input(self.file, Some(row), Some("rtt_ns"), why);
+        let v = match cell {
+            Cell::Null => return Ok(None),
+            Cell::Int(i) => i as f64,
+            Cell::UInt(u) => u as f64,
+            Cell::Float(f) if f.is_nan() => return Ok(None),
+            Cell::Float(f) => f,
+            Cell::Str(s) if s.eq_ignore_ascii_case("nan") || s.eq_ignore_ascii_case("na") || s.eq_ignore_ascii_case("null") => {
+                return Ok(None);
+            }
+            other => return Err(bad(format!("latency {:?} is not a number", other.render()))),
+        };
+        if !v.is_finite() || v < 0.0 {
+            return Err(bad(format!("latency {v} is not a finite non-negative number")));
+        }
+        Ok(Some(v.round() as i64))
+    }
+
+    fn rep(&self, row: u64, cell: Cell<'_>) -> Result<u32, Error> {
+        let r = match cell {
+            Cell::Int(i) => u32::try_from(i).ok(),
+            Cell::UInt(u) => u32::try_from(u).ok(),
+            Cell::Float(f) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => Some(f as u32),
+            _ => None,
+        };
+        r.ok_or_else(|| Error::input(self.file, Some(row), Some("rep"), format!("repetition {:?} is not a non-negative integer", cell.render())))
+    }
+
+    fn row<'a>(&mut self, row: u64, config: &str, rep: Cell<'_>, rtt: Cell<'_>, params: impl Fn(usize) -> Cell<'a>) -> Result<(), Error> {
+        if config.is_empty() {
+            return Err(Error::input(self.file, Some(row), Some("config"), "empty configuration id"));
+        }
+        let rep = self.rep(row, rep)?;
+        let rtt = self.rtt(row, rtt)?;
+        let idx = match self.index.get(config) {
+            Some(&i) => {
+                let (_, values, _) = &self.configs[i];
+                for (j, v) in values.iter().enumerate() {
+                    let c = params(j);
+                    if !c.matches(v) {
+                        return Err(Error::input(
+                            self.file,
+                            Some(row),
+                            Some(&self.params[j]),
+                            format!(
+                                "parameter varies within configuration {config}: {} here, {} before",
+                                c.render(),
+                                crate::model::render_value(v)
+                            ),
+                        ));
+                    }
+                }
+                i
+            }
+            None => {
+                let values = (0..self.params.len()).map(|j| params(j).to_value()).collect();
+                self.configs.push((config.to_string(), values, BTreeMap::new()));
+                self.index.insert(config.to_string(), self.configs.len() - 1);
+                self.configs.len() - 1
+            }
+        };
+        let slot = self.configs[idx].2.entry(rep).or_default();
+        match rtt {
+            Some(v) => slot.0.push(v),
+            None => slot.1 += 1,
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Dataset, Error> {
+        if self.configs.is_empty() {
+            return Err(Error::input(self.file, None, None, "the table has no rows"));
+        }
+        let file = self.file;
+        let names = self.params;
+        let configs = self
+            .configs
+            .into_iter()
+            .map(|(id, values, reps)| {
+                let params: Params = names.iter().cloned().zip(values).collect();
+                let runs = reps
+                    .into_iter()
+                    .map(|(rep, (mut rtts, lost))| {
+                        let sent = rtts.len() as u64 + lost;
+                        Run::from_rtts(rep, &mut rtts, sent, lost, format!("{file} config {id} rep {rep}"))
+                    })
+                    .collect();
+                Config { id, params, runs }
+            })
+            .collect();
+        Ok(Dataset {
+            source: file.to_string(),
+            configs,
+        })
+    }
+}
+
+const REQUIRED: [&str; 3] = ["config", "rep", "rtt_ns"];
+
+fn required_index(file: &str, header: &[&str]) -> Result<([usize; 3], Vec<(usize, String)>), Error> {
+    let mut idx = [0; 3];
+    for (slot, name) in idx.iter_mut().zip(REQUIRED) {
+        *slot = header
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| Error::input(file, None, Some(name), format!("missing column {name} (the table needs config, rep, rtt_ns)")))?;
+    }
+    let params = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !REQUIRED.contains(&h.trim()))
+        .map(|(i, h)| (i, h.trim().to_string()))
+        .collect();
+    Ok((idx, params))
+}
+
+/// Loads a CSV or Parquet table (chosen by the `.parquet`/`.pq` extension, CSV otherwise).
+pub fn load_table(path: &Path) -> Result<Dataset, Error> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if ext == "parquet" || ext == "pq" {
+        load_parquet(path)
+    } else {
+        load_csv(path)
+    }
+}
+
+fn load_csv(path: &Path) -> Result<Dataset, Error> {
+    let file = path.display().to_string();
+    let f = File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+    let csv_err = |e: csv::Error| {
+        let row = e.position().map(|p| p.line());
+        Error::input(&file, row, None, e.to_string())
+    };
+    let header: Vec<String> = rdr.headers().map_err(csv_err)?.iter().map(str::to_string).collect();
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let ([ci, ri, ti], params) = required_index(&file, &header_refs)?;
+    let mut b = Builder::new(&file, params.iter().map(|(_, n)| n.clone()).collect());
+    let mut rec = csv::StringRecord::new();
+    while rdr.read_record(&mut rec).map_err(csv_err)? {
+        let row = rec.position().map(|p| p.line()).unwrap_or(0);
+        let get = |i: usize| rec.get(i).unwrap_or("");
+        b.row(row, get(ci).trim(), Cell::parse(get(ri)), Cell::parse(get(ti)), |j| Cell::parse(get(params[j].0)))?;
+    }
+    b.finish()
+}
+
+fn cell(a: &ArrayRef, i: usize) -> Option<Cell<'_>> {
+    if a.is_null(i) {
+        return Some(Cell::Null);
+    }
+    Some(match a.data_type() {
+        DataType::Boolean => Cell::Bool(a.as_boolean().value(i)),
+        DataType::Int8 => Cell::Int(a.as_primitive::<Int8Type>().value(i).into()),
+        DataType::Int16 => Cell::Int(a.as_primitive::<Int16Type>().value(i).into()),
+        DataType::Int32 => Cell::Int(a.as_primitive::<Int32Type>().value(i).into()),
+        DataType::Int64 => Cell::Int(a.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt8 => Cell::Int(a.as_primitive::<UInt8Type>().value(i).into()),
+        DataType::UInt16 => Cell::Int(a.as_primitive::<UInt16Type>().value(i).into()),
+        DataType::UInt32 => Cell::Int(a.as_primitive::<UInt32Type>().value(i).into()),
+        DataType::UInt64 => Cell::UInt(a.as_primitive::<UInt64Type>().value(i)),
+        DataType::Float32 => Cell::Float(a.as_primitive::<Float32Type>().value(i).into()),
+        DataType::Float64 => Cell::Float(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Utf8 => Cell::Str(a.as_string::<i32>().value(i)),
+        DataType::LargeUtf8 => Cell::Str(a.as_string::<i64>().value(i)),
+        DataType::Utf8View => Cell::Str(a.as_string_view().value(i)),
+        _ => return None,
+    })
+}
+
+fn load_parquet(path: &Path) -> Result<Dataset, Error> {
+    let file = path.display().to_string();
+    let f = File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let pq_err = |e: parquet::errors::ParquetError| Error::input(&file, None, None, e.to_string());
+    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(pq_err)?;
+    let schema = builder.schema().clone();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let ([ci, ri, ti], params) = required_index(&file, &names)?;
+    for f in schema.fields() {
+        if !matches!(f.data_type(), DataType::Null) && cell_type_supported(f.data_type()).is_none() {
+            return Err(Error::input(&file, None, Some(f.name()), format!("unsupported column type {}", f.data_type())));
+        }
+    }
+    let mut b = Builder::new(&file, params.iter().map(|(_, n)| n.clone()).collect());
+    let reader = builder.with_batch_size(65_536).build().map_err(pq_err)?;
+    let mut row0 = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::input(&file, None, None, e.to_string()))?;
+        let cols = batch.columns();
+        for i in 0..batch.num_rows() {
+            let row = row0 + i as u64 + 1;
+            let get = |c: usize| cell(&cols[c], i).unwrap_or(Cell::Null);
+            let config = match get(ci) {
+                Cell::Str(s) => std::borrow::Cow::Borrowed(s),
+                Cell::Null => std::borrow::Cow::Borrowed(""),
+                other => std::borrow::Cow::Owned(other.render()),
+            };
+            b.row(row, &config, get(ri), get(ti), |j| get(params[j].0))?;
+        }
+        row0 += batch.num_rows() as u64;
+    }
+    b.finish()
+}
+
+fn cell_type_supported(t: &DataType) -> Option<()> {
+    matches!(
+        t,
+        DataType::Boolean
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+    )
+    .then_some(())
+}

@@ -1,0 +1,149 @@
+//! report.html: one self-contained page (inline SVG and CSS, no script, no
+//! network) with the cluster table, the plots, the k-selection scores, the
+//! effect ranking, the filters' decisions and every configuration's statistics.
+
+use crate::analyze::Analysis;
+use crate::model::render_value;
+use crate::plots::colour_hex;
+
+/// The plots to inline, as SVG text.
+#[derive(Debug, Default)]
+pub struct Plots {
+    pub kde: String,
+    pub ecdf: String,
+    pub k: String,
+    pub pareto: Option<String>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn us(ns: f64) -> String {
+    if ns.is_finite() { format!("{:.2}", ns / 1e3) } else { "-".into() }
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\
+th{background:#f0f0f0}td.n{text-align:right}.sw{display:inline-block;width:12px;height:12px;margin-right:4px}\
+.warn{color:#a40}figure{margin:1em 0}svg{max-width:100%;height:auto}";
+
+/// The page for `a`.
+pub fn html(a: &Analysis, plots: &Plots) -> String {
+    let mut h = String::new();
+    h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xdplat analysis</title>";
+    h += &format!("<style>{STYLE}</style></head><body>\n");
+    h += &format!("<h1>Latency analysis</h1><p>Input: <code>{}</code>. ", esc(&a.source));
+    h += &format!(
+        "{} configurations, {} clustered into k = {} clusters on the standardised features {}.</p>\n",
+        a.configs.len(),
+        a.configs.iter().filter(|c| c.cluster.is_some()).count(),
+        a.k,
+        esc(&a.features.join(", "))
+    );
+    for w in &a.warnings {
+        h += &format!("<p class=\"warn\">Warning: {}</p>\n", esc(w));
+    }
+
+    h += "<h2>Clusters</h2><table><tr><th>Cluster</th><th>Mean (µs)</th><th>Std (µs)</th><th>Configs</th><th>Relevant parameters</th></tr>\n";
+    for c in &a.clusters {
+        h += &format!(
+            "<tr><td><span class=\"sw\" style=\"background:{}\"></span>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+            colour_hex(c.id),
+            c.id,
+            us(c.mean_ns),
+            us(c.std_ns),
+            c.configs.len(),
+            esc(&c.description)
+        );
+    }
+    h += "</table>\n<p>A parameter not mentioned can take any of its values within the cluster.";
+    if !a.fixed.is_empty() {
+        let f: Vec<String> = a.fixed.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();
+        h += &format!(" Fixed across the whole sweep (not findings): {}.", esc(&f.join(", ")));
+    }
+    h += "</p>\n";
+    h += &format!("<figure>{}<figcaption>Kernel density estimate (Gaussian kernel, Silverman's bandwidth) of each configuration's RTT, coloured by cluster.</figcaption></figure>\n", plots.kde);
+    h += &format!("<figure>{}</figure>\n", plots.ecdf);
+
+    h += "<h2>Choice of k</h2>\n";
+    for n in &a.k_selection.notes {
+        h += &format!("<p>{}</p>\n", esc(n));
+    }
+    h += "<table><tr><th>k</th><th>mean silhouette</th><th>inertia</th></tr>\n";
+    for s in &a.k_selection.scores {
+        h += &format!("<tr><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td></tr>\n", s.k, s.silhouette, s.inertia);
+    }
+    h += "</table>\n";
+    h += &format!("<figure>{}</figure>\n", plots.k);
+
+    h += "<h2>Which parameters matter most</h2><p>Effect: median of the configurations' mean RTT at the worst value minus at the best value; 95% bootstrap interval over configurations. An interval reaching 0 cannot be told from noise.</p>\n";
+    h += "<table><tr><th>Parameter</th><th>Effect (µs)</th><th>95% CI (µs)</th><th>Best</th><th>Worst</th><th>Distinguishable</th></tr>\n";
+    for e in &a.effects {
+        h += &format!(
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">[{}, {}]</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&e.param),
+            us(e.effect_ns),
+            us(e.ci_low_ns),
+            us(e.ci_high_ns),
+            esc(&e.best),
+            esc(&e.worst),
+            if e.distinguishable { "yes" } else { "no" }
+        );
+    }
+    h += "</table>\n";
+    if !a.interactions.is_empty() {
+        h += "<h3>Interactions</h3><table><tr><th>Effect of</th><th>within values of</th><th>effect per value (µs)</th><th>range (µs)</th></tr>\n";
+        for i in a.interactions.iter().take(8) {
+            let per: Vec<String> = i.effect_by_value_ns.iter().map(|(v, e)| format!("{v}: {}", us(*e))).collect();
+            h += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>\n",
+                esc(&i.param),
+                esc(&i.by),
+                esc(&per.join(", ")),
+                us(i.range_ns)
+            );
+        }
+        h += "</table>\n";
+    }
+    if let Some(p) = &plots.pareto {
+        h += &format!("<h2>Latency against CPU cost</h2><figure>{p}</figure>\n");
+    }
+
+    h += "<h2>Filters</h2>";
+    if let (Some(c), Some(src)) = (a.ceiling_ns, &a.ceiling_source) {
+        h += &format!("<p>Latency ceiling: {} µs ({}).</p>", us(c), esc(src));
+    }
+    if a.excluded.is_empty() {
+        h += "<p>No configuration was excluded.</p>\n";
+    } else {
+        h += "<table><tr><th>Configuration</th><th>Filter</th><th>Why</th></tr>\n";
+        for e in &a.excluded {
+            h += &format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", esc(&e.config), esc(&e.filter), esc(&e.why));
+        }
+        h += "</table>\n";
+    }
+
+    h += "<h2>Configurations</h2><table><tr><th>Configuration</th><th>Cluster</th><th>Mean</th><th>Median</th><th>Std</th><th>p99</th><th>Loss</th><th>Reps</th><th>Rep. spread</th></tr>\n";
+    for c in &a.configs {
+        let cl = c.cluster.map(|k| format!("<span class=\"sw\" style=\"background:{}\"></span>{k}", colour_hex(k))).unwrap_or_else(|| "excluded".into());
+        match c.stats {
+            Some(s) => {
+                h += &format!(
+                    "<tr><td>{}</td><td>{cl}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2}%</td><td class=\"n\">{}</td><td class=\"n\">{:.1}%</td></tr>\n",
+                    esc(&c.id),
+                    us(s.mean),
+                    us(s.median),
+                    us(s.std),
+                    us(s.p99),
+                    s.loss_rate * 100.0,
+                    s.reps,
+                    s.rep_cv * 100.0
+                )
+            }
+            None => h += &format!("<tr><td>{}</td><td>{cl}</td><td colspan=\"7\">no data</td></tr>\n", esc(&c.id)),
+        }
+    }
+    h += "</table>\n<p>Times in µs. Quantiles: numpy's default linear method; std: sample standard deviation; statistics averaged over repetitions.</p>\n</body></html>\n";
+    h
+}
