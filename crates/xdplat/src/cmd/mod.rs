@@ -6,6 +6,7 @@ mod analyze;
 mod common;
 mod demo;
 mod fwd;
+mod host;
 mod knobs;
 mod ping;
 mod testbed;
@@ -33,6 +34,9 @@ enum Command {
     Ping(ping::Args),
     /// Send every probe back where it came from (host B: MAC-swap forwarder).
     Fwd(fwd::Args),
+    /// Show, apply and restore host settings (queues, coalescing, busy-poll, C-states, IRQs).
+    #[command(subcommand)]
+    Host(host::Cmd),
     /// Testbed up, forwarder on B, pings from A, a summary, testbed down.
     Demo(demo::Args),
     /// Cluster the configurations of a sweep (or a table) and explain the clusters.
@@ -45,6 +49,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ping(args) => ping::run(args),
         Command::Fwd(args) => fwd::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Host(cmd) => host::run(cmd),
         Command::Analyze(args) => analyze::run(args),
     }
 }
