@@ -43,7 +43,9 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            features: ["mean", "median", "std", "q1", "q3"].map(String::from).to_vec(),
+            features: ["mean", "median", "std", "q1", "q3"]
+                .map(String::from)
+                .to_vec(),
             k: KChoice::Auto,
             scaling: Scaling::Common,
             max_k: 8,
@@ -117,11 +119,16 @@ pub struct Analysis {
 
 fn check_features(features: &[String]) -> Result<(), Error> {
     if features.is_empty() {
-        return Err(Error::Option("--features: at least one feature is needed".into()));
+        return Err(Error::Option(
+            "--features: at least one feature is needed".into(),
+        ));
     }
     for f in features {
         if !FEATURES.contains(&f.as_str()) {
-            return Err(Error::Option(format!("--features: unknown feature {f} (known: {})", FEATURES.join(", "))));
+            return Err(Error::Option(format!(
+                "--features: unknown feature {f} (known: {})",
+                FEATURES.join(", ")
+            )));
         }
     }
     Ok(())
@@ -131,7 +138,12 @@ fn check_features(features: &[String]) -> Result<(), Error> {
 pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
     check_features(&opts.features)?;
     if ds.configs.is_empty() {
-        return Err(Error::input(&ds.source, None, None, "no configuration to analyse"));
+        return Err(Error::input(
+            &ds.source,
+            None,
+            None,
+            "no configuration to analyse",
+        ));
     }
     let stats: Vec<Option<ConfigStats>> = ds.configs.iter().map(config_stats).collect();
     let filtered = apply(&ds.configs, &stats, opts);
@@ -148,13 +160,29 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         }
     }
     let kept = &filtered.kept;
-    let kept_stats: Vec<ConfigStats> = kept.iter().map(|&i| stats[i].expect("kept configs have data")).collect();
+    let kept_stats: Vec<ConfigStats> = kept
+        .iter()
+        .map(|&i| stats[i].expect("kept configs have data"))
+        .collect();
     let rows: Vec<Vec<f64>> = kept_stats
         .iter()
-        .map(|s| opts.features.iter().map(|f| s.feature(f).expect("checked")).collect())
+        .map(|s| {
+            opts.features
+                .iter()
+                .map(|f| s.feature(f).expect("checked"))
+                .collect()
+        })
         .collect();
     let latency: Vec<f64> = kept_stats.iter().map(|s| s.mean).collect();
-    let cl = cluster(&rows, &latency, opts.k, opts.scaling, opts.max_k, opts.seed, opts.restarts)?;
+    let cl = cluster(
+        &rows,
+        &latency,
+        opts.k,
+        opts.scaling,
+        opts.max_k,
+        opts.seed,
+        opts.restarts,
+    )?;
     if kept.is_empty() {
         warnings.push("every configuration was excluded by a filter: nothing to cluster".into());
     }
@@ -167,11 +195,19 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         let mp: Vec<&Params> = members.iter().map(|&j| kept_params[j]).collect();
         let constant = relevant::constant(&mp);
         let rules = relevant::rules(&mp, &kept_params, &constant);
-        let relevant: Map<String, Value> = constant.into_iter().filter(|(k, _)| !fixed.contains_key(k)).collect();
+        let relevant: Map<String, Value> = constant
+            .into_iter()
+            .filter(|(k, _)| !fixed.contains_key(k))
+            .collect();
         let n = members.len() as f64;
         let mean_ns = members.iter().map(|&j| kept_stats[j].mean).sum::<f64>() / n;
         let spread_ns = if members.len() > 1 {
-            (members.iter().map(|&j| (kept_stats[j].mean - mean_ns).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            (members
+                .iter()
+                .map(|&j| (kept_stats[j].mean - mean_ns).powi(2))
+                .sum::<f64>()
+                / (n - 1.0))
+                .sqrt()
         } else {
             0.0
         };
@@ -180,7 +216,10 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
             mean_ns,
             std_ns: members.iter().map(|&j| kept_stats[j].std).sum::<f64>() / n,
             spread_ns,
-            configs: members.iter().map(|&j| ds.configs[kept[j]].id.clone()).collect(),
+            configs: members
+                .iter()
+                .map(|&j| ds.configs[kept[j]].id.clone())
+                .collect(),
             description: relevant::describe(&relevant, &rules),
             relevant,
             rules,

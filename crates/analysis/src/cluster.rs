@@ -91,7 +91,9 @@ impl std::str::FromStr for Scaling {
 pub fn standardise(rows: &[Vec<f64>], scaling: Scaling) -> Array2<f64> {
     let n = rows.len();
     let d = rows.first().map_or(0, Vec::len);
-    let means: Vec<f64> = (0..d).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n as f64).collect();
+    let means: Vec<f64> = (0..d)
+        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n as f64)
+        .collect();
     let sds: Vec<f64> = (0..d)
         .map(|j| (rows.iter().map(|r| (r[j] - means[j]).powi(2)).sum::<f64>() / n as f64).sqrt())
         .collect();
@@ -103,14 +105,23 @@ pub fn standardise(rows: &[Vec<f64>], scaling: Scaling) -> Array2<f64> {
             Scaling::Feature => sds[j],
         };
         for (i, r) in rows.iter().enumerate() {
-            a[[i, j]] = if sd > 0.0 && sd.is_finite() && sds[j] > 0.0 { (r[j] - means[j]) / sd } else { 0.0 };
+            a[[i, j]] = if sd > 0.0 && sd.is_finite() && sds[j] > 0.0 {
+                (r[j] - means[j]) / sd
+            } else {
+                0.0
+            };
         }
     }
     a
 }
 
 fn dist(a: &Array2<f64>, i: usize, j: usize) -> f64 {
-    a.row(i).iter().zip(a.row(j).iter()).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt()
+    a.row(i)
+        .iter()
+        .zip(a.row(j).iter())
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Mean silhouette of a labelling (0 when k < 2).
@@ -146,11 +157,24 @@ pub fn silhouette(a: &Array2<f64>, labels: &[usize], k: usize) -> f64 {
     total / n as f64
 }
 
-fn kmeans(a: &Array2<f64>, k: usize, seed: u64, restarts: usize) -> Result<(Vec<usize>, f64), Error> {
+fn kmeans(
+    a: &Array2<f64>,
+    k: usize,
+    seed: u64,
+    restarts: usize,
+) -> Result<(Vec<usize>, f64), Error> {
     if k == 1 {
         let n = a.nrows();
         let c = a.mean_axis(ndarray::Axis(0)).expect("non-empty");
-        let inertia = (0..n).map(|i| a.row(i).iter().zip(c.iter()).map(|(x, y)| (x - y).powi(2)).sum::<f64>()).sum();
+        let inertia = (0..n)
+            .map(|i| {
+                a.row(i)
+                    .iter()
+                    .zip(c.iter())
+                    .map(|(x, y)| (x - y).powi(2))
+                    .sum::<f64>()
+            })
+            .sum();
         return Ok((vec![0; n], inertia));
     }
     let rng = Xoshiro256Plus::seed_from_u64(seed);
@@ -167,7 +191,11 @@ fn kmeans(a: &Array2<f64>, k: usize, seed: u64, restarts: usize) -> Result<(Vec<
 }
 
 fn distinct_rows(a: &Array2<f64>) -> usize {
-    let mut rows: Vec<Vec<u64>> = a.rows().into_iter().map(|r| r.iter().map(|x| x.to_bits()).collect()).collect();
+    let mut rows: Vec<Vec<u64>> = a
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().map(|x| x.to_bits()).collect())
+        .collect();
     rows.sort();
     rows.dedup();
     rows.len()
@@ -182,17 +210,35 @@ fn renumber(labels: &[usize], latency: &[f64]) -> (Vec<usize>, usize) {
     let mut order: Vec<(f64, usize)> = ids
         .iter()
         .map(|&c| {
-            let v: Vec<f64> = labels.iter().zip(latency).filter(|(l, _)| **l == c).map(|(_, x)| *x).collect();
+            let v: Vec<f64> = labels
+                .iter()
+                .zip(latency)
+                .filter(|(l, _)| **l == c)
+                .map(|(_, x)| *x)
+                .collect();
             (v.iter().sum::<f64>() / v.len() as f64, c)
         })
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let map = |c: usize| order.iter().position(|(_, o)| *o == c).expect("label present");
+    let map = |c: usize| {
+        order
+            .iter()
+            .position(|(_, o)| *o == c)
+            .expect("label present")
+    };
     (labels.iter().map(|&l| map(l)).collect(), order.len())
 }
 
 /// Clusters `rows` (one feature vector per configuration); `latency` orders the clusters.
-pub fn cluster(rows: &[Vec<f64>], latency: &[f64], k: KChoice, scaling: Scaling, max_k: usize, seed: u64, restarts: usize) -> Result<Clustering, Error> {
+pub fn cluster(
+    rows: &[Vec<f64>],
+    latency: &[f64],
+    k: KChoice,
+    scaling: Scaling,
+    max_k: usize,
+    seed: u64,
+    restarts: usize,
+) -> Result<Clustering, Error> {
     let n = rows.len();
     let mut out = Clustering::default();
     if n == 0 {
@@ -200,7 +246,9 @@ pub fn cluster(rows: &[Vec<f64>], latency: &[f64], k: KChoice, scaling: Scaling,
         return Ok(out);
     }
     if rows.iter().flatten().any(|x| !x.is_finite()) {
-        return Err(Error::Option("a clustering feature is not a finite number".into()));
+        return Err(Error::Option(
+            "a clustering feature is not a finite number".into(),
+        ));
     }
     let a = standardise(rows, scaling);
     let distinct = distinct_rows(&a);
@@ -223,9 +271,15 @@ pub fn cluster(rows: &[Vec<f64>], latency: &[f64], k: KChoice, scaling: Scaling,
             let hi = max_k.min(distinct.saturating_sub(1));
             if hi < 2 {
                 let k = distinct.min(2);
-                out.notes.push(format!("{distinct} distinct configuration profile(s): k = {k} without a search"));
+                out.notes.push(format!(
+                    "{distinct} distinct configuration profile(s): k = {k} without a search"
+                ));
                 let (labels, inertia) = kmeans(&a, k, seed, restarts)?;
-                out.scores.push(KScore { k, silhouette: silhouette(&a, &labels, k), inertia });
+                out.scores.push(KScore {
+                    k,
+                    silhouette: silhouette(&a, &labels, k),
+                    inertia,
+                });
                 out.labels = labels;
                 k
             } else {
@@ -233,13 +287,19 @@ pub fn cluster(rows: &[Vec<f64>], latency: &[f64], k: KChoice, scaling: Scaling,
                 for k in 2..=hi {
                     let (labels, inertia) = kmeans(&a, k, seed, restarts)?;
                     let s = silhouette(&a, &labels, k);
-                    out.scores.push(KScore { k, silhouette: s, inertia });
+                    out.scores.push(KScore {
+                        k,
+                        silhouette: s,
+                        inertia,
+                    });
                     if best.as_ref().is_none_or(|(b, _, _)| s > *b + 1e-12) {
                         best = Some((s, k, labels));
                     }
                 }
                 let (s, k, labels) = best.expect("at least one k tried");
-                out.notes.push(format!("k = {k} chosen by the highest mean silhouette ({s:.3}) among k = 2..{hi}"));
+                out.notes.push(format!(
+                    "k = {k} chosen by the highest mean silhouette ({s:.3}) among k = 2..{hi}"
+                ));
                 out.labels = labels;
                 k
             }
@@ -247,7 +307,8 @@ pub fn cluster(rows: &[Vec<f64>], latency: &[f64], k: KChoice, scaling: Scaling,
     };
     let (labels, used) = renumber(&out.labels, latency);
     if used < chosen {
-        out.notes.push(format!("k-means left {} cluster(s) empty", chosen - used));
+        out.notes
+            .push(format!("k-means left {} cluster(s) empty", chosen - used));
     }
     out.labels = labels;
     out.k = used;

@@ -51,11 +51,23 @@ pub struct Interaction {
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_unstable_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
-fn level_median(values: &[String], latency: &[f64], idx: impl Iterator<Item = usize>, level: &str) -> Option<f64> {
-    let mut v: Vec<f64> = idx.filter(|&i| values[i] == level).map(|i| latency[i]).collect();
+fn level_median(
+    values: &[String],
+    latency: &[f64],
+    idx: impl Iterator<Item = usize>,
+    level: &str,
+) -> Option<f64> {
+    let mut v: Vec<f64> = idx
+        .filter(|&i| values[i] == level)
+        .map(|i| latency[i])
+        .collect();
     (!v.is_empty()).then(|| median(&mut v))
 }
 
@@ -66,7 +78,10 @@ pub fn effects(params: &[&Params], latency: &[f64], bootstrap: usize, seed: u64)
     let mut out = Vec::new();
     let mut rng = Xoshiro256Plus::seed_from_u64(seed);
     for k in keys {
-        let values: Vec<String> = params.iter().map(|p| p.get(k).map(render_value).unwrap_or_else(|| "-".into())).collect();
+        let values: Vec<String> = params
+            .iter()
+            .map(|p| p.get(k).map(render_value).unwrap_or_else(|| "-".into()))
+            .collect();
         let mut names: Vec<&String> = values.iter().collect();
         names.sort();
         names.dedup();
@@ -116,14 +131,28 @@ pub fn effects(params: &[&Params], latency: &[f64], bootstrap: usize, seed: u64)
             levels,
         });
     }
-    out.sort_by(|a, b| b.effect_ns.total_cmp(&a.effect_ns).then(a.param.cmp(&b.param)));
+    out.sort_by(|a, b| {
+        b.effect_ns
+            .total_cmp(&a.effect_ns)
+            .then(a.param.cmp(&b.param))
+    });
     out
 }
 
 /// Interactions among the `top` strongest effects.
-pub fn interactions(params: &[&Params], latency: &[f64], effects: &[Effect], top: usize) -> Vec<Interaction> {
+pub fn interactions(
+    params: &[&Params],
+    latency: &[f64],
+    effects: &[Effect],
+    top: usize,
+) -> Vec<Interaction> {
     let n = params.len();
-    let render = |k: &str| -> Vec<String> { params.iter().map(|p| p.get(k).map(render_value).unwrap_or_else(|| "-".into())).collect() };
+    let render = |k: &str| -> Vec<String> {
+        params
+            .iter()
+            .map(|p| p.get(k).map(render_value).unwrap_or_else(|| "-".into()))
+            .collect()
+    };
     let mut out = Vec::new();
     let top: Vec<&Effect> = effects.iter().take(top).collect();
     for e in &top {

@@ -37,7 +37,12 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn input(file: impl std::fmt::Display, row: Option<u64>, column: Option<&str>, why: impl Into<String>) -> Self {
+    pub(crate) fn input(
+        file: impl std::fmt::Display,
+        row: Option<u64>,
+        column: Option<&str>,
+        why: impl Into<String>,
+    ) -> Self {
         Error::Input {
             file: file.to_string(),
             row,

@@ -14,9 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Options;
 use crate::model::Config;
 use crate::stats::ConfigStats;
-use crate::Options;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Excluded {
@@ -40,7 +40,9 @@ const INTERVAL_KEYS: [&str; 3] = ["interval", "interval_ns", "inter_batch_interv
 /// Parses `1s`, `500ms`, `20us`, `20µs`, `100ns` or a bare number of nanoseconds.
 pub fn parse_duration_ns(s: &str) -> Option<f64> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-' || c == '+')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-' || c == '+'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let v: f64 = num.parse().ok()?;
     let scale = match unit.trim() {
@@ -96,17 +98,39 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
     }
     for (i, (c, s)) in configs.iter().zip(stats).enumerate() {
         let Some(s) = s else {
-            exclude(&mut out, c, "no-data", "no packet came back in any repetition".to_string());
+            exclude(
+                &mut out,
+                c,
+                "no-data",
+                "no packet came back in any repetition".to_string(),
+            );
             continue;
         };
         if opts.baseline && opts.max_latency_ns.is_none() && is_baseline(c) {
-            exclude(&mut out, c, "baseline", format!("kernel baseline (backend=udp), mean {}: the reference, not clustered", us(s.mean)));
+            exclude(
+                &mut out,
+                c,
+                "baseline",
+                format!(
+                    "kernel baseline (backend=udp), mean {}: the reference, not clustered",
+                    us(s.mean)
+                ),
+            );
             continue;
         }
         if let Some(max) = opts.max_loss
             && s.loss_rate > max
         {
-            exclude(&mut out, c, "loss", format!("loss rate {:.2}% above {:.2}%", s.loss_rate * 100.0, max * 100.0));
+            exclude(
+                &mut out,
+                c,
+                "loss",
+                format!(
+                    "loss rate {:.2}% above {:.2}%",
+                    s.loss_rate * 100.0,
+                    max * 100.0
+                ),
+            );
             continue;
         }
         if opts.interval_filter
@@ -131,7 +155,12 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             && s.mean > ceil
         {
             let src = out.ceiling_source.clone().unwrap_or_default();
-            exclude(&mut out, c, "max-latency", format!("mean {} above {} ({src})", us(s.mean), us(ceil)));
+            exclude(
+                &mut out,
+                c,
+                "max-latency",
+                format!("mean {} above {} ({src})", us(s.mean), us(ceil)),
+            );
             continue;
         }
         out.kept.push(i);

@@ -89,12 +89,20 @@ mod tests {
 
     #[test]
     fn integrates_to_one_and_peaks_at_the_mode() {
-        let v: Vec<f64> = (0..2000).map(|i| 100.0 + ((i * 37) % 101) as f64 / 10.0 - 5.0).collect();
+        let v: Vec<f64> = (0..2000)
+            .map(|i| 100.0 + ((i * 37) % 101) as f64 / 10.0 - 5.0)
+            .collect();
         let k = kde(&v, 50.0, 150.0, 1001).unwrap();
         let step = k.xs[1] - k.xs[0];
         let area: f64 = k.ys.iter().sum::<f64>() * step;
         assert!((area - 1.0).abs() < 0.01, "area {area}");
-        let peak = k.xs[k.ys.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0];
+        let peak = k.xs[k
+            .ys
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0];
         assert!((peak - 100.0).abs() < 5.0, "peak {peak}");
     }
 
@@ -102,7 +110,10 @@ mod tests {
     fn silverman_matches_hand_computation() {
         // sd = 1.5811, IQR = 2 → min(1.5811, 1.4925) = 1.4925; 0.9 · 1.4925 · 5^(-0.2) = 1.0298
         let h = silverman_bandwidth(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert!((h - 0.9 * (2.0 / 1.34) * 5f64.powf(-0.2)).abs() < 1e-12, "{h}");
+        assert!(
+            (h - 0.9 * (2.0 / 1.34) * 5f64.powf(-0.2)).abs() < 1e-12,
+            "{h}"
+        );
     }
 
     #[test]

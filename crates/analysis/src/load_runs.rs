@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::model::{Config, Dataset, Params, Run, config_ids};
 use crate::Error;
+use crate::model::{Config, Dataset, Params, Run, config_ids};
 
 /// Keys of `params` that name the repetition rather than the configuration.
 const REPETITION_KEYS: [&str; 3] = ["repetition", "rep", "run_id"];
@@ -20,11 +20,21 @@ pub fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     if dir.join(results::SUMMARY_FILE).is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
-    let base = if dir.join("runs").is_dir() { dir.join("runs") } else { dir.to_path_buf() };
-    let entries = std::fs::read_dir(&base).map_err(|source| Error::Read { path: base.clone(), source })?;
+    let base = if dir.join("runs").is_dir() {
+        dir.join("runs")
+    } else {
+        dir.to_path_buf()
+    };
+    let entries = std::fs::read_dir(&base).map_err(|source| Error::Read {
+        path: base.clone(),
+        source,
+    })?;
     let mut out = Vec::new();
     for e in entries {
-        let e = e.map_err(|source| Error::Read { path: base.clone(), source })?;
+        let e = e.map_err(|source| Error::Read {
+            path: base.clone(),
+            source,
+        })?;
         let p = e.path();
         if p.join(results::SUMMARY_FILE).is_file() {
             out.push(p);
@@ -39,7 +49,11 @@ fn cpu_ns(s: &results::Summary) -> Option<f64> {
     match s.extra.get("cpu_ns").or_else(|| s.extra.get("cpu")) {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::Object(m)) => {
-            let v: Vec<f64> = m.iter().filter(|(k, _)| k.ends_with("_ns")).filter_map(|(_, v)| v.as_f64()).collect();
+            let v: Vec<f64> = m
+                .iter()
+                .filter(|(k, _)| k.ends_with("_ns"))
+                .filter_map(|(_, v)| v.as_f64())
+                .collect();
             (!v.is_empty()).then(|| v.iter().sum())
         }
         _ => None,
@@ -50,7 +64,12 @@ fn cpu_ns(s: &results::Summary) -> Option<f64> {
 pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
     let dirs = run_dirs(dir)?;
     if dirs.is_empty() {
-        return Err(Error::input(dir.display(), None, None, "no run directories (runs/*/summary.json) found"));
+        return Err(Error::input(
+            dir.display(),
+            None,
+            None,
+            "no run directories (runs/*/summary.json) found",
+        ));
     }
     let mut groups: BTreeMap<String, (Params, Vec<Run>)> = BTreeMap::new();
     for d in &dirs {
@@ -63,7 +82,13 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
         let samples = d.join(results::SAMPLES_FILE);
         let mut run = if samples.is_file() {
             let mut rtts = results::read_rtts(&samples)?;
-            Run::from_rtts(s.repetition, &mut rtts, s.packets.sent, s.packets.lost, d.display().to_string())
+            Run::from_rtts(
+                s.repetition,
+                &mut rtts,
+                s.packets.sent,
+                s.packets.lost,
+                d.display().to_string(),
+            )
         } else {
             Run {
                 rep: s.repetition,
@@ -76,7 +101,11 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
         };
         run.cpu_ns = cpu_ns(&s);
         let key = serde_json::to_string(&params).expect("params serialise");
-        groups.entry(key).or_insert_with(|| (params, Vec::new())).1.push(run);
+        groups
+            .entry(key)
+            .or_insert_with(|| (params, Vec::new()))
+            .1
+            .push(run);
     }
     let (params, runs): (Vec<Params>, Vec<Vec<Run>>) = groups.into_values().unzip();
     let ids = config_ids(&params);

@@ -15,8 +15,8 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
-    UInt64Type,
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
@@ -61,7 +61,9 @@ impl Cell<'_> {
             Cell::Bool(b) => Value::Bool(b),
             Cell::Int(i) => i.into(),
             Cell::UInt(u) => u.into(),
-            Cell::Float(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+            Cell::Float(f) => serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             Cell::Str(s) => Value::String(s.to_string()),
         }
     }
@@ -84,12 +86,18 @@ impl Cell<'_> {
     }
 }
 
+/// RTTs and lost-packet count of each repetition.
+type Reps = BTreeMap<u32, (Vec<i64>, u64)>;
+
+/// Column indices of `config`, `rep`, `rtt_ns`, and (index, name) of each parameter column.
+type Columns = ([usize; 3], Vec<(usize, String)>);
+
 /// Rows grouped by configuration and repetition.
 struct Builder<'f> {
     file: &'f str,
     params: Vec<String>,
     index: HashMap<String, usize>,
-    configs: Vec<(String, Vec<Value>, BTreeMap<u32, (Vec<i64>, u64)>)>,
+    configs: Vec<(String, Vec<Value>, Reps)>,
 }
 
 impl<'f> Builder<'f> {
@@ -110,13 +118,19 @@ impl<'f> Builder<'f> {
             Cell::UInt(u) => u as f64,
             Cell::Float(f) if f.is_nan() => return Ok(None),
             Cell::Float(f) => f,
-            Cell::Str(s) if s.eq_ignore_ascii_case("nan") || s.eq_ignore_ascii_case("na") || s.eq_ignore_ascii_case("null") => {
+            Cell::Str(s)
+                if s.eq_ignore_ascii_case("nan")
+                    || s.eq_ignore_ascii_case("na")
+                    || s.eq_ignore_ascii_case("null") =>
+            {
                 return Ok(None);
             }
             other => return Err(bad(format!("latency {:?} is not a number", other.render()))),
         };
         if !v.is_finite() || v < 0.0 {
-            return Err(bad(format!("latency {v} is not a finite non-negative number")));
+            return Err(bad(format!(
+                "latency {v} is not a finite non-negative number"
+            )));
         }
         Ok(Some(v.round() as i64))
     }
@@ -125,15 +139,39 @@ impl<'f> Builder<'f> {
         let r = match cell {
             Cell::Int(i) => u32::try_from(i).ok(),
             Cell::UInt(u) => u32::try_from(u).ok(),
-            Cell::Float(f) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => Some(f as u32),
+            Cell::Float(f) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => {
+                Some(f as u32)
+            }
             _ => None,
         };
-        r.ok_or_else(|| Error::input(self.file, Some(row), Some("rep"), format!("repetition {:?} is not a non-negative integer", cell.render())))
+        r.ok_or_else(|| {
+            Error::input(
+                self.file,
+                Some(row),
+                Some("rep"),
+                format!(
+                    "repetition {:?} is not a non-negative integer",
+                    cell.render()
+                ),
+            )
+        })
     }
 
-    fn row<'a>(&mut self, row: u64, config: &str, rep: Cell<'_>, rtt: Cell<'_>, params: impl Fn(usize) -> Cell<'a>) -> Result<(), Error> {
+    fn row<'a>(
+        &mut self,
+        row: u64,
+        config: &str,
+        rep: Cell<'_>,
+        rtt: Cell<'_>,
+        params: impl Fn(usize) -> Cell<'a>,
+    ) -> Result<(), Error> {
         if config.is_empty() {
-            return Err(Error::input(self.file, Some(row), Some("config"), "empty configuration id"));
+            return Err(Error::input(
+                self.file,
+                Some(row),
+                Some("config"),
+                "empty configuration id",
+            ));
         }
         let rep = self.rep(row, rep)?;
         let rtt = self.rtt(row, rtt)?;
@@ -158,9 +196,13 @@ impl<'f> Builder<'f> {
                 i
             }
             None => {
-                let values = (0..self.params.len()).map(|j| params(j).to_value()).collect();
-                self.configs.push((config.to_string(), values, BTreeMap::new()));
-                self.index.insert(config.to_string(), self.configs.len() - 1);
+                let values = (0..self.params.len())
+                    .map(|j| params(j).to_value())
+                    .collect();
+                self.configs
+                    .push((config.to_string(), values, BTreeMap::new()));
+                self.index
+                    .insert(config.to_string(), self.configs.len() - 1);
                 self.configs.len() - 1
             }
         };
@@ -187,7 +229,13 @@ impl<'f> Builder<'f> {
                     .into_iter()
                     .map(|(rep, (mut rtts, lost))| {
                         let sent = rtts.len() as u64 + lost;
-                        Run::from_rtts(rep, &mut rtts, sent, lost, format!("{file} config {id} rep {rep}"))
+                        Run::from_rtts(
+                            rep,
+                            &mut rtts,
+                            sent,
+                            lost,
+                            format!("{file} config {id} rep {rep}"),
+                        )
                     })
                     .collect();
                 Config { id, params, runs }
@@ -202,13 +250,20 @@ impl<'f> Builder<'f> {
 
 const REQUIRED: [&str; 3] = ["config", "rep", "rtt_ns"];
 
-fn required_index(file: &str, header: &[&str]) -> Result<([usize; 3], Vec<(usize, String)>), Error> {
+fn required_index(file: &str, header: &[&str]) -> Result<Columns, Error> {
     let mut idx = [0; 3];
     for (slot, name) in idx.iter_mut().zip(REQUIRED) {
         *slot = header
             .iter()
             .position(|h| h.trim() == name)
-            .ok_or_else(|| Error::input(file, None, Some(name), format!("missing column {name} (the table needs config, rep, rtt_ns)")))?;
+            .ok_or_else(|| {
+                Error::input(
+                    file,
+                    None,
+                    Some(name),
+                    format!("missing column {name} (the table needs config, rep, rtt_ns)"),
+                )
+            })?;
     }
     let params = header
         .iter()
@@ -221,7 +276,11 @@ fn required_index(file: &str, header: &[&str]) -> Result<([usize; 3], Vec<(usize
 
 /// Loads a CSV or Parquet table (chosen by the `.parquet`/`.pq` extension, CSV otherwise).
 pub fn load_table(path: &Path) -> Result<Dataset, Error> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if ext == "parquet" || ext == "pq" {
         load_parquet(path)
     } else {
@@ -231,13 +290,23 @@ pub fn load_table(path: &Path) -> Result<Dataset, Error> {
 
 fn load_csv(path: &Path) -> Result<Dataset, Error> {
     let file = path.display().to_string();
-    let f = File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+    let f = File::open(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, f));
     let csv_err = |e: csv::Error| {
         let row = e.position().map(|p| p.line());
         Error::input(&file, row, None, e.to_string())
     };
-    let header: Vec<String> = rdr.headers().map_err(csv_err)?.iter().map(str::to_string).collect();
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let ([ci, ri, ti], params) = required_index(&file, &header_refs)?;
     let mut b = Builder::new(&file, params.iter().map(|(_, n)| n.clone()).collect());
@@ -245,7 +314,13 @@ fn load_csv(path: &Path) -> Result<Dataset, Error> {
     while rdr.read_record(&mut rec).map_err(csv_err)? {
         let row = rec.position().map(|p| p.line()).unwrap_or(0);
         let get = |i: usize| rec.get(i).unwrap_or("");
-        b.row(row, get(ci).trim(), Cell::parse(get(ri)), Cell::parse(get(ti)), |j| Cell::parse(get(params[j].0)))?;
+        b.row(
+            row,
+            get(ci).trim(),
+            Cell::parse(get(ri)),
+            Cell::parse(get(ti)),
+            |j| Cell::parse(get(params[j].0)),
+        )?;
     }
     b.finish()
 }
@@ -275,15 +350,24 @@ fn cell(a: &ArrayRef, i: usize) -> Option<Cell<'_>> {
 
 fn load_parquet(path: &Path) -> Result<Dataset, Error> {
     let file = path.display().to_string();
-    let f = File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let f = File::open(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let pq_err = |e: parquet::errors::ParquetError| Error::input(&file, None, None, e.to_string());
     let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(pq_err)?;
     let schema = builder.schema().clone();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let ([ci, ri, ti], params) = required_index(&file, &names)?;
     for f in schema.fields() {
-        if !matches!(f.data_type(), DataType::Null) && cell_type_supported(f.data_type()).is_none() {
-            return Err(Error::input(&file, None, Some(f.name()), format!("unsupported column type {}", f.data_type())));
+        if !matches!(f.data_type(), DataType::Null) && cell_type_supported(f.data_type()).is_none()
+        {
+            return Err(Error::input(
+                &file,
+                None,
+                Some(f.name()),
+                format!("unsupported column type {}", f.data_type()),
+            ));
         }
     }
     let mut b = Builder::new(&file, params.iter().map(|(_, n)| n.clone()).collect());

@@ -68,7 +68,12 @@ impl Dataset {
         let mut parts: Vec<(String, Dataset)> = Vec::new();
         for c in &self.configs {
             let v = c.params.get(param).ok_or_else(|| {
-                crate::Error::input(&self.source, None, Some(param), format!("--by: configuration {} has no parameter {param}", c.id))
+                crate::Error::input(
+                    &self.source,
+                    None,
+                    Some(param),
+                    format!("--by: configuration {} has no parameter {param}", c.id),
+                )
             })?;
             let key = render_value(v);
             let idx = match parts.iter().position(|(k, _)| *k == key) {
@@ -107,20 +112,34 @@ pub fn config_ids(all: &[Params]) -> Vec<String> {
     let varying: Vec<&String> = all
         .first()
         .map(|first| {
-            let mut keys: std::collections::BTreeSet<&String> = all.iter().flat_map(|p| p.keys()).collect();
+            let mut keys: std::collections::BTreeSet<&String> =
+                all.iter().flat_map(|p| p.keys()).collect();
             keys.retain(|k| all.iter().any(|p| p.get(*k) != first.get(*k)));
             keys.into_iter().collect()
         })
         .unwrap_or_default();
     all.iter()
         .map(|p| {
-            let keys: Vec<&String> = if varying.is_empty() { p.keys().collect() } else { varying.clone() };
+            let keys: Vec<&String> = if varying.is_empty() {
+                p.keys().collect()
+            } else {
+                varying.clone()
+            };
             let s = keys
                 .iter()
-                .map(|k| format!("{k}={}", p.get(*k).map(render_value).unwrap_or_else(|| "-".into())))
+                .map(|k| {
+                    format!(
+                        "{k}={}",
+                        p.get(*k).map(render_value).unwrap_or_else(|| "-".into())
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" ");
-            if s.is_empty() { "config".to_string() } else { s }
+            if s.is_empty() {
+                "config".to_string()
+            } else {
+                s
+            }
         })
         .collect()
 }

@@ -10,13 +10,24 @@ use crate::{Error, plots, tables};
 
 fn write(dir: &Path, name: &str, body: &[u8]) -> Result<PathBuf, Error> {
     let p = dir.join(name);
-    std::fs::write(&p, body).map_err(|source| Error::Write { path: p.clone(), source })?;
+    std::fs::write(&p, body).map_err(|source| Error::Write {
+        path: p.clone(),
+        source,
+    })?;
     Ok(p)
 }
 
 /// Writes every output of `a` into `dir` (created if needed); returns the files written.
-pub fn write_outputs(a: &Analysis, ds: &Dataset, opts: &Options, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+pub fn write_outputs(
+    a: &Analysis,
+    ds: &Dataset,
+    opts: &Options,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut json = serde_json::to_vec_pretty(a).expect("analysis serialises");
     json.push(b'\n');
     let p = Plots {
@@ -53,7 +64,13 @@ pub struct Part<'a> {
 pub fn part_dir(column: &str, value: &str) -> String {
     format!("{column}-{value}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -64,12 +81,23 @@ pub fn write_index(column: &str, parts: &[Part<'_>], dir: &Path) -> Result<Vec<P
         .iter()
         .map(|p| serde_json::json!({ "value": p.value, "dir": p.dir, "k": p.analysis.k, "clusters": p.analysis.clusters }))
         .collect();
-    let mut json = serde_json::to_vec_pretty(&serde_json::json!({ "schema": 1, "by": column, "groups": groups })).expect("serialises");
+    let mut json = serde_json::to_vec_pretty(
+        &serde_json::json!({ "schema": 1, "by": column, "groups": groups }),
+    )
+    .expect("serialises");
     json.push(b'\n');
-    let mut html = format!("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xdplat analysis by {column}</title></head><body><h1>Analysis by {column}</h1><ul>\n");
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xdplat analysis by {column}</title></head><body><h1>Analysis by {column}</h1><ul>\n"
+    );
     for p in parts {
-        html += &format!("<li><a href=\"{}/report.html\">{column} = {}</a>: k = {}</li>\n", p.dir, p.value, p.analysis.k);
+        html += &format!(
+            "<li><a href=\"{}/report.html\">{column} = {}</a>: k = {}</li>\n",
+            p.dir, p.value, p.analysis.k
+        );
     }
     html += "</ul></body></html>\n";
-    Ok(vec![write(dir, "analysis.json", &json)?, write(dir, "report.html", html.as_bytes())?])
+    Ok(vec![
+        write(dir, "analysis.json", &json)?,
+        write(dir, "report.html", html.as_bytes())?,
+    ])
 }

@@ -6,10 +6,10 @@
 
 use plotters::prelude::*;
 
+use crate::Error;
 use crate::analyze::Analysis;
 use crate::kde::kde;
 use crate::model::Dataset;
-use crate::Error;
 
 const SIZE: (u32, u32) = (900, 480);
 
@@ -52,7 +52,10 @@ fn empty_svg(title: &str, msg: &str) -> Result<String, Error> {
         let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
         tryp!(title, root.fill(&WHITE));
         tryp!(title, root.titled(title, ("sans-serif", 20)));
-        tryp!(title, root.draw_text(msg, &("sans-serif", 16).into_text_style(&root), (40, 200)));
+        tryp!(
+            title,
+            root.draw_text(msg, &("sans-serif", 16).into_text_style(&root), (40, 200))
+        );
         tryp!(title, root.present());
     }
     Ok(s)
@@ -86,7 +89,12 @@ fn pick(a: &Analysis, top: usize) -> Vec<(usize, usize)> {
 }
 
 fn pooled_us(ds: &Dataset, idx: usize) -> Vec<f64> {
-    ds.configs[idx].runs.iter().flat_map(|r| r.sample.iter()).map(|&x| x as f64 / 1e3).collect()
+    ds.configs[idx]
+        .runs
+        .iter()
+        .flat_map(|r| r.sample.iter())
+        .map(|&x| x as f64 / 1e3)
+        .collect()
 }
 
 fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
@@ -115,9 +123,16 @@ pub fn kde_svg(a: &Analysis, ds: &Dataset, top: usize) -> Result<String, Error> 
     };
     let curves: Vec<(usize, Vec<(f64, f64)>)> = samples
         .iter()
-        .filter_map(|(k, v)| kde(v, lo, hi, 400).map(|d| (*k, d.xs.into_iter().zip(d.ys).collect())))
+        .filter_map(|(k, v)| {
+            kde(v, lo, hi, 400).map(|d| (*k, d.xs.into_iter().zip(d.ys).collect()))
+        })
         .collect();
-    let ymax = curves.iter().flat_map(|(_, c)| c.iter().map(|p| p.1)).fold(0.0, f64::max).max(1e-12) * 1.05;
+    let ymax = curves
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|p| p.1))
+        .fold(0.0, f64::max)
+        .max(1e-12)
+        * 1.05;
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
@@ -125,28 +140,52 @@ pub fn kde_svg(a: &Analysis, ds: &Dataset, top: usize) -> Result<String, Error> 
         let mut chart = tryp!(
             title,
             ChartBuilder::on(&root)
-                .caption(format!("{title} ({} configurations)", curves.len()), ("sans-serif", 18))
+                .caption(
+                    format!("{title} ({} configurations)", curves.len()),
+                    ("sans-serif", 18)
+                )
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(70)
                 .build_cartesian_2d(lo..hi, 0.0..ymax)
         );
-        tryp!(title, chart.configure_mesh().x_desc("RTT (µs)").y_desc("density (1/µs)").draw());
+        tryp!(
+            title,
+            chart
+                .configure_mesh()
+                .x_desc("RTT (µs)")
+                .y_desc("density (1/µs)")
+                .draw()
+        );
         let mut labelled = vec![false; a.k];
         for (k, c) in curves {
             let col = colour(k);
-            let series = tryp!(title, chart.draw_series(LineSeries::new(c, col.mix(0.7).stroke_width(1))));
+            let series = tryp!(
+                title,
+                chart.draw_series(LineSeries::new(c, col.mix(0.7).stroke_width(1)))
+            );
             if !labelled[k] {
                 labelled[k] = true;
-                let mean = a.clusters.get(k).map(|c| c.mean_ns / 1e3).unwrap_or(f64::NAN);
+                let mean = a
+                    .clusters
+                    .get(k)
+                    .map(|c| c.mean_ns / 1e3)
+                    .unwrap_or(f64::NAN);
                 series
                     .label(format!("cluster {k} (mean {mean:.2} µs)"))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3))
+                    });
             }
         }
         tryp!(
             title,
-            chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).position(SeriesLabelPosition::UpperRight).draw()
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
         );
         tryp!(title, root.present());
     }
@@ -178,7 +217,14 @@ pub fn ecdf_svg(a: &Analysis, ds: &Dataset) -> Result<String, Error> {
                 .y_label_area_size(60)
                 .build_cartesian_2d(lo..hi, 0.0..1.0)
         );
-        tryp!(title, chart.configure_mesh().x_desc("RTT (µs)").y_desc("fraction of packets").draw());
+        tryp!(
+            title,
+            chart
+                .configure_mesh()
+                .x_desc("RTT (µs)")
+                .y_desc("fraction of packets")
+                .draw()
+        );
         for (k, v) in per.iter_mut().enumerate() {
             if v.is_empty() {
                 continue;
@@ -186,15 +232,27 @@ pub fn ecdf_svg(a: &Analysis, ds: &Dataset) -> Result<String, Error> {
             v.sort_unstable_by(f64::total_cmp);
             let n = v.len();
             let step = n.div_ceil(2000).max(1);
-            let pts: Vec<(f64, f64)> = (0..n).step_by(step).chain([n - 1]).map(|i| (v[i].clamp(lo, hi), (i + 1) as f64 / n as f64)).collect();
+            let pts: Vec<(f64, f64)> = (0..n)
+                .step_by(step)
+                .chain([n - 1])
+                .map(|i| (v[i].clamp(lo, hi), (i + 1) as f64 / n as f64))
+                .collect();
             let col = colour(k);
-            tryp!(title, chart.draw_series(LineSeries::new(pts, col.stroke_width(2))))
-                .label(format!("cluster {k}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
+            tryp!(
+                title,
+                chart.draw_series(LineSeries::new(pts, col.stroke_width(2)))
+            )
+            .label(format!("cluster {k}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
         }
         tryp!(
             title,
-            chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).position(SeriesLabelPosition::LowerRight).draw()
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()
         );
         tryp!(title, root.present());
     }
@@ -204,9 +262,17 @@ pub fn ecdf_svg(a: &Analysis, ds: &Dataset) -> Result<String, Error> {
 /// k.svg: the silhouette of every k tried.
 pub fn k_svg(a: &Analysis) -> Result<String, Error> {
     let title = "Choice of k: mean silhouette per k";
-    let pts: Vec<(f64, f64)> = a.k_selection.scores.iter().map(|s| (s.k as f64, s.silhouette)).collect();
+    let pts: Vec<(f64, f64)> = a
+        .k_selection
+        .scores
+        .iter()
+        .map(|s| (s.k as f64, s.silhouette))
+        .collect();
     if pts.len() < 2 {
-        return empty_svg(title, &format!("k = {} ({})", a.k, a.k_selection.notes.join("; ")));
+        return empty_svg(
+            title,
+            &format!("k = {} ({})", a.k, a.k_selection.notes.join("; ")),
+        );
     }
     let kmin = pts.first().map(|p| p.0).unwrap_or(1.0);
     let kmax = pts.last().map(|p| p.0).unwrap_or(2.0);
@@ -224,11 +290,30 @@ pub fn k_svg(a: &Analysis) -> Result<String, Error> {
                 .y_label_area_size(60)
                 .build_cartesian_2d(kmin - 0.5..kmax + 0.5, ymin..1.0)
         );
-        tryp!(title, chart.configure_mesh().x_desc("k").y_desc("mean silhouette").draw());
-        tryp!(title, chart.draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2))));
-        tryp!(title, chart.draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 4, BLUE.filled()))));
+        tryp!(
+            title,
+            chart
+                .configure_mesh()
+                .x_desc("k")
+                .y_desc("mean silhouette")
+                .draw()
+        );
+        tryp!(
+            title,
+            chart.draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2)))
+        );
+        tryp!(
+            title,
+            chart.draw_series(
+                pts.iter()
+                    .map(|&(x, y)| Circle::new((x, y), 4, BLUE.filled()))
+            )
+        );
         if let Some(&(x, y)) = pts.iter().find(|p| p.0 as usize == a.k) {
-            tryp!(title, chart.draw_series([Circle::new((x, y), 8, RED.stroke_width(2))]));
+            tryp!(
+                title,
+                chart.draw_series([Circle::new((x, y), 8, RED.stroke_width(2))])
+            );
         }
         tryp!(title, root.present());
     }
@@ -265,10 +350,27 @@ pub fn pareto_svg(a: &Analysis) -> Result<Option<String>, Error> {
                 .y_label_area_size(60)
                 .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
         );
-        tryp!(title, chart.configure_mesh().x_desc("CPU time per run (s)").y_desc("mean RTT (µs)").draw());
-        tryp!(title, chart.draw_series(pts.iter().map(|&(x, y, k)| Circle::new((x, y), 4, colour(k).filled()))));
+        tryp!(
+            title,
+            chart
+                .configure_mesh()
+                .x_desc("CPU time per run (s)")
+                .y_desc("mean RTT (µs)")
+                .draw()
+        );
+        tryp!(
+            title,
+            chart.draw_series(pts.iter().map(|&(x, y, k)| Circle::new(
+                (x, y),
+                4,
+                colour(k).filled()
+            )))
+        );
         let line: Vec<(f64, f64)> = front.iter().map(|&i| (pts[i].0, pts[i].1)).collect();
-        tryp!(title, chart.draw_series(LineSeries::new(line, BLACK.stroke_width(2))));
+        tryp!(
+            title,
+            chart.draw_series(LineSeries::new(line, BLACK.stroke_width(2)))
+        );
         tryp!(title, root.present());
     }
     Ok(Some(s))
@@ -277,7 +379,12 @@ pub fn pareto_svg(a: &Analysis) -> Result<Option<String>, Error> {
 /// Indices of the points no other point beats on both axes (lower is better), by ascending x.
 pub fn pareto_front(pts: &[(f64, f64)]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..pts.len()).collect();
-    idx.sort_by(|&a, &b| pts[a].0.total_cmp(&pts[b].0).then(pts[a].1.total_cmp(&pts[b].1)));
+    idx.sort_by(|&a, &b| {
+        pts[a]
+            .0
+            .total_cmp(&pts[b].0)
+            .then(pts[a].1.total_cmp(&pts[b].1))
+    });
     let mut best = f64::INFINITY;
     let mut out = Vec::new();
     for i in idx {

@@ -19,7 +19,9 @@ use crate::model::{Params, render_value};
 /// The parameters with one value across all of `configs` (and present in all).
 pub fn constant(configs: &[&Params]) -> Map<String, Value> {
     let mut out = Map::new();
-    let Some(first) = configs.first() else { return out };
+    let Some(first) = configs.first() else {
+        return out;
+    };
     for (k, v) in first.iter() {
         if configs.iter().all(|p| p.get(k) == Some(v)) {
             out.insert(k.clone(), v.clone());
@@ -37,10 +39,17 @@ fn all<F: Fn(&Params) -> bool>(ps: &[&Params], f: F) -> bool {
 }
 
 /// The rules of one cluster (`members`) against the whole sweep (`everyone`).
-pub fn rules(members: &[&Params], everyone: &[&Params], constant_in_cluster: &Map<String, Value>) -> Vec<String> {
+pub fn rules(
+    members: &[&Params],
+    everyone: &[&Params],
+    constant_in_cluster: &Map<String, Value>,
+) -> Vec<String> {
     let mut out = Vec::new();
     let keys: BTreeSet<&String> = everyone.iter().flat_map(|p| p.keys()).collect();
-    let free: Vec<&String> = keys.into_iter().filter(|k| !constant_in_cluster.contains_key(*k)).collect();
+    let free: Vec<&String> = keys
+        .into_iter()
+        .filter(|k| !constant_in_cluster.contains_key(*k))
+        .collect();
     let bools: Vec<&String> = free
         .iter()
         .copied()
@@ -61,10 +70,21 @@ pub fn rules(members: &[&Params], everyone: &[&Params], constant_in_cluster: &Ma
         }
     }
     for k in free {
-        let sweep: BTreeSet<String> = everyone.iter().filter_map(|p| p.get(k)).map(render_value).collect();
-        let here: BTreeSet<String> = members.iter().filter_map(|p| p.get(k)).map(render_value).collect();
+        let sweep: BTreeSet<String> = everyone
+            .iter()
+            .filter_map(|p| p.get(k))
+            .map(render_value)
+            .collect();
+        let here: BTreeSet<String> = members
+            .iter()
+            .filter_map(|p| p.get(k))
+            .map(render_value)
+            .collect();
         if sweep.len() >= 3 && here.len() >= 2 && here.len() < sweep.len() {
-            out.push(format!("{k} is one of {}", here.into_iter().collect::<Vec<_>>().join(", ")));
+            out.push(format!(
+                "{k} is one of {}",
+                here.into_iter().collect::<Vec<_>>().join(", ")
+            ));
         }
     }
     out
@@ -74,7 +94,11 @@ fn join_and(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [a] => a.clone(),
-        _ => format!("{} and {}", items[..items.len() - 1].join(", "), items[items.len() - 1]),
+        _ => format!(
+            "{} and {}",
+            items[..items.len() - 1].join(", "),
+            items[items.len() - 1]
+        ),
     }
 }
 
@@ -100,5 +124,9 @@ pub fn describe(relevant: &Map<String, Value>, rules: &[String]) -> String {
     }
     parts.extend(other);
     parts.extend(rules.iter().cloned());
-    if parts.is_empty() { "-".to_string() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(", ")
+    }
 }

@@ -16,11 +16,18 @@ pub struct Plots {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn us(ns: f64) -> String {
-    if ns.is_finite() { format!("{:.2}", ns / 1e3) } else { "-".into() }
+    if ns.is_finite() {
+        format!("{:.2}", ns / 1e3)
+    } else {
+        "-".into()
+    }
 }
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
@@ -33,7 +40,10 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     let mut h = String::new();
     h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xdplat analysis</title>";
     h += &format!("<style>{STYLE}</style></head><body>\n");
-    h += &format!("<h1>Latency analysis</h1><p>Input: <code>{}</code>. ", esc(&a.source));
+    h += &format!(
+        "<h1>Latency analysis</h1><p>Input: <code>{}</code>. ",
+        esc(&a.source)
+    );
     h += &format!(
         "{} configurations, {} clustered into k = {} clusters on the standardised features {}.</p>\n",
         a.configs.len(),
@@ -59,11 +69,21 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     }
     h += "</table>\n<p>A parameter not mentioned can take any of its values within the cluster.";
     if !a.fixed.is_empty() {
-        let f: Vec<String> = a.fixed.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();
-        h += &format!(" Fixed across the whole sweep (not findings): {}.", esc(&f.join(", ")));
+        let f: Vec<String> = a
+            .fixed
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", render_value(v)))
+            .collect();
+        h += &format!(
+            " Fixed across the whole sweep (not findings): {}.",
+            esc(&f.join(", "))
+        );
     }
     h += "</p>\n";
-    h += &format!("<figure>{}<figcaption>Kernel density estimate (Gaussian kernel, Silverman's bandwidth) of each configuration's RTT, coloured by cluster.</figcaption></figure>\n", plots.kde);
+    h += &format!(
+        "<figure>{}<figcaption>Kernel density estimate (Gaussian kernel, Silverman's bandwidth) of each configuration's RTT, coloured by cluster.</figcaption></figure>\n",
+        plots.kde
+    );
     h += &format!("<figure>{}</figure>\n", plots.ecdf);
 
     h += "<h2>Choice of k</h2>\n";
@@ -72,7 +92,10 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     }
     h += "<table><tr><th>k</th><th>mean silhouette</th><th>inertia</th></tr>\n";
     for s in &a.k_selection.scores {
-        h += &format!("<tr><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td></tr>\n", s.k, s.silhouette, s.inertia);
+        h += &format!(
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td></tr>\n",
+            s.k, s.silhouette, s.inertia
+        );
     }
     h += "</table>\n";
     h += &format!("<figure>{}</figure>\n", plots.k);
@@ -95,7 +118,11 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     if !a.interactions.is_empty() {
         h += "<h3>Interactions</h3><table><tr><th>Effect of</th><th>within values of</th><th>effect per value (µs)</th><th>range (µs)</th></tr>\n";
         for i in a.interactions.iter().take(8) {
-            let per: Vec<String> = i.effect_by_value_ns.iter().map(|(v, e)| format!("{v}: {}", us(*e))).collect();
+            let per: Vec<String> = i
+                .effect_by_value_ns
+                .iter()
+                .map(|(v, e)| format!("{v}: {}", us(*e)))
+                .collect();
             h += &format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>\n",
                 esc(&i.param),
@@ -119,14 +146,27 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     } else {
         h += "<table><tr><th>Configuration</th><th>Filter</th><th>Why</th></tr>\n";
         for e in &a.excluded {
-            h += &format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", esc(&e.config), esc(&e.filter), esc(&e.why));
+            h += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&e.config),
+                esc(&e.filter),
+                esc(&e.why)
+            );
         }
         h += "</table>\n";
     }
 
     h += "<h2>Configurations</h2><table><tr><th>Configuration</th><th>Cluster</th><th>Mean</th><th>Median</th><th>Std</th><th>p99</th><th>Loss</th><th>Reps</th><th>Rep. spread</th></tr>\n";
     for c in &a.configs {
-        let cl = c.cluster.map(|k| format!("<span class=\"sw\" style=\"background:{}\"></span>{k}", colour_hex(k))).unwrap_or_else(|| "excluded".into());
+        let cl = c
+            .cluster
+            .map(|k| {
+                format!(
+                    "<span class=\"sw\" style=\"background:{}\"></span>{k}",
+                    colour_hex(k)
+                )
+            })
+            .unwrap_or_else(|| "excluded".into());
         match c.stats {
             Some(s) => {
                 h += &format!(
@@ -141,7 +181,12 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
                     s.rep_cv * 100.0
                 )
             }
-            None => h += &format!("<tr><td>{}</td><td>{cl}</td><td colspan=\"7\">no data</td></tr>\n", esc(&c.id)),
+            None => {
+                h += &format!(
+                    "<tr><td>{}</td><td>{cl}</td><td colspan=\"7\">no data</td></tr>\n",
+                    esc(&c.id)
+                )
+            }
         }
     }
     h += "</table>\n<p>Times in µs. Quantiles: numpy's default linear method; std: sample standard deviation; statistics averaged over repetitions.</p>\n</body></html>\n";

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::Config;
 
 /// The statistics a configuration can be clustered on.
-pub const FEATURES: [&str; 9] = ["mean", "median", "std", "q1", "q3", "min", "max", "p99", "p999"];
+pub const FEATURES: [&str; 9] = [
+    "mean", "median", "std", "q1", "q3", "min", "max", "p99", "p999",
+];
 
 /// Averages over the repetitions that received at least one packet (ns).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -85,9 +87,17 @@ pub fn config_stats(c: &Config) -> Option<ConfigStats> {
         reps: c.runs.len() as u32,
         reps_with_data: with.len() as u32,
         samples: with.iter().map(|d| d.count).sum(),
-        loss_rate: if sent > 0 { lost as f64 / sent as f64 } else { 0.0 },
+        loss_rate: if sent > 0 {
+            lost as f64 / sent as f64
+        } else {
+            0.0
+        },
         rep_spread_ns,
-        rep_cv: if mean != 0.0 { rep_spread_ns / mean } else { 0.0 },
+        rep_cv: if mean != 0.0 {
+            rep_spread_ns / mean
+        } else {
+            0.0
+        },
         cpu_ns: (!cpus.is_empty()).then(|| cpus.iter().sum::<f64>() / cpus.len() as f64),
     })
 }

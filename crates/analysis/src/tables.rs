@@ -22,11 +22,22 @@ fn fixed_line(a: &Analysis) -> Option<String> {
 
 /// Markdown table.
 pub fn markdown(a: &Analysis) -> String {
-    let mut s = String::from("| Cluster | Mean | Std | Relevant parameters |\n|---:|---:|---:|:---|\n");
+    let mut s =
+        String::from("| Cluster | Mean | Std | Relevant parameters |\n|---:|---:|---:|:---|\n");
     for c in &a.clusters {
-        s += &format!("| {} | {} | {} | {} |\n", c.id, us(c.mean_ns), us(c.std_ns), c.description.replace('|', "\\|"));
+        s += &format!(
+            "| {} | {} | {} | {} |\n",
+            c.id,
+            us(c.mean_ns),
+            us(c.std_ns),
+            c.description.replace('|', "\\|")
+        );
     }
-    s += &format!("\n{} clusters of {} configurations. {CAPTION}\n", a.k, a.clusters.iter().map(|c| c.configs.len()).sum::<usize>());
+    s += &format!(
+        "\n{} clusters of {} configurations. {CAPTION}\n",
+        a.k,
+        a.clusters.iter().map(|c| c.configs.len()).sum::<usize>()
+    );
     if let Some(f) = fixed_line(a) {
         s += &format!("Fixed across the whole sweep (not findings): {f}.\n");
     }
@@ -53,7 +64,9 @@ fn tex_escape(s: &str) -> String {
 
 /// LaTeX table (booktabs-free, `tabular` with a wrapped last column).
 pub fn latex(a: &Analysis) -> String {
-    let mut s = String::from("\\begin{table}[t]\n\\centering\n\\begin{tabular}{rrrp{0.55\\linewidth}}\n\\hline\nCluster & Mean & Std & Relevant parameters \\\\\n\\hline\n");
+    let mut s = String::from(
+        "\\begin{table}[t]\n\\centering\n\\begin{tabular}{rrrp{0.55\\linewidth}}\n\\hline\nCluster & Mean & Std & Relevant parameters \\\\\n\\hline\n",
+    );
     for c in &a.clusters {
         s += &format!(
             "{} & {:.2}~$\\mu$s & {:.2}~$\\mu$s & {} \\\\\n",
@@ -67,12 +80,19 @@ pub fn latex(a: &Analysis) -> String {
     if let Some(f) = fixed_line(a) {
         caption += &format!(" Fixed across the sweep: {f}.");
     }
-    s += &format!("\\hline\n\\end{{tabular}}\n\\caption{{{}}}\n\\end{{table}}\n", tex_escape(&caption));
+    s += &format!(
+        "\\hline\n\\end{{tabular}}\n\\caption{{{}}}\n\\end{{table}}\n",
+        tex_escape(&caption)
+    );
     s
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 /// CSV: one row per cluster, numbers in ns.

@@ -5,6 +5,7 @@ use analysis::{Config, Dataset, Params, Run, config_ids};
 use serde_json::Value;
 
 /// Deterministic normal deviates (xorshift64* + Box–Muller).
+#[derive(Debug)]
 pub struct Noise(u64);
 
 impl Noise {
@@ -24,7 +25,10 @@ impl Noise {
 }
 
 pub fn params(pairs: &[(&str, Value)]) -> Params {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 /// Builds a dataset: each parameter set gets `reps` runs of `n` RTTs ~ N(mean, sd).
@@ -37,8 +41,16 @@ pub fn dataset(sets: Vec<(Params, f64, f64)>, reps: u32, n: usize, seed: u64) ->
         .map(|((params, mean, sd), id)| {
             let runs = (0..reps)
                 .map(|rep| {
-                    let mut rtts: Vec<i64> = (0..n).map(|_| (mean + sd * noise.normal()).max(0.0) as i64).collect();
-                    Run::from_rtts(rep, &mut rtts, n as u64, 0, format!("synthetic {id} rep {rep}"))
+                    let mut rtts: Vec<i64> = (0..n)
+                        .map(|_| (mean + sd * noise.normal()).max(0.0) as i64)
+                        .collect();
+                    Run::from_rtts(
+                        rep,
+                        &mut rtts,
+                        n as u64,
+                        0,
+                        format!("synthetic {id} rep {rep}"),
+                    )
                 })
                 .collect();
             Config { id, params, runs }

@@ -1,0 +1,307 @@
+//! Inputs: long tables (CSV and Parquet) and run directories, with the
+//! bad-input errors that name the file, row and column.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use analysis::{Options, analyze, load_runs, load_table};
+use serde_json::json;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "analysis-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn file(&self, name: &str, body: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn csv_table_types_missing_values_and_statistics() {
+    let t = TempDir::new();
+    let p = t.file(
+        "t.csv",
+        "config,rep,rtt_ns,zc,mode,size\n\
+         a,0,100,true,drv,64\na,0,200,true,drv,64\na,0,,true,drv,64\na,1,300,true,drv,64\na,1,NaN,true,drv,64\n\
+         b,0,1000.4,FALSE,skb,1.5\nb,0,2000,false,skb,1.5\n",
+    );
+    let ds = load_table(&p).unwrap();
+    assert_eq!(ds.configs.len(), 2);
+    let a = &ds.configs[0];
+    assert_eq!(a.id, "a");
+    assert_eq!(
+        serde_json::to_value(&a.params).unwrap(),
+        json!({"zc": true, "mode": "drv", "size": 64})
+    );
+    assert_eq!(a.runs.len(), 2);
+    assert_eq!(
+        (a.runs[0].sent, a.runs[0].lost),
+        (3, 1),
+        "empty cell = lost packet"
+    );
+    assert_eq!(
+        (a.runs[1].sent, a.runs[1].lost),
+        (2, 1),
+        "NaN = lost packet"
+    );
+    assert_eq!(a.runs[0].rtt.unwrap().mean, 150.0);
+    let b = &ds.configs[1];
+    assert_eq!(
+        serde_json::to_value(&b.params).unwrap(),
+        json!({"zc": false, "mode": "skb", "size": 1.5})
+    );
+    assert_eq!(b.runs[0].rtt.unwrap().min, 1000.0, "rounded to the ns");
+    let an = analyze(
+        &ds,
+        &Options {
+            max_loss: None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let sa = an.configs[0].stats.unwrap();
+    assert_eq!(sa.mean, (150.0 + 300.0) / 2.0, "averaged over repetitions");
+    assert!((sa.loss_rate - 0.4).abs() < 1e-12);
+}
+
+fn err_of(body: &str) -> String {
+    let t = TempDir::new();
+    let p = t.file("bad.csv", body);
+    let e = load_table(&p).unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    let s = e.to_string();
+    assert!(s.contains("bad.csv"), "names the file: {s}");
+    s
+}
+
+#[test]
+fn bad_tables_name_file_row_and_column() {
+    let s = err_of("config,rep,latency\na,0,1\n");
+    assert!(s.contains("column rtt_ns") && s.contains("missing"), "{s}");
+    let s = err_of("config,rep,rtt_ns,zc\na,0,1,true\na,0,2,true\na,1,3,false\n");
+    assert!(
+        s.contains("row 4")
+            && s.contains("column zc")
+            && s.contains("varies within configuration a"),
+        "{s}"
+    );
+    let s = err_of("config,rep,rtt_ns\na,0,1\na,0,fast\n");
+    assert!(
+        s.contains("row 3") && s.contains("column rtt_ns") && s.contains("not a number"),
+        "{s}"
+    );
+    let s = err_of("config,rep,rtt_ns\na,x,1\n");
+    assert!(s.contains("row 2") && s.contains("column rep"), "{s}");
+    let s = err_of("config,rep,rtt_ns\na,0,-5\n");
+    assert!(s.contains("column rtt_ns"), "{s}");
+    let s = err_of("config,rep,rtt_ns\n");
+    assert!(s.contains("no rows"), "{s}");
+    let s = err_of("");
+    assert!(s.contains("missing column config"), "{s}");
+    let s = err_of("config,rep,rtt_ns\na,0,1,extra\n");
+    assert!(s.contains("row 2") || s.contains("line"), "{s}");
+}
+
+#[test]
+fn unreadable_table() {
+    let e = load_table(Path::new("/nonexistent/table.csv")).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("/nonexistent/table.csv"),
+        "{e}"
+    );
+}
+
+#[test]
+fn parquet_table() {
+    use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+    let t = TempDir::new();
+    let p = t.0.join("t.parquet");
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "config",
+            Arc::new(StringArray::from(vec!["x", "x", "y", "y"])),
+        ),
+        ("rep", Arc::new(Int64Array::from(vec![0, 0, 0, 1]))),
+        (
+            "rtt_ns",
+            Arc::new(Float64Array::from(vec![
+                Some(10.0),
+                None,
+                Some(30.0),
+                Some(f64::NAN),
+            ])),
+        ),
+        (
+            "bp",
+            Arc::new(BooleanArray::from(vec![true, true, false, false])),
+        ),
+        (
+            "mode",
+            Arc::new(StringArray::from(vec!["drv", "drv", "skb", "skb"])),
+        ),
+    ];
+    let batch = RecordBatch::try_from_iter(cols).unwrap();
+    let f = std::fs::File::create(&p).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let ds = load_table(&p).unwrap();
+    assert_eq!(ds.configs.len(), 2);
+    assert_eq!(
+        serde_json::to_value(&ds.configs[1].params).unwrap(),
+        json!({"bp": false, "mode": "skb"})
+    );
+    assert_eq!(
+        (ds.configs[0].runs[0].sent, ds.configs[0].runs[0].lost),
+        (2, 1)
+    );
+    assert_eq!(ds.configs[1].runs.len(), 2);
+    assert!(ds.configs[1].runs[1].rtt.is_none());
+
+    // a parameter that varies inside a configuration
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "config",
+            Arc::new(StringArray::from(vec!["x", "x"])) as ArrayRef,
+        ),
+        ("rep", Arc::new(Int64Array::from(vec![0, 0]))),
+        ("rtt_ns", Arc::new(Int64Array::from(vec![1, 2]))),
+        ("bp", Arc::new(BooleanArray::from(vec![true, false]))),
+    ])
+    .unwrap();
+    let f = std::fs::File::create(&p).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let e = load_table(&p).unwrap_err().to_string();
+    assert!(e.contains("row 2") && e.contains("column bp"), "{e}");
+}
+
+fn write_run(dir: &Path, name: &str, params: serde_json::Value, rep: u32, rtts: &[Option<i64>]) {
+    let d = dir.join("runs").join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    let mut w = results::SamplesWriter::create(&d).unwrap();
+    for (i, r) in rtts.iter().enumerate() {
+        w.push(&results::Sample {
+            seq: i as u64,
+            tx_ns: i as i64 * 1000,
+            rx_ns: r.map(|r| i as i64 * 1000 + r),
+            rtt_ns: *r,
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    let mut s = results::Summary::default();
+    s.params = params.as_object().unwrap().clone();
+    s.params.insert("repetition".into(), rep.into());
+    s.repetition = rep;
+    s.packets.sent = rtts.len() as u64;
+    s.packets.lost = rtts.iter().filter(|r| r.is_none()).count() as u64;
+    s.packets.received = s.packets.sent - s.packets.lost;
+    s.extra
+        .insert("cpu_ns".into(), (1_000_000 * (rep as u64 + 1)).into());
+    results::write_summary(&d, &s).unwrap();
+}
+
+#[test]
+fn run_directories_group_repetitions_into_configurations() {
+    let t = TempDir::new();
+    write_run(
+        &t.0,
+        "r0",
+        json!({"bp": true, "mode": "drv"}),
+        0,
+        &[Some(10), Some(20), None],
+    );
+    write_run(
+        &t.0,
+        "r1",
+        json!({"bp": true, "mode": "drv"}),
+        1,
+        &[Some(30), Some(40)],
+    );
+    write_run(
+        &t.0,
+        "r2",
+        json!({"bp": false, "mode": "drv"}),
+        0,
+        &[Some(100), Some(200)],
+    );
+    let ds = load_runs(&t.0).unwrap();
+    assert_eq!(ds.configs.len(), 2);
+    let c = ds.configs.iter().find(|c| c.id == "bp=true").unwrap();
+    assert_eq!(c.runs.len(), 2);
+    assert_eq!(
+        serde_json::to_value(&c.params).unwrap(),
+        json!({"bp": true, "mode": "drv"}),
+        "repetition is not a parameter"
+    );
+    assert_eq!(c.runs[0].rtt.unwrap().mean, 15.0);
+    assert_eq!((c.runs[0].sent, c.runs[0].lost), (3, 1));
+    assert_eq!(c.runs[1].cpu_ns, Some(2e6));
+    let a = analyze(
+        &ds,
+        &Options {
+            max_loss: None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        a.configs
+            .iter()
+            .find(|x| x.id == "bp=true")
+            .unwrap()
+            .stats
+            .unwrap()
+            .mean,
+        25.0
+    );
+    assert_eq!(
+        a.configs
+            .iter()
+            .find(|x| x.id == "bp=true")
+            .unwrap()
+            .stats
+            .unwrap()
+            .cpu_ns,
+        Some(1.5e6)
+    );
+}
+
+#[test]
+fn empty_and_broken_run_directories() {
+    let t = TempDir::new();
+    let e = load_runs(&t.0).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("no run directories"),
+        "{e}"
+    );
+    let d = t.0.join("runs/r0");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("summary.json"), "{ not json").unwrap();
+    let e = load_runs(&t.0).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("r0/summary.json"),
+        "{e}"
+    );
+}
