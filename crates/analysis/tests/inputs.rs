@@ -210,10 +210,12 @@ fn write_run(dir: &Path, name: &str, params: serde_json::Value, rep: u32, rtts: 
         .unwrap();
     }
     w.finish().unwrap();
-    let mut s = results::Summary::default();
-    s.params = params.as_object().unwrap().clone();
+    let mut s = results::Summary {
+        params: params.as_object().unwrap().clone(),
+        repetition: rep,
+        ..Default::default()
+    };
     s.params.insert("repetition".into(), rep.into());
-    s.repetition = rep;
     s.packets.sent = rtts.len() as u64;
     s.packets.lost = rtts.iter().filter(|r| r.is_none()).count() as u64;
     s.packets.received = s.packets.sent - s.packets.lost;
