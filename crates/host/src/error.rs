@@ -85,9 +85,17 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error comes from bad user input (CLI exit code 2).
+    /// True when the user must change the request (CLI exit code 2): a bad
+    /// value, a namespace or interface that does not exist, or a setting
+    /// the device cannot take.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::BadInput { .. })
+        matches!(
+            self,
+            Error::BadInput { .. }
+                | Error::NoNetns { .. }
+                | Error::NoIface { .. }
+                | Error::Unsupported { .. }
+        )
     }
 
     pub(crate) fn io(

@@ -8,6 +8,12 @@
 //! journal once undone. After a SIGKILL the journal remains, and the next
 //! [`HostConfig::new`] or [`restore_journal`] undoes it.
 //!
+//! [`HostConfig::keep`] instead marks the entries *kept*: they stay in
+//! force past the process (what `xdplat host apply` wants) and only
+//! [`restore_journal`] (`xdplat host restore`) undoes them. Crash recovery
+//! in [`HostConfig::new`] leaves kept entries alone; a later guard's own
+//! changes are layered on top and restored back to the kept values.
+//!
 //! Signals are the caller's business: a Ctrl-C/SIGTERM handler should let
 //! the guard drop (or call [`HostConfig::restore`]).
 
@@ -62,6 +68,9 @@ pub struct HostConfig {
     /// Entries of a crashed process that were undone when this guard was
     /// made.
     pub recovered: Vec<Entry>,
+    /// Kept entries (from `xdplat host apply`) found in force when this
+    /// guard was made; left alone.
+    pub kept: Vec<Entry>,
     _lock: HostLock,
 }
 
@@ -85,11 +94,13 @@ impl HostConfig {
     /// Takes the host lock and undoes any leftover journal.
     pub fn new(dir: &StateDir) -> Result<HostConfig, Error> {
         let lock = HostLock::acquire(dir)?;
-        let recovered = restore_locked(dir)?;
+        let recovered = restore_locked(dir, false)?;
+        let kept = Journal::load(dir)?.entries;
         Ok(HostConfig {
             dir: dir.clone(),
             applied: Vec::new(),
             recovered,
+            kept,
             _lock: lock,
         })
     }
@@ -105,11 +116,7 @@ impl HostConfig {
         on_unsupported: OnUnsupported,
     ) -> Result<Vec<Outcome>, Error> {
         let parsed = parse_settings(items)?;
-        if let Some(ns) = &target.netns
-            && !netns::exists(ns)
-        {
-            return Err(Error::NoNetns { name: ns.clone() });
-        }
+        check_target(target)?;
         let mut plan = Vec::new();
         let mut outcomes = Vec::new();
         for (s, v) in parsed {
@@ -159,6 +166,7 @@ impl HostConfig {
                 target: target.clone(),
                 value: value.into(),
                 old,
+                kept: false,
             };
             journal.entries.push(entry.clone());
             journal.save(&self.dir)?;
@@ -200,21 +208,36 @@ impl HostConfig {
         self.applied.iter().map(|a| a.entry.clone()).collect()
     }
 
-    /// Leaves the changes in place for a later `xdplat host restore` (what
-    /// a one-shot `xdplat host apply` wants): the journal keeps them and the
-    /// lock is released. Returns a warning for each change that cannot
-    /// outlive this process (the PM QoS request ends with its file).
-    pub fn keep(mut self) -> Vec<String> {
+    /// Leaves the changes in force for a later `xdplat host restore` (what
+    /// a one-shot `xdplat host apply` wants): their journal entries are
+    /// marked kept, so that the crash recovery of the next process leaves
+    /// them alone, and the lock is released. A change that cannot outlive
+    /// this process (the PM QoS request ends with its file) is undone now
+    /// and named in the returned warnings.
+    pub fn keep(mut self) -> Result<Vec<String>, Error> {
         let mut warnings = Vec::new();
+        let mut ids = Vec::new();
         for a in std::mem::take(&mut self.applied) {
             if a.held.0.is_some() {
+                drop(a.held);
+                undo(&a.entry)?;
+                forget(&self.dir, a.entry.id)?;
                 warnings.push(format!(
-                    "{}={} lasts only while the process that set it runs; it ended now",
+                    "{}={} lasts only while the process that set it runs: it ended with this command",
                     a.entry.key, a.entry.value
                 ));
+            } else {
+                ids.push(a.entry.id);
             }
         }
-        warnings
+        let mut journal = Journal::load(&self.dir)?;
+        for e in &mut journal.entries {
+            if ids.contains(&e.id) {
+                e.kept = true;
+            }
+        }
+        journal.save(&self.dir)?;
+        Ok(warnings)
     }
 
     /// Restores everything now, reporting failures (drop does the same
@@ -286,13 +309,16 @@ fn forget(dir: &StateDir, id: u64) -> Result<(), Error> {
     j.save(dir)
 }
 
-/// Undoes every entry of the journal (newest first) with the lock held;
-/// returns the entries undone.
-fn restore_locked(dir: &StateDir) -> Result<Vec<Entry>, Error> {
+/// Undoes the entries of the journal (newest first; kept ones only when
+/// `with_kept`) with the lock held; returns the entries undone.
+fn restore_locked(dir: &StateDir, with_kept: bool) -> Result<Vec<Entry>, Error> {
     let journal = Journal::load(dir)?;
     let mut done = Vec::new();
     let mut failures = Vec::new();
     for e in journal.entries.iter().rev() {
+        if e.kept && !with_kept {
+            continue;
+        }
         match undo(e) {
             Ok(()) => {
                 forget(dir, e.id)?;
@@ -311,12 +337,43 @@ fn restore_locked(dir: &StateDir) -> Result<Vec<Entry>, Error> {
     }
 }
 
-/// Undoes whatever the journal holds (what a crashed process left): takes
-/// the host lock (failing if another xdplat process holds it), restores,
-/// and returns the entries undone. Harmless when there is nothing to undo.
+/// Undoes whatever the journal holds (kept changes and what a crashed
+/// process left): takes the host lock (failing if another xdplat process
+/// holds it), restores, and returns the entries undone, newest first.
+/// Harmless when there is nothing to undo.
 pub fn restore_journal(dir: &StateDir) -> Result<Vec<Entry>, Error> {
     let _lock = HostLock::acquire(dir)?;
-    restore_locked(dir)
+    restore_locked(dir, true)
+}
+
+/// Fails when the target's namespace or interface does not exist.
+pub fn check_target(t: &Target) -> Result<(), Error> {
+    if let Some(ns) = &t.netns
+        && !netns::exists(ns)
+    {
+        return Err(Error::NoNetns { name: ns.clone() });
+    }
+    if let Some(ifname) = t.iface.clone() {
+        match &t.netns {
+            Some(ns) => netns::run_in(ns, move || iface::info(&ifname))??,
+            None => iface::info(&ifname)?,
+        };
+    }
+    Ok(())
+}
+
+/// Whether `host show` could read a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShowStatus {
+    /// Read; `value` holds it.
+    Supported,
+    /// The device or machine lacks it; `why` says what.
+    Unsupported,
+    /// A per-device setting and no `--iface` given.
+    NeedsIface,
+    /// Reading failed for another reason; `why` holds the error.
+    Unreadable,
 }
 
 /// One row of `xdplat host show`.
@@ -325,36 +382,47 @@ pub struct ShowRow {
     pub key: String,
     pub per_device: bool,
     pub accepts: String,
+    pub status: ShowStatus,
     /// The current value, when supported.
     pub value: Option<String>,
-    /// Why not, when unsupported (or unreadable).
-    pub unsupported: Option<String>,
+    /// Why not, when not supported.
+    pub why: Option<String>,
 }
 
 /// Every setting with its current value on `target` (per-device ones are
-/// listed as needing `--iface` when the target has none).
-pub fn show(target: &Target) -> Vec<ShowRow> {
-    settings::all()
+/// marked as needing `--iface` when the target has none). Fails only when
+/// the namespace or interface does not exist.
+pub fn show(target: &Target) -> Result<Vec<ShowRow>, Error> {
+    check_target(target)?;
+    Ok(settings::all()
         .into_iter()
         .map(|s| {
             let mut row = ShowRow {
                 key: s.key().into(),
                 per_device: s.per_device(),
                 accepts: s.accepts().into(),
+                status: ShowStatus::Supported,
                 value: None,
-                unsupported: None,
+                why: None,
             };
             if s.per_device() && target.iface.is_none() {
-                row.unsupported = Some("per-device setting: pass --iface".into());
+                row.status = ShowStatus::NeedsIface;
+                row.why = Some("per-device setting: pass --iface".into());
                 return row;
             }
             match s.check_supported(target).and_then(|_| s.read(target)) {
                 Ok(v) => row.value = Some(v),
-                Err(e) => row.unsupported = Some(e.to_string()),
+                Err(e) => {
+                    row.status = match e {
+                        Error::Unsupported { .. } => ShowStatus::Unsupported,
+                        _ => ShowStatus::Unreadable,
+                    };
+                    row.why = Some(e.to_string());
+                }
             }
             row
         })
-        .collect()
+        .collect())
 }
 
 /// The cpuidle states of this machine and their exit latencies (µs), for

@@ -6,6 +6,11 @@
 //!   it holds the holder's pid, for the error message.
 //! - `journal.json`: every change made and not yet undone, with the old
 //!   value, written (tmp file, fsync, rename, fsync dir) *before* the change.
+//!
+//! An entry is either *kept* (left in force on purpose by `xdplat host
+//! apply`) or owned by the process holding the lock. So an entry that is
+//! not kept, found by a process that has just taken the lock, was left by
+//! a process that died: the lock makes that inference safe.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -142,6 +147,10 @@ pub struct Entry {
     pub value: String,
     /// The setting's own encoding of what was there before.
     pub old: String,
+    /// Left in force on purpose (`xdplat host apply`): undone only by an
+    /// explicit restore, not by the crash recovery of the next process.
+    #[serde(default)]
+    pub kept: bool,
 }
 
 /// The on-disk journal.

@@ -72,6 +72,7 @@ fn journal_round_trips_atomically() {
         target: Target::new(Some("x-a"), Some("x-ab")),
         value: "50".into(),
         old: "0".into(),
+        kept: false,
     });
     j.save(&st.0).unwrap();
     assert_eq!(Journal::load(&st.0).unwrap(), j);
@@ -153,7 +154,8 @@ fn sysctls_and_pm_qos_apply_and_restore() {
     assert_eq!(read("cpu-dma-latency-us", &t), lat);
     assert!(Journal::load(&st.0).unwrap().entries.is_empty());
 
-    // keep(): a one-shot `host apply`; the next guard undoes it.
+    // keep(): a one-shot `host apply`; the change outlives the guard and
+    // the next guard's crash recovery, until restore_journal.
     let mut hc = HostConfig::new(&st.0).unwrap();
     hc.apply(
         &t,
@@ -161,13 +163,29 @@ fn sysctls_and_pm_qos_apply_and_restore() {
         OnUnsupported::Error,
     )
     .unwrap();
-    let warnings = hc.keep();
+    let warnings = hc.keep().unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("cpu-dma-latency-us"), "{warnings:?}");
     assert_eq!(read("busy-poll", &t), "33");
     assert_eq!(read("cpu-dma-latency-us", &t), lat);
-    let hc = HostConfig::new(&st.0).unwrap();
-    assert_eq!(hc.recovered.len(), 2);
+    let j = Journal::load(&st.0).unwrap();
+    assert_eq!(j.entries.len(), 1);
+    assert!(j.entries[0].kept);
+    {
+        // A later guard layers its change on the kept one and goes back
+        // to the kept value, not the original.
+        let mut hc = HostConfig::new(&st.0).unwrap();
+        assert!(hc.recovered.is_empty());
+        assert_eq!(hc.kept.len(), 1);
+        assert_eq!(read("busy-poll", &t), "33");
+        hc.apply(&t, &sets(&["busy-poll=44"]), OnUnsupported::Error)
+            .unwrap();
+        assert_eq!(read("busy-poll", &t), "44");
+    }
+    assert_eq!(read("busy-poll", &t), "33");
+    assert_eq!(restore_journal(&st.0).unwrap().len(), 1);
     assert_eq!(read("busy-poll", &t), poll);
+    assert!(restore_journal(&st.0).unwrap().is_empty());
 }
 
 #[test]
@@ -309,10 +327,11 @@ fn veth_lacks_coalescing_ntuple_and_irqs_with_a_clear_message() {
     drop(hc);
     assert_eq!(read("napi-defer-hard-irqs", &t), defer);
 
-    let rows = host::hostconfig::show(&t);
+    let rows = host::hostconfig::show(&t).unwrap();
     assert_eq!(rows.len(), settings::keys().len());
     let row = rows.iter().find(|r| r.key == "rx-usecs").unwrap();
-    assert!(row.unsupported.as_deref().unwrap().contains("coalescing"));
+    assert_eq!(row.status, host::hostconfig::ShowStatus::Unsupported);
+    assert!(row.why.as_deref().unwrap().contains("coalescing"));
     let row = rows.iter().find(|r| r.key == "gro-flush-timeout").unwrap();
     assert!(row.value.is_some());
 }
@@ -463,6 +482,7 @@ fn entries_of_a_vanished_device_are_dropped_on_restore() {
             target: Target::new(ns, Some("nosuchif0")),
             value: "2".into(),
             old: "0".into(),
+            kept: false,
         });
     }
     j.save(&st.0).unwrap();

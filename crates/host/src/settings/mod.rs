@@ -48,6 +48,11 @@ pub trait Setting: Send + Sync + std::fmt::Debug {
     fn confirms(&self, wanted: &str, read_back: &str) -> bool {
         wanted == read_back
     }
+    /// Whether the setting lasts only while the process that applied it
+    /// runs (the PM QoS request), so that it cannot be kept.
+    fn lives_with_process(&self) -> bool {
+        false
+    }
 }
 
 /// Every setting, in the order `host show` lists them.

@@ -72,6 +72,9 @@ impl Setting for CpuDmaLatency {
         // Dropping the held file withdrew the request.
         Ok(())
     }
+    fn lives_with_process(&self) -> bool {
+        true
+    }
     fn confirms(&self, wanted: &str, read_back: &str) -> bool {
         match (wanted.parse::<i64>(), read_back.parse::<i64>()) {
             (Ok(w), Ok(r)) => r <= w,
