@@ -20,7 +20,7 @@ pub struct Options {
     pub scaling: Scaling,
     /// Largest k tried by `KChoice::Auto`.
     pub max_k: usize,
-    /// Exclude configurations whose mean latency is above this (ns).
+    /// Exclude configurations whose median latency is above this (ns).
     pub max_latency_ns: Option<f64>,
     /// Use the kernel-baseline configurations (backend = udp) as the ceiling.
     pub baseline: bool,

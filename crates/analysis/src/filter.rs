@@ -4,9 +4,10 @@
 //! - **no data**: no repetition received a packet;
 //! - **loss**: loss rate above `max_loss`;
 //! - **kernel baseline**: configurations with `backend = "udp"` are the kernel
-//!   path itself; they are not clustered, and their mean latency becomes the
-//!   ceiling for the others (the paper dropped every configuration slower than
-//!   the system ping). `--max-latency` sets that ceiling explicitly instead;
+//!   path itself; they are not clustered, and their median latency becomes the
+//!   ceiling for the others' medians (the paper dropped every configuration
+//!   slower than the system ping; medians, so that one stalled packet does not
+//!   decide). `--max-latency` sets that ceiling explicitly instead;
 //! - **inter-batch interval**: a median latency of at least `interval_fraction`
 //!   of the configuration's send interval (parameter `interval`, `interval_ns`
 //!   or `inter_batch_interval`: nanoseconds, or a duration such as `1s`) is the
@@ -89,7 +90,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             .iter()
             .zip(stats)
             .filter(|(c, _)| is_baseline(c))
-            .filter_map(|(_, s)| s.map(|s| s.mean))
+            .filter_map(|(_, s)| s.map(|s| s.median))
             .collect();
         if !base.is_empty() {
             out.ceiling_ns = Some(base.iter().sum::<f64>() / base.len() as f64);

@@ -6,6 +6,7 @@
 
 mod analyze;
 mod cluster;
+mod compare;
 mod effects;
 mod error;
 mod filter;
@@ -22,6 +23,7 @@ mod tables;
 
 pub use analyze::{Analysis, ClusterOut, ConfigOut, KSelection, Options, analyze};
 pub use cluster::{KChoice, KScore, Scaling, silhouette, standardise};
+pub use compare::{Comparison, compare};
 pub use effects::{Effect, Interaction, Level};
 pub use error::Error;
 pub use filter::{Excluded, parse_duration_ns};

@@ -8,6 +8,13 @@ use anyhow::Context;
 
 use crate::exit::bad_input;
 
+// `xdplat compare A B`: cmd/mod.rs declares it as
+// `Compare(analyze::CompareArgs)` → `analyze::compare(args)`; until then it is unused.
+#[allow(dead_code)]
+mod compare;
+#[allow(unused_imports)]
+pub use compare::{Args as CompareArgs, run as compare};
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A sweep's output directory (runs/*/summary.json + samples.parquet).
@@ -27,8 +34,8 @@ pub struct Args {
     /// Statistics clustered on (mean, median, std, q1, q3, min, max, p99, p999).
     #[arg(long, value_delimiter = ',', default_value = "mean,median,std,q1,q3")]
     features: Vec<String>,
-    /// Exclude configurations whose mean RTT is above this (`200us`, `1ms`, or ns).
-    /// Default: the kernel-baseline (backend=udp) configurations' mean, when present.
+    /// Exclude configurations whose median RTT is above this (`200us`, `1ms`, or ns).
+    /// Default: the kernel-baseline (backend=udp) configurations' median, when present.
     #[arg(long, value_name = "D")]
     max_latency: Option<String>,
     /// Do not use the kernel baseline as the latency ceiling.
