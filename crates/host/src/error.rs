@@ -63,7 +63,9 @@ pub enum Error {
         lacks: String,
     },
     /// Another process holds the host lock.
-    #[error("another xdplat process (pid {pid}) holds the host lock {path}")]
+    #[error(
+        "another xdplat process (pid {pid}) holds the host lock {path}: wait until it ends (a `xdplat host apply --hold` ends with Ctrl-C)"
+    )]
     Locked { pid: String, path: String },
     /// A setting was written but the kernel reads back something else.
     #[error("{key} on {device}: wrote {wanted} but the kernel reads back {got}")]

@@ -123,13 +123,14 @@ impl HostConfig {
             if s.per_device() {
                 settings::iface(s.key(), target)?;
             }
-            match s.check_supported(target) {
-                Ok(()) => plan.push((s, v)),
+            let target = scope(s.as_ref(), target);
+            match s.check_supported(&target) {
+                Ok(()) => plan.push((s, v, target)),
                 Err(e @ Error::Unsupported { .. }) => match on_unsupported {
                     OnUnsupported::Error => return Err(e),
                     OnUnsupported::Skip => outcomes.push(Outcome {
                         key: s.key().into(),
-                        target: target.clone(),
+                        target,
                         value: v,
                         before: None,
                         effective: None,
@@ -139,8 +140,8 @@ impl HostConfig {
                 Err(e) => return Err(e),
             }
         }
-        for (s, v) in plan {
-            outcomes.push(self.apply_one(s.as_ref(), target, &v)?);
+        for (s, v, target) in plan {
+            outcomes.push(self.apply_one(s.as_ref(), &target, &v)?);
         }
         Ok(outcomes)
     }
@@ -346,6 +347,16 @@ pub fn restore_journal(dir: &StateDir) -> Result<Vec<Entry>, Error> {
     restore_locked(dir, true)
 }
 
+/// The target a setting really applies to: a host-wide setting drops the
+/// interface, so that messages and the journal do not name a device.
+fn scope(s: &dyn Setting, t: &Target) -> Target {
+    if s.per_device() {
+        t.clone()
+    } else {
+        Target::new(t.netns.as_deref(), None)
+    }
+}
+
 /// Fails when the target's namespace or interface does not exist.
 pub fn check_target(t: &Target) -> Result<(), Error> {
     if let Some(ns) = &t.netns
@@ -410,7 +421,8 @@ pub fn show(target: &Target) -> Result<Vec<ShowRow>, Error> {
                 row.why = Some("per-device setting: pass --iface".into());
                 return row;
             }
-            match s.check_supported(target).and_then(|_| s.read(target)) {
+            let target = scope(s.as_ref(), target);
+            match s.check_supported(&target).and_then(|_| s.read(&target)) {
                 Ok(v) => row.value = Some(v),
                 Err(e) => {
                     row.status = match e {

@@ -1,0 +1,318 @@
+//! `xdplat host show|apply|restore`: host settings with a journal that
+//! guarantees they can be undone.
+//!
+//! Lifetimes of a change (the choice, and why):
+//! - `host apply` is an explicit request to change the host, so its changes
+//!   stay in force after the command ends, marked *kept* in the journal,
+//!   until `host restore`. Other xdplat commands leave kept changes alone
+//!   (a sweep layers its own settings on top and goes back to the kept
+//!   values), so an `apply` is not silently undone by the next command.
+//! - `host apply --hold` keeps the process (and the host lock) until
+//!   SIGINT/SIGTERM, then restores. If that process is SIGKILLed, its
+//!   changes are crash leftovers: `host restore`, or the start of any
+//!   command that takes the host lock (`host apply`, a sweep), undoes them.
+//! - A PM QoS request (`cpu-dma-latency-us`) lasts only while its process
+//!   holds /dev/cpu_dma_latency open, so it is accepted only with `--hold`.
+//!
+//! `host show --json` prints one object (schema 1):
+//! `{"schema":1, "target":{"netns":null|S,"iface":null|S},
+//!   "settings":[{"key":S,"per_device":B,"accepts":S,
+//!                "status":"supported"|"unsupported"|"needs-iface"|"unreadable",
+//!                "value":S|null,"why":S|null}],
+//!   "cpuidle_states":[{"name":S,"exit_latency_us":N|null}],
+//!   "journal":{"path":S,"entries":[{"key":S,"target":{...},"value":S,"pid":N,
+//!              "state":"kept"|"held"|"crashed"}]}}`
+//! Values are strings as `--set` takes them; `settings` lists every key.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use host::hostconfig::{self, ShowStatus};
+use host::state::{Entry, HostLock, Journal};
+use host::{HostConfig, OnUnsupported, Outcome, StateDir, Target};
+use serde_json::json;
+
+use crate::cmd::common::{require_root, stop_flag};
+use crate::exit::{bad_input, classify};
+
+const AFTER_HELP: &str = "Changes are journaled (in $XDPLAT_STATE_DIR, default /var/lib/xdplat) before they are made. \
+`host apply` leaves them in force until `xdplat host restore`; with --hold it waits for Ctrl-C/SIGTERM and restores. \
+Changes of a process that was killed are undone by `xdplat host restore` or the next command that takes the host lock.";
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// Every host setting with its current value and whether the device supports it, the cpuidle
+    /// states with their exit latencies, and the journaled changes in force.
+    Show(ShowArgs),
+    /// Apply settings (all validated first) and leave them in force until `xdplat host restore`.
+    #[command(after_help = AFTER_HELP)]
+    Apply(ApplyArgs),
+    /// Undo every journaled host change not yet undone (idempotent).
+    Restore,
+}
+
+/// Where settings apply.
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// Network namespace of the interface (`ip netns` name); default: the current one.
+    #[arg(long)]
+    netns: Option<String>,
+    /// Interface, for per-device settings.
+    #[arg(long)]
+    iface: Option<String>,
+}
+
+impl TargetArgs {
+    fn target(&self) -> Target {
+        Target::new(self.netns.as_deref(), self.iface.as_deref())
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Print one JSON object (format in the module docs / README).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// KEY=VALUE; repeat for several (`xdplat host show` lists the keys).
+    #[arg(long = "set", value_name = "KEY=VALUE", required = true)]
+    set: Vec<String>,
+    /// Skip settings the device or machine lacks (each named) instead of failing.
+    #[arg(long)]
+    skip_unsupported: bool,
+    /// Keep running until Ctrl-C or SIGTERM, then restore (needed for cpu-dma-latency-us).
+    #[arg(long)]
+    hold: bool,
+}
+
+pub fn run(cmd: Cmd) -> anyhow::Result<()> {
+    let dir = StateDir::from_env();
+    match cmd {
+        Cmd::Show(a) => show(&a, &dir),
+        Cmd::Apply(a) => apply(&a, &dir),
+        Cmd::Restore => restore(&dir),
+    }
+}
+
+/// Whether the journal's entries that are not kept belong to a running
+/// process (it holds the lock) or to one that died.
+fn owner_alive(dir: &StateDir) -> bool {
+    matches!(HostLock::acquire(dir), Err(host::Error::Locked { .. }))
+}
+
+fn entry_state(e: &Entry, alive: bool) -> &'static str {
+    match (e.kept, alive) {
+        (true, _) => "kept",
+        (false, true) => "held",
+        (false, false) => "crashed",
+    }
+}
+
+fn show(a: &ShowArgs, dir: &StateDir) -> anyhow::Result<()> {
+    require_root("xdplat host show")?;
+    let target = a.target.target();
+    let rows = hostconfig::show(&target).map_err(classify)?;
+    let states = hostconfig::cpuidle_states();
+    let journal = Journal::load(dir).map_err(classify)?;
+    let alive = journal.entries.iter().any(|e| !e.kept) && owner_alive(dir);
+    if a.json {
+        let out = json!({
+            "schema": 1,
+            "target": target,
+            "settings": rows,
+            "cpuidle_states": states.iter().map(|(name, lat)| json!({
+                "name": name,
+                "exit_latency_us": lat.parse::<u64>().ok(),
+            })).collect::<Vec<_>>(),
+            "journal": {
+                "path": dir.journal_path(),
+                "entries": journal.entries.iter().map(|e| json!({
+                    "key": e.key,
+                    "target": e.target,
+                    "value": e.value,
+                    "pid": e.pid,
+                    "state": entry_state(e, alive),
+                })).collect::<Vec<_>>(),
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("host settings of {}:", target.describe());
+    let width = rows.iter().map(|r| r.key.len()).max().unwrap_or(0);
+    for r in &rows {
+        // The reasons start with the key, already in the first column.
+        let prefix = format!("{}: ", r.key);
+        let why = r.why.as_deref().unwrap_or("");
+        let why = why.strip_prefix(&prefix).unwrap_or(why);
+        let text = match r.status {
+            ShowStatus::Supported => r.value.clone().unwrap_or_default(),
+            ShowStatus::NeedsIface => "(per-device: pass --iface)".into(),
+            ShowStatus::Unsupported => format!("unsupported: {why}"),
+            ShowStatus::Unreadable => format!("unreadable: {why}"),
+        };
+        println!("  {:width$}  {text}", r.key);
+    }
+    if states.is_empty() {
+        println!("cpuidle states: none (no cpuidle driver states on this machine)");
+    } else {
+        let list: Vec<String> = states.iter().map(|(n, l)| format!("{n} {l} µs")).collect();
+        println!("cpuidle states (exit latency): {}", list.join(", "));
+    }
+    if journal.entries.is_empty() {
+        println!("journaled changes in force: none");
+    } else {
+        println!(
+            "journaled changes in force ({}):",
+            dir.journal_path().display()
+        );
+        for e in &journal.entries {
+            let why = match entry_state(e, alive) {
+                "kept" => "kept by `xdplat host apply` until `xdplat host restore`".to_string(),
+                "held" => format!("held by the running xdplat process {}", e.pid),
+                _ => format!(
+                    "left by xdplat process {} that died: `xdplat host restore` undoes it",
+                    e.pid
+                ),
+            };
+            println!("  {}={} on {}: {why}", e.key, e.value, e.target.describe());
+        }
+    }
+    Ok(())
+}
+
+fn print_recovered(hc: &HostConfig) {
+    if !hc.recovered.is_empty() {
+        println!("undoing what a killed xdplat process left in force:");
+        print_restored(&hc.recovered);
+    }
+}
+
+fn print_outcome(o: &Outcome) {
+    match (&o.skipped, &o.effective) {
+        (Some(why), _) => println!("skipped {}: {why}", o.key),
+        (None, eff) => println!(
+            "set {} on {}: {} -> {}",
+            o.key,
+            o.target.describe(),
+            o.before.as_deref().unwrap_or("?"),
+            eff.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
+    require_root("xdplat host apply")?;
+    let parsed = hostconfig::parse_settings(&a.set).map_err(classify)?;
+    if !a.hold
+        && let Some((s, _)) = parsed.iter().find(|(s, _)| s.lives_with_process())
+    {
+        return Err(bad_input(format!(
+            "{} is a PM QoS request: it lasts only while the process that made it keeps /dev/cpu_dma_latency open, \
+             so `xdplat host apply` cannot leave it in force; add --hold to keep it until Ctrl-C",
+            s.key()
+        )));
+    }
+    // Registered before the first change, so a signal during apply is not lost.
+    let stop = if a.hold { Some(stop_flag()?) } else { None };
+    let target = a.target.target();
+    let mut hc = HostConfig::new(dir).map_err(classify)?;
+    print_recovered(&hc);
+    let on_unsupported = if a.skip_unsupported {
+        OnUnsupported::Skip
+    } else {
+        OnUnsupported::Error
+    };
+    // On failure the guard drops here and undoes whatever this call changed.
+    let outcomes = hc
+        .apply(&target, &a.set, on_unsupported)
+        .map_err(|e| match e {
+            host::Error::Unsupported { .. } => bad_input(format!(
+                "{e}; nothing was changed (--skip-unsupported leaves such settings out)"
+            )),
+            e => classify(e),
+        })?;
+    outcomes.iter().for_each(print_outcome);
+    let changed = outcomes.iter().filter(|o| o.skipped.is_none()).count();
+    let Some(stop) = stop else {
+        for w in hc.keep().map_err(classify)? {
+            println!("warning: {w}");
+        }
+        if changed > 0 {
+            println!(
+                "kept in force until `xdplat host restore` (journal {}); other xdplat commands leave it alone",
+                dir.journal_path().display()
+            );
+        }
+        return Ok(());
+    };
+    println!(
+        "holding {changed} change(s) until Ctrl-C or SIGTERM (pid {}); then they are restored",
+        std::process::id()
+    );
+    flush();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let entries = hc.entries();
+    hc.restore()
+        .map_err(classify)
+        .context("restoring the held settings")?;
+    print_restored(&entries);
+    Ok(())
+}
+
+/// One line per undone entry (newest first), then each setting's value
+/// now, read back from the kernel.
+fn print_restored(undone: &[Entry]) {
+    let mut seen: Vec<(&str, &Target)> = Vec::new();
+    for e in undone {
+        let how = if e.kept {
+            "kept by `xdplat host apply`".to_string()
+        } else {
+            format!("made by xdplat process {}", e.pid)
+        };
+        println!(
+            "undid {}={} on {} ({how})",
+            e.key,
+            e.value,
+            e.target.describe()
+        );
+        if !seen.contains(&(e.key.as_str(), &e.target)) {
+            seen.push((&e.key, &e.target));
+        }
+    }
+    for (key, target) in seen {
+        let now = host::settings::by_key(key).and_then(|s| s.read(target));
+        match now {
+            Ok(v) => println!("restored {key} on {}: {v}", target.describe()),
+            Err(_) => println!(
+                "restored {key} on {} (no longer readable)",
+                target.describe()
+            ),
+        }
+    }
+}
+
+fn flush() {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
+fn restore(dir: &StateDir) -> anyhow::Result<()> {
+    require_root("xdplat host restore")?;
+    let undone = host::restore_journal(dir).map_err(classify)?;
+    if undone.is_empty() {
+        println!("nothing to restore (the journal is empty)");
+    }
+    print_restored(&undone);
+    Ok(())
+}
