@@ -88,7 +88,7 @@ pub fn run<F: Forward, C: Clock>(
         out.forwarded += n as u64;
         // the clock and the stop flag are looked at every 64 idle or busy rounds, not per packet
         check = check.wrapping_add(1);
-        if n == 0 || check % 64 == 0 {
+        if n == 0 || check.is_multiple_of(64) {
             if stop.load(Ordering::Relaxed) {
                 break;
             }

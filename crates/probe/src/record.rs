@@ -71,13 +71,12 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         .get("schedule_lateness")
         .and_then(|v| v.get("p99"))
         .and_then(Value::as_f64)
+        && late > 1_000_000.0
     {
-        if late > 1_000_000.0 {
-            warnings.push(format!(
-                "the sender was late by up to {:.0} µs (p99) against its schedule: the sending thread was descheduled; pin it (--cpu) or lower the rate",
-                late / 1000.0
-            ));
-        }
+        warnings.push(format!(
+            "the sender was late by up to {:.0} µs (p99) against its schedule: the sending thread was descheduled; pin it (--cpu) or lower the rate",
+            late / 1000.0
+        ));
     }
     let mut extra = Map::new();
     extra.insert(

@@ -113,7 +113,7 @@ impl UmemConfig {
                 "leaves no room for a packet in the frame",
             ));
         }
-        if self.tx_metadata_len % 8 != 0 {
+        if !self.tx_metadata_len.is_multiple_of(8) {
             return Err(Error::config(
                 "tx_metadata_len",
                 self.tx_metadata_len,
@@ -185,14 +185,14 @@ impl SocketConfig {
     pub fn validate(&self) -> Result<()> {
         ring_size("--ring-size (rx)", self.rx_size)?;
         ring_size("--ring-size (tx)", self.tx_size)?;
-        if let Some(bp) = self.busy_poll {
-            if bp.budget == 0 || bp.budget > u16::MAX as u32 {
-                return Err(Error::config(
-                    "--busy-poll-budget",
-                    bp.budget,
-                    "must be 1..=65535",
-                ));
-            }
+        if let Some(bp) = self.busy_poll
+            && (bp.budget == 0 || bp.budget > u16::MAX as u32)
+        {
+            return Err(Error::config(
+                "--busy-poll-budget",
+                bp.budget,
+                "must be 1..=65535",
+            ));
         }
         Ok(())
     }

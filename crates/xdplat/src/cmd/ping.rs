@@ -199,9 +199,6 @@ pub fn measure(
         )));
     }
     let (outcome, mut effective, warnings) = if plan.udp {
-        if plan.knobs.poll {
-            // blocking reads are what ordinary UDP applications do
-        }
         let mut port = UdpPort::bind(
             SocketAddrV4::new(src_ip, plan.port),
             Some(SocketAddrV4::new(plan.dst_ip, plan.port)),
@@ -244,7 +241,7 @@ pub fn measure(
         warnings,
         repetition: plan.repetition,
     };
-    Ok(probe::record::write_run(out, &outcome, facts).map_err(classify)?)
+    probe::record::write_run(out, &outcome, facts).map_err(classify)
 }
 
 fn print_progress(p: &Progress) {

@@ -143,13 +143,23 @@ pub fn wakeup_rx(fd: BorrowedFd<'_>) -> io::Result<()> {
 
 /// `ppoll()` on one descriptor with a nanosecond timeout (None: wait forever); returns the
 /// revents (0 on timeout). ppoll, unlike poll, does not round the timeout up to milliseconds.
-pub fn poll(fd: BorrowedFd<'_>, events: i16, timeout: Option<std::time::Duration>) -> io::Result<i16> {
-    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+pub fn poll(
+    fd: BorrowedFd<'_>,
+    events: i16,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<i16> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
     let ts = timeout.map(|t| libc::timespec {
         tv_sec: t.as_secs() as libc::time_t,
         tv_nsec: t.subsec_nanos() as libc::c_long,
     });
-    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: one live pollfd, count 1; ts_ptr is null or points to a live timespec; no sigmask.
     let n = cvt(unsafe { libc::ppoll(&mut pfd, 1, ts_ptr, std::ptr::null()) })?;
     Ok(if n == 0 { 0 } else { pfd.revents })

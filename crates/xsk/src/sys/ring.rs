@@ -37,11 +37,11 @@ impl<T: RingEntry> RingMap<T> {
         let len = off.desc as usize + size as usize * std::mem::size_of::<T>();
         let map = Mmap::ring(fd, len, pgoff)?;
         let fits = |o: u64, n: usize| (o as usize).checked_add(n).is_some_and(|e| e <= len);
-        let aligned = |o: u64| o % 4 == 0;
+        let aligned = |o: u64| o.is_multiple_of(4);
         if ![off.producer, off.consumer, off.flags]
             .iter()
             .all(|&o| fits(o, 4) && aligned(o))
-            || off.desc % std::mem::align_of::<T>() as u64 != 0
+            || !off.desc.is_multiple_of(std::mem::align_of::<T>() as u64)
         {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

@@ -1,0 +1,129 @@
+//! Helpers for the CLI tests: run the real `xdplat` binary against a fresh namespace testbed,
+//! the way a user would.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub use host::test_support::TestTestbed;
+
+pub fn xdplat() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xdplat"))
+}
+
+/// A fresh, empty directory under the target dir's tmp area, unique per test.
+pub fn out_dir(test: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{test}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A forwarder child process, killed (SIGTERM, then SIGKILL) on drop.
+pub struct Forwarder {
+    child: Child,
+    pub stdout: Option<std::process::ChildStdout>,
+}
+
+impl Forwarder {
+    /// Starts `xdplat fwd` in B of the testbed with `extra` flags and waits until it is ready.
+    pub fn start(tb: &TestTestbed, extra: &[&str]) -> Forwarder {
+        let b = &tb.ab().b;
+        let mut child = xdplat()
+            .args(["fwd", "--netns", &b.netns, "--iface", &b.iface, "--duration", "60s"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn xdplat fwd");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    let ready = line.starts_with("fwd: afxdp on") || line.starts_with("fwd: udp backend on");
+                    seen.push(line);
+                    if ready {
+                        break;
+                    }
+                }
+                _ => {
+                    let status = child.wait().ok();
+                    panic!("forwarder exited before ready ({status:?}): {seen:?}");
+                }
+            }
+            assert!(Instant::now() < deadline, "forwarder not ready: {seen:?}");
+        }
+        // keep draining stderr so the child never blocks on a full pipe
+        std::thread::spawn(move || for _ in lines {});
+        let stdout = child.stdout.take();
+        Forwarder { child, stdout }
+    }
+
+    /// Stops the forwarder with SIGTERM and returns its stdout.
+    pub fn stop(mut self) -> String {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::SIGTERM);
+        let mut out = String::new();
+        if let Some(mut s) = self.stdout.take() {
+            use std::io::Read;
+            let _ = s.read_to_string(&mut out);
+        }
+        let _ = self.child.wait();
+        out
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `xdplat ping` from A to B of the testbed, with `extra` flags, writing into `out`.
+pub fn ping(tb: &TestTestbed, out: &Path, extra: &[&str]) -> Output {
+    let (a, b) = (&tb.ab().a, &tb.ab().b);
+    let ip = b.ip().expect("B has an address").to_string();
+    xdplat()
+        .args(["ping", "--netns", &a.netns, "--iface", &a.iface, "--dst-ip", &ip, "--quiet", "--linger", "300ms"])
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run xdplat ping")
+}
+
+pub fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+pub fn summary(dir: &Path) -> results::Summary {
+    results::read_summary(&dir.join(results::SUMMARY_FILE)).expect("summary.json readable")
+}
+
+/// True when an XDP program is attached to `iface` in `netns` (from `ip -j` JSON).
+pub fn xdp_attached(netns: &str, iface: &str) -> bool {
+    let out = Command::new("ip").args(["-n", netns, "-j", "link", "show", "dev", iface]).output().expect("ip link");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.as_array().and_then(|a| a.first()).is_some_and(|l| l.get("xdp").is_some())
+}
