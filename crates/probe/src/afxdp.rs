@@ -133,7 +133,7 @@ impl<C: Clock> AfXdpPort<C> {
             "napi_id": napi_id,
             "busy_poll_prefer": bp.map(|b| b.0),
             "busy_poll_usecs": bp.map(|b| b.1),
-            "busy_poll_budget": bp.map(|b| b.2),
+            "busy_poll_budget": bp.and_then(|b| b.2).or(self.knobs.busy_poll.then_some(self.knobs.busy_poll_budget)),
             "busy_poll_active": self.knobs.busy_poll && napi_id.unwrap_or(0) != 0,
             "poll": self.knobs.poll,
             "queue": self.sock.ctl.queue_id(),

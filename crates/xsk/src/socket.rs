@@ -238,8 +238,10 @@ impl Control {
         Ok(())
     }
 
-    /// The busy-poll settings as the kernel holds them: (prefer, usecs, budget).
-    pub fn busy_poll(&self) -> Result<(bool, u32, u32)> {
+    /// The busy-poll settings as the kernel holds them: (prefer, usecs, budget). The budget is
+    /// None: the kernel accepts SO_BUSY_POLL_BUDGET but cannot report it (getsockopt gives
+    /// ENOPROTOOPT on 6.18), so only its successful setsockopt confirms it.
+    pub fn busy_poll(&self) -> Result<(bool, u32, Option<u32>)> {
         let fd = self.fd.as_fd();
         let get = |name, call| {
             sys::getsockopt::<i32>(fd, libc::SOL_SOCKET, name)
@@ -249,7 +251,9 @@ impl Control {
         Ok((
             get(abi::SO_PREFER_BUSY_POLL, "getsockopt(SO_PREFER_BUSY_POLL)")? != 0,
             get(abi::SO_BUSY_POLL, "getsockopt(SO_BUSY_POLL)")? as u32,
-            get(abi::SO_BUSY_POLL_BUDGET, "getsockopt(SO_BUSY_POLL_BUDGET)")? as u32,
+            get(abi::SO_BUSY_POLL_BUDGET, "getsockopt(SO_BUSY_POLL_BUDGET)")
+                .ok()
+                .map(|b| b as u32),
         ))
     }
 
@@ -378,9 +382,20 @@ fn bind(
         shared_umem_fd: 0,
     };
     if let Some(primary) = shared_with {
+        // the kernel takes the mode (copy/zero-copy, need_wakeup, SG) from the UMEM's owner and
+        // rejects any of those flags beside XDP_SHARED_UMEM with EINVAL
         use std::os::fd::AsRawFd;
-        addr.flags |= abi::XDP_SHARED_UMEM;
+        addr.flags = abi::XDP_SHARED_UMEM;
         addr.shared_umem_fd = primary.as_raw_fd() as u32;
+        bind_retrying(fd, &addr)?;
+        return Ok(BindInfo {
+            requested: cfg.bind,
+            zero_copy: zero_copy(fd)?,
+            need_wakeup: cfg.need_wakeup,
+            use_sg: cfg.use_sg,
+            shared_umem: true,
+            zero_copy_error: None,
+        });
     }
     let mut zero_copy_error = None;
     match cfg.bind {
@@ -389,7 +404,7 @@ fn bind(
                 flags: addr.flags | abi::XDP_ZEROCOPY,
                 ..addr
             };
-            match sys::bind_xdp(fd, &zc) {
+            match bind_retrying_raw(fd, &zc) {
                 Ok(()) => {}
                 Err(e) if cfg.bind == BindMode::Auto && zero_copy_refusal(&e) => {
                     zero_copy_error = Some(e.to_string());
@@ -428,9 +443,32 @@ fn bind(
         zero_copy: zero_copy(fd)?,
         need_wakeup: cfg.need_wakeup,
         use_sg: cfg.use_sg,
-        shared_umem: shared_with.is_some(),
+        shared_umem: false,
         zero_copy_error,
     })
+}
+
+/// How long a bind waits for the queue of a just-closed socket: the kernel releases a socket's
+/// buffer pool in deferred work, so an immediate rebind of the same queue can see EBUSY.
+const BIND_BUSY_WAIT: Duration = Duration::from_millis(500);
+
+fn bind_retrying_raw(fd: BorrowedFd<'_>, addr: &abi::SockaddrXdp) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + BIND_BUSY_WAIT;
+    loop {
+        match sys::bind_xdp(fd, addr) {
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn bind_retrying(fd: BorrowedFd<'_>, addr: &abi::SockaddrXdp) -> Result<()> {
+    bind_retrying_raw(fd, addr).map_err(|e| Error::sys("bind(AF_XDP)", e))
 }
 
 /// Errors with which drivers refuse a zero-copy bind (and only those: a bad queue is not one).
