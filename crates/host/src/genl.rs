@@ -1,6 +1,8 @@
-//! A minimal synchronous client for the ethtool generic-netlink family
-//! (ETHTOOL_MSG_*_GET / _SET with a device-name header), encoding and
-//! decoding attributes by hand: only flat u8/u32 attributes are needed.
+//! A minimal synchronous generic-netlink client: family lookup, one
+//! request (or dump) and its answers, encoding and decoding attributes by
+//! hand (only flat u8/u32/u64 attributes are needed). On top of it, the
+//! ethtool family (ETHTOOL_MSG_*_GET / _SET with a device-name header);
+//! the netdev family is in `crate::netdev`.
 //!
 //! The socket is opened per request in the calling thread's network
 //! namespace. Kernel extended-ack messages are put into errors.
@@ -13,6 +15,7 @@ const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
+const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CAPPED: u16 = 0x100;
 const NLM_F_ACK_TLVS: u16 = 0x200;
 const NLMSGERR_ATTR_MSG: u16 = 1;
@@ -35,6 +38,17 @@ pub(crate) const ETHTOOL_MSG_COALESCE_SET: u8 = 20;
 pub(crate) enum Val {
     U8(u8),
     U32(u32),
+    U64(u64),
+}
+
+impl Val {
+    pub(crate) fn as_u64(self) -> u64 {
+        match self {
+            Val::U8(v) => v.into(),
+            Val::U32(v) => v.into(),
+            Val::U64(v) => v,
+        }
+    }
 }
 
 /// A failed request: the errno and the kernel's message, if any.
@@ -54,7 +68,7 @@ impl std::fmt::Display for GenlError {
     }
 }
 
-fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
+pub(crate) fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     let len = 4 + payload.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&ty.to_ne_bytes());
@@ -88,9 +102,35 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes([b[at], b[at + 1]])
 }
 
+/// Flat attributes of one answer, by payload size (1: u8, 4: u32, 8: u64).
+pub(crate) fn flat(answer: &[u8]) -> Vec<(u16, Val)> {
+    attrs(answer)
+        .into_iter()
+        .filter_map(|(ty, p)| match p.len() {
+            1 => Some((ty, Val::U8(p[0]))),
+            4 => Some((ty, Val::U32(u32_at(p, 0)))),
+            8 => Some((
+                ty,
+                Val::U64(u64::from_ne_bytes(p[..8].try_into().unwrap_or([0; 8]))),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Sends one generic-netlink request; returns the attribute payloads of
 /// each answer, or the kernel's error.
 fn transact(family: u16, cmd: u8, body: &[u8]) -> Result<Result<Vec<Vec<u8>>, GenlError>, String> {
+    transact_with(family, cmd, false, body)
+}
+
+/// As `transact`, as a dump request when `dump`.
+pub(crate) fn transact_with(
+    family: u16,
+    cmd: u8,
+    dump: bool,
+    body: &[u8],
+) -> Result<Result<Vec<Vec<u8>>, GenlError>, String> {
     let mut socket = Socket::new(NETLINK_GENERIC).map_err(|e| format!("socket: {e}"))?;
     socket.bind_auto().map_err(|e| format!("bind: {e}"))?;
     socket
@@ -102,7 +142,8 @@ fn transact(family: u16, cmd: u8, body: &[u8]) -> Result<Result<Vec<Vec<u8>>, Ge
     let total = (16 + 4 + body.len()) as u32;
     msg.extend_from_slice(&total.to_ne_bytes());
     msg.extend_from_slice(&family.to_ne_bytes());
-    msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
+    msg.extend_from_slice(&flags.to_ne_bytes());
     msg.extend_from_slice(&1u32.to_ne_bytes());
     msg.extend_from_slice(&0u32.to_ne_bytes());
     msg.extend_from_slice(&[cmd, 1, 0, 0]);
@@ -165,25 +206,38 @@ fn transact(family: u16, cmd: u8, body: &[u8]) -> Result<Result<Vec<Vec<u8>>, Ge
     }
 }
 
-/// The ethtool family's id.
-fn ethtool_family() -> Result<u16, Error> {
+/// The id of generic-netlink family `name`; None when the kernel has no
+/// such family (ENOENT).
+pub(crate) fn family(name: &'static str) -> Result<Option<u16>, Error> {
     let fail = |why: String| Error::Netlink {
-        request: "CTRL_CMD_GETFAMILY ethtool",
-        why,
+        request: "CTRL_CMD_GETFAMILY",
+        why: format!("{name}: {why}"),
     };
     let mut body = Vec::new();
-    push_attr(&mut body, CTRL_ATTR_FAMILY_NAME, b"ethtool\0");
-    let answers = transact(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, &body)
-        .map_err(fail)?
-        .map_err(|e| fail(format!("{e} (kernel without CONFIG_ETHTOOL_NETLINK?)")))?;
+    let mut cname = name.as_bytes().to_vec();
+    cname.push(0);
+    push_attr(&mut body, CTRL_ATTR_FAMILY_NAME, &cname);
+    let answers = match transact(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, &body).map_err(fail)? {
+        Ok(a) => a,
+        Err(e) if e.errno == nix::errno::Errno::ENOENT => return Ok(None),
+        Err(e) => return Err(fail(e.to_string())),
+    };
     for a in &answers {
         for (ty, p) in attrs(a) {
             if ty == CTRL_ATTR_FAMILY_ID && p.len() >= 2 {
-                return Ok(u16_at(p, 0));
+                return Ok(Some(u16_at(p, 0)));
             }
         }
     }
     Err(fail("no family id in the answer".into()))
+}
+
+/// The ethtool family's id.
+fn ethtool_family() -> Result<u16, Error> {
+    family("ethtool")?.ok_or_else(|| Error::Netlink {
+        request: "CTRL_CMD_GETFAMILY",
+        why: "ethtool: no such family (kernel without CONFIG_ETHTOOL_NETLINK?)".into(),
+    })
 }
 
 fn header(dev: &str) -> Vec<u8> {
@@ -209,17 +263,7 @@ pub(crate) fn get(
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };
-    let mut out = Vec::new();
-    for a in &answers {
-        for (ty, p) in attrs(a) {
-            match p.len() {
-                4 => out.push((ty, Val::U32(u32_at(p, 0)))),
-                1 => out.push((ty, Val::U8(p[0]))),
-                _ => {}
-            }
-        }
-    }
-    Ok(Ok(out))
+    Ok(Ok(answers.iter().flat_map(|a| flat(a)).collect()))
 }
 
 /// ETHTOOL_MSG_*_SET for `dev` with the given flat attributes.
@@ -235,6 +279,7 @@ pub(crate) fn set(
         match v {
             Val::U8(b) => push_attr(&mut body, *ty, &[*b]),
             Val::U32(n) => push_attr(&mut body, *ty, &n.to_ne_bytes()),
+            Val::U64(n) => push_attr(&mut body, *ty, &n.to_ne_bytes()),
         }
     }
     Ok(transact(family, cmd, &body)

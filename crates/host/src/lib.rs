@@ -18,6 +18,7 @@ mod error;
 mod genl;
 pub mod hostconfig;
 pub mod iface;
+mod netdev;
 pub mod netns;
 mod nl;
 pub mod settings;

@@ -402,3 +402,38 @@ fn held_apply_restores_on_sigterm_and_is_undone_after_sigkill() {
     assert_eq!(after, before);
     assert!(journal.is_empty());
 }
+
+#[test]
+fn per_napi_settings_on_a_veth_without_napi_are_unsupported() {
+    let Some(tb) = TestTestbed::new("hcpn", 1) else {
+        return;
+    };
+    let st = State::new("napi");
+    let a = &tb.ab().a;
+    let (before, _) = st.device(&a.netns, &a.iface);
+    // A fresh veth has GRO off and no XDP program: no NAPI instances.
+    assert!(before["per-napi-defer-hard-irqs"].is_null(), "{before:?}");
+    let out = st.run(&[
+        "host",
+        "apply",
+        "--netns",
+        &a.netns,
+        "--iface",
+        &a.iface,
+        "--set",
+        "napi-defer-hard-irqs=2",
+        "--set",
+        "per-napi-irq-suspend-timeout=1000000",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), Some(2), "{err}");
+    assert!(
+        err.contains("per-napi-irq-suspend-timeout")
+            && err.contains(&format!("device {}", a.iface))
+            && err.contains("no NAPI instances"),
+        "{err}"
+    );
+    let (after, journal) = st.device(&a.netns, &a.iface);
+    assert_eq!(after, before);
+    assert!(journal.is_empty());
+}

@@ -69,6 +69,7 @@ impl Coalesce {
             let v = attrs.iter().find(|(t, _)| *t == attr).map(|(_, v)| *v);
             match v {
                 Some(Val::U32(n)) => Ok(n.to_string()),
+                Some(Val::U64(n)) => Ok(n.to_string()),
                 Some(Val::U8(b)) => Ok(if b != 0 { "on" } else { "off" }.into()),
                 None => Err(unsupported(
                     key,

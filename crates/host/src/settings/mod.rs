@@ -1,6 +1,6 @@
 //! Host settings: one [`Setting`] per key of DESIGN.md, each read, applied
 //! and restored through the kernel's own interfaces (procfs, sysfs, the
-//! ethtool generic-netlink family, /dev/cpu_dma_latency).
+//! ethtool and netdev generic-netlink families, /dev/cpu_dma_latency).
 //!
 //! Values are strings as the user writes them (`--set KEY=VALUE`); a
 //! setting's snapshot (what the journal keeps to restore) is its own
@@ -11,6 +11,7 @@ mod coalesce;
 mod cpuidle;
 mod devsysfs;
 mod irq;
+mod napi;
 mod ntuple;
 mod pmqos;
 mod sysctl;
@@ -61,9 +62,12 @@ pub fn all() -> Vec<Box<dyn Setting>> {
         Box::new(devsysfs::DevSysfs::NAPI_DEFER_HARD_IRQS),
         Box::new(devsysfs::DevSysfs::GRO_FLUSH_TIMEOUT),
         Box::new(devsysfs::DevSysfs::THREADED),
-        Box::new(sysctl::Sysctl::BUSY_POLL),
-        Box::new(sysctl::Sysctl::BUSY_READ),
     ];
+    for n in napi::PerNapi::ALL {
+        v.push(Box::new(n));
+    }
+    v.push(Box::new(sysctl::Sysctl::BUSY_POLL));
+    v.push(Box::new(sysctl::Sysctl::BUSY_READ));
     for c in coalesce::Coalesce::ALL {
         v.push(Box::new(c));
     }
