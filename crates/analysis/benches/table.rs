@@ -15,7 +15,13 @@ fn row(i: usize) -> (String, i64, i64, bool, i64) {
     let rep = ((i / CONFIGS) % 3) as i64;
     let rtt =
         10_000 + (c as i64 % 4) * 20_000 + ((i as i64).wrapping_mul(2_654_435_761) % 3_000).abs();
-    (format!("c{c}"), rep, rtt, c.is_multiple_of(2), (c % 5) as i64)
+    (
+        format!("c{c}"),
+        rep,
+        rtt,
+        c.is_multiple_of(2),
+        (c % 5) as i64,
+    )
 }
 
 fn main() {

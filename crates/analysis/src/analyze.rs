@@ -1,13 +1,15 @@
 //! The analysis pipeline: statistics → filters → clusters → relevant
 //! parameters → effects, into one serialisable [`Analysis`] (analysis.json).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::cluster::{KChoice, KScore, Scaling, cluster};
 use crate::effects::{Effect, Interaction, effects, interactions};
 use crate::filter::{Excluded, apply};
-use crate::model::{Dataset, Params};
+use crate::model::{Config, Dataset, Params};
 use crate::stats::{ConfigStats, FEATURES, config_stats};
 use crate::{Error, relevant};
 
@@ -86,6 +88,9 @@ pub struct ClusterOut {
     pub rules: Vec<String>,
     /// `relevant` and `rules` in words, as in the paper's tables.
     pub description: String,
+    /// Per stage, the mean over the cluster's configurations of their stage median (ns).
+    #[serde(default)]
+    pub stages: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,6 +100,9 @@ pub struct ConfigOut {
     /// `None` when a filter excluded the configuration.
     pub cluster: Option<usize>,
     pub stats: Option<ConfigStats>,
+    /// Per stage, the mean over repetitions of the stage median (ns).
+    #[serde(default)]
+    pub stages: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -134,6 +142,25 @@ fn check_features(features: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Mean of each stage's median over the maps that have it.
+fn mean_stages<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, f64>>) -> BTreeMap<String, f64> {
+    let mut acc: BTreeMap<String, (f64, u32)> = BTreeMap::new();
+    for m in maps {
+        for (k, v) in m {
+            let e = acc.entry(k.clone()).or_default();
+            e.0 += v;
+            e.1 += 1;
+        }
+    }
+    acc.into_iter()
+        .map(|(k, (s, n))| (k, s / f64::from(n)))
+        .collect()
+}
+
+fn config_stages(c: &Config) -> BTreeMap<String, f64> {
+    mean_stages(c.runs.iter().map(|r| &r.stages))
+}
+
 /// Runs the whole analysis on `ds`.
 pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
     check_features(&opts.features)?;
@@ -146,6 +173,7 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         ));
     }
     let stats: Vec<Option<ConfigStats>> = ds.configs.iter().map(config_stats).collect();
+    let stages: Vec<BTreeMap<String, f64>> = ds.configs.iter().map(config_stages).collect();
     let filtered = apply(&ds.configs, &stats, opts);
     let mut warnings = Vec::new();
     for (c, s) in ds.configs.iter().zip(&stats) {
@@ -221,6 +249,7 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
                 .map(|&j| ds.configs[kept[j]].id.clone())
                 .collect(),
             description: relevant::describe(&relevant, &rules),
+            stages: mean_stages(members.iter().map(|&j| &stages[kept[j]])),
             relevant,
             rules,
         });
@@ -236,6 +265,7 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
             params: c.params.clone().into_iter().collect(),
             cluster: kept.iter().position(|&k| k == i).map(|j| cl.labels[j]),
             stats: stats[i],
+            stages: stages[i].clone(),
         })
         .collect();
     Ok(Analysis {

@@ -100,6 +100,11 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
             }
         };
         run.cpu_ns = cpu_ns(&s);
+        run.stages = s
+            .stages
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.get("median")?.as_f64()?)))
+            .collect();
         let key = serde_json::to_string(&params).expect("params serialise");
         groups
             .entry(key)

@@ -26,6 +26,8 @@ pub struct Run {
     pub sample: Vec<i64>,
     /// Where the run came from (run directory or table), for messages.
     pub source: String,
+    /// Median of each measured stage interval (ns), by stage name (summary.json `stages`).
+    pub stages: BTreeMap<String, f64>,
 }
 
 impl Run {
@@ -41,6 +43,7 @@ impl Run {
             cpu_ns: None,
             sample,
             source,
+            stages: BTreeMap::new(),
         }
     }
 }

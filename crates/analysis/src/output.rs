@@ -35,6 +35,7 @@ pub fn write_outputs(
         ecdf: plots::ecdf_svg(a, ds)?,
         k: plots::k_svg(a)?,
         pareto: plots::pareto_svg(a)?,
+        stages: plots::stages_svg(a)?,
     };
     let mut out = vec![
         write(dir, "analysis.json", &json)?,
@@ -47,6 +48,9 @@ pub fn write_outputs(
     ];
     if let Some(s) = &p.pareto {
         out.push(write(dir, "pareto.svg", s.as_bytes())?);
+    }
+    if let Some(s) = &p.stages {
+        out.push(write(dir, "stages.svg", s.as_bytes())?);
     }
     out.push(write(dir, "report.html", html(a, &p).as_bytes())?);
     Ok(out)

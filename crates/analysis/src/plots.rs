@@ -395,3 +395,89 @@ pub fn pareto_front(pts: &[(f64, f64)]) -> Vec<usize> {
     }
     out
 }
+
+/// stages.svg: each cluster's median per measured stage interval, or `None`
+/// when no run carries stage timings. The stages overlap (they are intervals
+/// between stamps, not a partition of the RTT), so they are drawn side by side.
+pub fn stages_svg(a: &Analysis) -> Result<Option<String>, Error> {
+    let title = "Median of each stage interval per cluster";
+    let names: Vec<String> = a
+        .clusters
+        .iter()
+        .flat_map(|c| c.stages.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let ymax = a
+        .clusters
+        .iter()
+        .flat_map(|c| c.stages.values())
+        .fold(0.0f64, |m, v| m.max(*v))
+        / 1e3
+        * 1.1;
+    let n = names.len();
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
+        tryp!(title, root.fill(&WHITE));
+        let mut chart = tryp!(
+            title,
+            ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..ymax.max(1e-3))
+        );
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                names[i as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        tryp!(
+            title,
+            chart
+                .configure_mesh()
+                .x_labels(n)
+                .x_label_formatter(&label)
+                .y_desc("median (µs)")
+                .draw()
+        );
+        let width = 0.8 / a.clusters.len().max(1) as f64;
+        for c in &a.clusters {
+            let col = colour(c.id);
+            let off = -0.4 + width * c.id as f64;
+            let bars: Vec<Rectangle<(f64, f64)>> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, name)| {
+                    let v = c.stages.get(name)? / 1e3;
+                    Some(Rectangle::new(
+                        [(i as f64 + off, 0.0), (i as f64 + off + width * 0.9, v)],
+                        col.filled(),
+                    ))
+                })
+                .collect();
+            tryp!(title, chart.draw_series(bars))
+                .label(format!("cluster {}", c.id))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], col.filled()));
+        }
+        tryp!(
+            title,
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+        );
+        tryp!(title, root.present());
+    }
+    Ok(Some(s))
+}

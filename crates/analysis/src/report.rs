@@ -13,6 +13,7 @@ pub struct Plots {
     pub ecdf: String,
     pub k: String,
     pub pareto: Option<String>,
+    pub stages: Option<String>,
 }
 
 fn esc(s: &str) -> String {
@@ -85,6 +86,34 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
         plots.kde
     );
     h += &format!("<figure>{}</figure>\n", plots.ecdf);
+    if let Some(svg) = &plots.stages {
+        let names: std::collections::BTreeSet<&String> =
+            a.clusters.iter().flat_map(|c| c.stages.keys()).collect();
+        h += "<h2>Where the time goes</h2><p>Median of each stage interval (µs), averaged over the cluster's configurations. Stages overlap: they are intervals between stamps, not a partition of the RTT.</p>";
+        h += "<table><tr><th>Stage</th>";
+        for c in &a.clusters {
+            h += &format!(
+                "<th><span class=\"sw\" style=\"background:{}\"></span>cluster {}</th>",
+                colour_hex(c.id),
+                c.id
+            );
+        }
+        h += "</tr>\n";
+        for n in names {
+            h += &format!("<tr><td>{}</td>", esc(n));
+            for c in &a.clusters {
+                h += &format!(
+                    "<td class=\"n\">{}</td>",
+                    c.stages
+                        .get(n)
+                        .map(|v| us(*v))
+                        .unwrap_or_else(|| "-".into())
+                );
+            }
+            h += "</tr>\n";
+        }
+        h += &format!("</table><figure>{svg}</figure>\n");
+    }
 
     h += "<h2>Choice of k</h2>\n";
     for n in &a.k_selection.notes {

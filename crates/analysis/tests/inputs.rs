@@ -221,6 +221,10 @@ fn write_run(dir: &Path, name: &str, params: serde_json::Value, rep: u32, rtts: 
     s.packets.received = s.packets.sent - s.packets.lost;
     s.extra
         .insert("cpu_ns".into(), (1_000_000 * (rep as u64 + 1)).into());
+    s.stages.insert(
+        "b_processing".into(),
+        json!({"median": 1000.0 * f64::from(rep + 1), "mean": 0.0}),
+    );
     results::write_summary(&d, &s).unwrap();
 }
 
@@ -287,6 +291,30 @@ fn run_directories_group_repetitions_into_configurations() {
             .unwrap()
             .cpu_ns,
         Some(1.5e6)
+    );
+    let bp = a.configs.iter().find(|x| x.id == "bp=true").unwrap();
+    assert_eq!(
+        bp.stages["b_processing"], 1500.0,
+        "stage medians averaged over repetitions"
+    );
+    assert_eq!(
+        a.clusters
+            .iter()
+            .map(|c| c.stages["b_processing"])
+            .collect::<Vec<_>>(),
+        [1500.0, 1000.0]
+    );
+    let out = t.0.join("report");
+    let files = analysis::write_outputs(&a, &ds, &Options::default(), &out).unwrap();
+    assert!(
+        files.iter().any(|f| f.ends_with("stages.svg"))
+            && files.iter().any(|f| f.ends_with("pareto.svg")),
+        "{files:?}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("report.html"))
+            .unwrap()
+            .contains("Where the time goes")
     );
 }
 
