@@ -73,7 +73,7 @@ impl TargetArgs {
 pub struct ShowArgs {
     #[command(flatten)]
     target: TargetArgs,
-    /// Print one JSON object (format in the module docs / README).
+    /// Print one JSON object (schema 1, documented in crates/host/README.md).
     #[arg(long)]
     json: bool,
 }
