@@ -111,6 +111,38 @@ fn table_by_vendor() {
 }
 
 #[test]
+fn splits_by_nic_by_default() {
+    let t = TempDir::new();
+    let csv = table(&t.0);
+    let body = std::fs::read_to_string(&csv)
+        .unwrap()
+        .replacen("vendor", "nic", 1);
+    std::fs::write(&csv, body).unwrap();
+    let out = t.0.join("report");
+    let o = xdplat(&[
+        "analyze",
+        "--table",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("nic varies"));
+    assert!(out.join("nic-a/report.html").is_file() && out.join("nic-b/report.html").is_file());
+    let out2 = t.0.join("together");
+    let o = xdplat(&[
+        "analyze",
+        "--table",
+        csv.to_str().unwrap(),
+        "--no-split",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out2.join("clusters.md").is_file());
+}
+
+#[test]
 fn table_with_fixed_k() {
     let t = TempDir::new();
     let csv = table(&t.0);

@@ -47,9 +47,14 @@ pub struct Args {
     /// Keep configurations whose latency approaches their send interval.
     #[arg(long)]
     no_interval_filter: bool,
-    /// Analyse each value of this parameter separately.
+    /// Analyse each value of this parameter separately. Default: split by
+    /// `testbed`, `nic` or `driver` when one of them varies (different hardware
+    /// is never clustered together, as the paper's Tables I and II).
     #[arg(long, value_name = "COLUMN")]
     by: Option<String>,
+    /// Never split by testbed, NIC or driver on its own.
+    #[arg(long, conflicts_with = "by")]
+    no_split: bool,
     /// Configurations drawn in kde.svg.
     #[arg(long, default_value_t = 50)]
     top: usize,
@@ -130,6 +135,18 @@ fn print(a: &analysis::Analysis) {
     }
 }
 
+/// Parameters that name the hardware: results from different values never belong together.
+const SPLIT_KEYS: [&str; 3] = ["testbed", "nic", "driver"];
+
+fn default_split(ds: &analysis::Dataset) -> Option<String> {
+    SPLIT_KEYS.iter().find_map(|k| {
+        let first = ds.configs.first()?.params.get(*k)?;
+        let varies = ds.configs.iter().any(|c| c.params.get(*k) != Some(first));
+        let everywhere = ds.configs.iter().all(|c| c.params.contains_key(*k));
+        (varies && everywhere).then(|| k.to_string())
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = options(&args)?;
     let ds = match (&args.dir, &args.table) {
@@ -138,7 +155,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (Some(d), None) => analysis::load_runs(d).map_err(lib_err)?,
         (None, Some(t)) => analysis::load_table(t).map_err(lib_err)?,
     };
-    match &args.by {
+    let by = args.by.clone().or_else(|| {
+        if args.no_split {
+            return None;
+        }
+        let key = default_split(&ds)?;
+        println!(
+            "{}: {key} varies: analysing each {key} separately (--no-split to keep them together)",
+            ds.source
+        );
+        Some(key)
+    });
+    match &by {
         None => print(&one(&ds, &opts, &args.out)?),
         Some(col) => {
             let parts = ds.split_by(col).map_err(lib_err)?;
