@@ -21,6 +21,7 @@ pub mod iface;
 mod netdev;
 pub mod netns;
 mod nl;
+mod rxnfc;
 pub mod settings;
 pub mod state;
 mod sysfs;

@@ -291,6 +291,22 @@ fn coalescing_on_veth_names_the_device_or_is_skipped() {
         "{err}"
     );
     assert_eq!(st.device(&a.netns, &a.iface).0, before);
+    let out = st.run(&[
+        "host",
+        "apply",
+        "--netns",
+        &a.netns,
+        "--iface",
+        &a.iface,
+        "--set",
+        "ntuple-udp-dport-to-queue=5555:0",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), Some(2), "{err}");
+    assert!(
+        err.contains("no ntuple flow steering") && err.contains(&a.iface),
+        "{err}"
+    );
 
     let out = st.cmd(&args).arg("--skip-unsupported").output().unwrap();
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));

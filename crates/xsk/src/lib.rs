@@ -12,6 +12,12 @@
 
 #[allow(
     unsafe_code,
+    reason = "SIOCETHTOOL for ntuple rules, which have no netlink message"
+)]
+#[path = "sys/ethtool.rs"]
+pub mod ethtool;
+#[allow(
+    unsafe_code,
     reason = "the one module that talks to the kernel: syscalls, mmap, ring words"
 )]
 mod sys;
