@@ -453,3 +453,33 @@ fn per_napi_settings_on_a_veth_without_napi_are_unsupported() {
     assert_eq!(after, before);
     assert!(journal.is_empty());
 }
+
+/// The PM QoS target in force, read by `host show --json`.
+fn pm_qos(st: &State) -> i64 {
+    let out = st.run(&["host", "show", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "cpu-dma-latency-us")
+        .unwrap()
+        .clone();
+    row["value"].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn pm_qos_request_lives_while_held() {
+    let Some(tb) = TestTestbed::new("hcqs", 1) else {
+        return;
+    };
+    let st = State::new("pmqos");
+    let a = &tb.ab().a;
+    let before = pm_qos(&st);
+    let child = start_hold(&st, &a.netns, &a.iface, &["cpu-dma-latency-us=7"]);
+    assert!(pm_qos(&st) <= 7);
+    signal(&child, nix::sys::signal::Signal::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    assert_eq!(pm_qos(&st), before);
+}
