@@ -142,6 +142,40 @@ fn check_features(features: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// p-value of "the configurations' mean latencies differ only by sampling
+/// noise": Σ ((mᵢ − m̄_w) / seᵢ)² against χ²(n − 1) (Wilson–Hilferty
+/// approximation), with m̄_w the inverse-variance weighted mean and seᵢ the
+/// standard error of a configuration's mean: the larger of std / √samples
+/// and (with several repetitions) the spread of the repetitions' means / √reps.
+pub fn homogeneity_p(stats: &[ConfigStats]) -> f64 {
+    let n = stats.len();
+    if n < 2 {
+        return 1.0;
+    }
+    let se2: Vec<f64> = stats
+        .iter()
+        .map(|s| {
+            let within = s.std.powi(2) / (s.samples.max(1) as f64);
+            let between = if s.reps_with_data >= 2 {
+                s.rep_spread_ns.powi(2) / f64::from(s.reps_with_data)
+            } else {
+                0.0
+            };
+            within.max(between).max(1e-6)
+        })
+        .collect();
+    let wsum: f64 = se2.iter().map(|v| 1.0 / v).sum();
+    let mw = stats.iter().zip(&se2).map(|(s, v)| s.mean / v).sum::<f64>() / wsum;
+    let x: f64 = stats
+        .iter()
+        .zip(&se2)
+        .map(|(s, v)| (s.mean - mw).powi(2) / v)
+        .sum();
+    let k = (n - 1) as f64;
+    let z = ((x / k).cbrt() - (1.0 - 2.0 / (9.0 * k))) / (2.0 / (9.0 * k)).sqrt();
+    0.5 * crate::compare::erfc(z / std::f64::consts::SQRT_2)
+}
+
 /// Mean of each stage's median over the maps that have it.
 fn mean_stages<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, f64>>) -> BTreeMap<String, f64> {
     let mut acc: BTreeMap<String, (f64, u32)> = BTreeMap::new();
@@ -202,15 +236,35 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         })
         .collect();
     let latency: Vec<f64> = kept_stats.iter().map(|s| s.mean).collect();
-    let cl = cluster(
+    let homogeneous = homogeneity_p(&kept_stats);
+    let noise_only = kept_stats.len() >= 2 && homogeneous > 0.01;
+    let k = if opts.k == KChoice::Auto && noise_only {
+        KChoice::Fixed(1)
+    } else {
+        opts.k
+    };
+    let mut cl = cluster(
         &rows,
         &latency,
-        opts.k,
+        k,
         opts.scaling,
         opts.max_k,
         opts.seed,
         opts.restarts,
     )?;
+    if noise_only {
+        let msg = format!(
+            "the configurations' mean latencies differ no more than sampling noise would make them (chi-square homogeneity test p = {homogeneous:.3})"
+        );
+        if k != opts.k {
+            cl.notes.insert(0, format!("{msg}: k = 1 without a search"));
+        } else {
+            warnings.push(format!("{msg}: the clusters may split one group on noise"));
+        }
+    }
+    if cl.weak {
+        warnings.push("weak clustering: the best mean silhouette is below 0.25, the clusters may split one group on noise".into());
+    }
     if kept.is_empty() {
         warnings.push("every configuration was excluded by a filter: nothing to cluster".into());
     }

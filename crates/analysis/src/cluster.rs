@@ -15,8 +15,9 @@
 //! feature vectors − 1) and keeps the one with the highest mean silhouette
 //! (Rousseeuw 1987: per point `(b − a) / max(a, b)` with `a` the mean distance
 //! to its own cluster and `b` to the nearest other cluster; 0 for a point alone
-//! in its cluster). Every score is reported. Clusters are renumbered from the
-//! lowest mean latency (0) upward.
+//! in its cluster). Every score is reported; a best score below 0.25 is flagged
+//! as no substantial structure (silhouette cannot choose k = 1 by itself).
+//! Clusters are renumbered from the lowest mean latency (0) upward.
 
 use linfa::DatasetBase;
 use linfa::prelude::{Fit, Predict};
@@ -64,7 +65,12 @@ pub struct Clustering {
     pub labels: Vec<usize>,
     pub scores: Vec<KScore>,
     pub notes: Vec<String>,
+    /// The best silhouette found is below [`WEAK_SILHOUETTE`].
+    pub weak: bool,
 }
+
+/// Below this mean silhouette a clustering shows no substantial structure.
+pub const WEAK_SILHOUETTE: f64 = 0.25;
 
 /// How features are brought to one scale before k-means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -300,6 +306,12 @@ pub fn cluster(
                 out.notes.push(format!(
                     "k = {k} chosen by the highest mean silhouette ({s:.3}) among k = 2..{hi}"
                 ));
+                if s < WEAK_SILHOUETTE {
+                    out.weak = true;
+                    out.notes.push(format!(
+                        "a mean silhouette below {WEAK_SILHOUETTE} means no substantial structure (Kaufman & Rousseeuw): the configurations may all belong together"
+                    ));
+                }
                 out.labels = labels;
                 k
             }

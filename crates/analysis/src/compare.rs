@@ -48,7 +48,7 @@ fn median_i64(v: &mut [i64]) -> f64 {
 
 /// Complementary error function (W. J. Cody's rational approximation via
 /// Numerical Recipes' erfcc, fractional error < 1.2e-7).
-fn erfc(x: f64) -> f64 {
+pub(crate) fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
     let r = t

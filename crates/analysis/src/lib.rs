@@ -21,7 +21,7 @@ mod report;
 mod stats;
 mod tables;
 
-pub use analyze::{Analysis, ClusterOut, ConfigOut, KSelection, Options, analyze};
+pub use analyze::{Analysis, ClusterOut, ConfigOut, KSelection, Options, analyze, homogeneity_p};
 pub use cluster::{KChoice, KScore, Scaling, silhouette, standardise};
 pub use compare::{Comparison, compare};
 pub use effects::{Effect, Interaction, Level};

@@ -250,7 +250,7 @@ fn run_directories_group_repetitions_into_configurations() {
         "r2",
         json!({"bp": false, "mode": "drv"}),
         0,
-        &[Some(100), Some(200)],
+        &[Some(1000), Some(1001), Some(1002), Some(1000)],
     );
     let ds = load_runs(&t.0).unwrap();
     assert_eq!(ds.configs.len(), 2);

@@ -349,3 +349,41 @@ fn repetitions_that_disagree_are_reported() {
         "{s:?}"
     );
 }
+
+#[test]
+fn noise_only_is_one_cluster() {
+    // eight configurations drawn from one distribution: their means differ by sampling noise only.
+    let sets = (0..8)
+        .map(|i| (params(&[("i", i.into())]), 50_000.0, 5_000.0))
+        .collect();
+    let ds = dataset(sets, 2, 30, 9);
+    let a = analyze(&ds, &fast()).unwrap();
+    assert_eq!(a.k, 1, "{:?}", a.k_selection);
+    assert!(
+        a.k_selection.notes[0].contains("sampling noise"),
+        "{:?}",
+        a.k_selection.notes
+    );
+    // an explicit k is obeyed, with a warning
+    let a = analyze(
+        &ds,
+        &Options {
+            k: KChoice::Fixed(3),
+            ..fast()
+        },
+    )
+    .unwrap();
+    assert_eq!(a.k, 3);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("sampling noise")),
+        "{:?}",
+        a.warnings
+    );
+    // planted structure passes the test
+    let a = analyze(&paper_like(1), &fast()).unwrap();
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    assert!(
+        analysis::homogeneity_p(&a.configs.iter().filter_map(|c| c.stats).collect::<Vec<_>>())
+            < 1e-9
+    );
+}
