@@ -236,7 +236,7 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
         .apply(&target, &a.set, on_unsupported)
         .map_err(|e| match e {
             host::Error::Unsupported { .. } => bad_input(format!(
-                "{e}; nothing was changed (--skip-unsupported leaves such settings out)"
+                "{e}; no setting was applied (--skip-unsupported leaves such settings out)"
             )),
             e => classify(e),
         })?;
