@@ -4,7 +4,8 @@
 //! medians. Its 95% confidence interval is a percentile bootstrap over
 //! configurations (resampled with replacement, the best and worst values held
 //! at those of the full data, seeded): an interval that reaches 0 means the
-//! effect cannot be told from noise. The interaction check gives, for pairs of
+//! effect cannot be told from noise, and so does a value seen in a single
+//! configuration. The interaction check gives, for pairs of
 //! the strongest parameters, the effect of one within each value of the other;
 //! a wide range there means the two act together.
 
@@ -32,7 +33,8 @@ pub struct Effect {
     pub ci_high_ns: f64,
     pub best: String,
     pub worst: String,
-    /// True when the confidence interval excludes 0.
+    /// True when the confidence interval excludes 0 and both the best and the
+    /// worst value have at least two configurations (one says nothing about noise).
     pub distinguishable: bool,
     pub levels: Vec<Level>,
 }
@@ -127,7 +129,9 @@ pub fn effects(params: &[&Params], latency: &[f64], bootstrap: usize, seed: u64)
             ci_high_ns: hi,
             best,
             worst,
-            distinguishable: lo > 0.0,
+            distinguishable: lo > 0.0
+                && levels[0].configs >= 2
+                && levels[levels.len() - 1].configs >= 2,
             levels,
         });
     }

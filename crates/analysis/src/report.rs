@@ -127,7 +127,9 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
         );
     }
     h += "</table>\n";
-    h += &format!("<figure>{}</figure>\n", plots.k);
+    if a.k_selection.scores.len() >= 2 {
+        h += &format!("<figure>{}</figure>\n", plots.k);
+    }
 
     h += "<h2>Which parameters matter most</h2><p>Effect: median of the configurations' mean RTT at the worst value minus at the best value; 95% bootstrap interval over configurations. An interval reaching 0 cannot be told from noise.</p>\n";
     h += "<table><tr><th>Parameter</th><th>Effect (µs)</th><th>95% CI (µs)</th><th>Best</th><th>Worst</th><th>Distinguishable</th></tr>\n";
