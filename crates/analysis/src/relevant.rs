@@ -8,7 +8,9 @@
 //!   not of the whole sweep: for two boolean parameters that vary inside the
 //!   cluster, "exactly one of X or Y enabled", else "either one of X or Y
 //!   enabled" or "X and Y not both enabled"; for a parameter with three or more
-//!   values, "X is one of a, b".
+//!   values, "X is one of a, b". A cluster of fewer than three configurations
+//!   gets no rules: any two of its configurations satisfy some rule by chance,
+//!   and its constants already say everything.
 
 use std::collections::BTreeSet;
 
@@ -45,6 +47,9 @@ pub fn rules(
     constant_in_cluster: &Map<String, Value>,
 ) -> Vec<String> {
     let mut out = Vec::new();
+    if members.len() < 3 {
+        return out;
+    }
     let keys: BTreeSet<&String> = everyone.iter().flat_map(|p| p.keys()).collect();
     let free: Vec<&String> = keys
         .into_iter()

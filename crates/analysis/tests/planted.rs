@@ -387,3 +387,39 @@ fn noise_only_is_one_cluster() {
             < 1e-9
     );
 }
+
+#[test]
+fn paper_table_one_row_four() {
+    // Table I, cluster 4: "Polling on the forwarder enabled, busy polling disabled,
+    // and either one of need wakeup and polling on the receiver enabled".
+    let mut sets = Vec::new();
+    for bp in [true, false] {
+        for nw in [true, false] {
+            for rx in [true, false] {
+                for fwd in [true, false] {
+                    let mean = if bp {
+                        10_000.0
+                    } else if fwd && (nw || rx) {
+                        90_000.0
+                    } else {
+                        130_000.0
+                    };
+                    let p = params(&[
+                        ("busy_poll", bp.into()),
+                        ("need_wakeup", nw.into()),
+                        ("poll_rx", rx.into()),
+                        ("poll_fwd", fwd.into()),
+                    ]);
+                    sets.push((p, mean, 1_000.0));
+                }
+            }
+        }
+    }
+    let a = analyze(&dataset(sets, 3, 200, 11), &fast()).unwrap();
+    assert_eq!(a.k, 3, "{:?}", a.k_selection);
+    assert_eq!(
+        a.clusters[1].description,
+        "poll_fwd enabled, busy_poll disabled, either one of need_wakeup or poll_rx enabled"
+    );
+    assert_eq!(a.clusters[0].description, "busy_poll enabled");
+}
