@@ -90,13 +90,22 @@ pub fn write_index(column: &str, parts: &[Part<'_>], dir: &Path) -> Result<Vec<P
     )
     .expect("serialises");
     json.push(b'\n');
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let column = esc(column);
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xdplat analysis by {column}</title></head><body><h1>Analysis by {column}</h1><ul>\n"
     );
     for p in parts {
         html += &format!(
             "<li><a href=\"{}/report.html\">{column} = {}</a>: k = {}</li>\n",
-            p.dir, p.value, p.analysis.k
+            esc(&p.dir),
+            esc(&p.value),
+            p.analysis.k
         );
     }
     html += "</ul></body></html>\n";
