@@ -10,19 +10,35 @@ fn expect_bad(tb: &TestTestbed, flags: &[&str], needle: &str) {
     let res = ping(tb, &out, flags);
     let msg = text(&res);
     assert_eq!(res.status.code(), Some(2), "flags {flags:?}: {msg}");
-    assert!(msg.contains(needle), "flags {flags:?}: message lacks {needle:?}: {msg}");
-    assert!(!xdp_attached(&tb.ab().a.netns, &tb.ab().a.iface), "flags {flags:?} left XDP attached");
+    assert!(
+        msg.contains(needle),
+        "flags {flags:?}: message lacks {needle:?}: {msg}"
+    );
+    assert!(
+        !xdp_attached(&tb.ab().a.netns, &tb.ab().a.iface),
+        "flags {flags:?} left XDP attached"
+    );
     assert!(!out.join("summary.json").exists());
 }
 
 #[test]
 fn bad_values_exit_2_and_change_nothing() {
-    let Some(tb) = TestTestbed::new("bad", 1) else { return };
-    expect_bad(&tb, &["--count", "5", "--frame-size", "3000"], "--frame-size");
+    let Some(tb) = TestTestbed::new("bad", 1) else {
+        return;
+    };
+    expect_bad(
+        &tb,
+        &["--count", "5", "--frame-size", "3000"],
+        "--frame-size",
+    );
     expect_bad(&tb, &["--count", "5", "--ring-size", "1000"], "--ring-size");
     expect_bad(&tb, &["--count", "5", "--size", "63"], "--size");
     expect_bad(&tb, &["--count", "5", "--size", "5000"], "--size");
-    expect_bad(&tb, &["--count", "5", "--size", "64", "--stamp-room"], "--size");
+    expect_bad(
+        &tb,
+        &["--count", "5", "--size", "64", "--stamp-room"],
+        "--size",
+    );
     expect_bad(&tb, &["--count", "5", "--xdp-mode", "fast"], "XDP mode");
     expect_bad(&tb, &["--count", "5", "--bind", "maybe"], "--bind");
     expect_bad(&tb, &["--count", "5", "--backend", "dpdk"], "--backend");
@@ -32,9 +48,21 @@ fn bad_values_exit_2_and_change_nothing() {
 
 #[test]
 fn missing_interface_and_namespace_exit_2() {
-    let Some(tb) = TestTestbed::new("miss", 1) else { return };
+    let Some(tb) = TestTestbed::new("miss", 1) else {
+        return;
+    };
     let res = xdplat()
-        .args(["ping", "--netns", &tb.ab().a.netns, "--iface", "nosuch0", "--dst-ip", "10.77.1.2", "--count", "1"])
+        .args([
+            "ping",
+            "--netns",
+            &tb.ab().a.netns,
+            "--iface",
+            "nosuch0",
+            "--dst-ip",
+            "10.77.1.2",
+            "--count",
+            "1",
+        ])
         .args(["--out", "/nonexistent/never"])
         .output()
         .expect("run");
@@ -42,7 +70,15 @@ fn missing_interface_and_namespace_exit_2() {
     assert!(text(&res).contains("nosuch0"), "{}", text(&res));
 
     let res = xdplat()
-        .args(["fwd", "--netns", "no-such-ns-xyz", "--iface", "eth0", "--duration", "1s"])
+        .args([
+            "fwd",
+            "--netns",
+            "no-such-ns-xyz",
+            "--iface",
+            "eth0",
+            "--duration",
+            "1s",
+        ])
         .output()
         .expect("run");
     assert_eq!(res.status.code(), Some(2), "{}", text(&res));
@@ -53,7 +89,20 @@ fn missing_interface_and_namespace_exit_2() {
 fn usage_errors_exit_2() {
     let res = xdplat().args(["ping", "--iface"]).output().expect("run");
     assert_eq!(res.status.code(), Some(2));
-    let res = xdplat().args(["ping", "--iface", "x", "--dst-ip", "1.2.3.4", "--out", "/tmp/x", "--interval", "soon"]).output().expect("run");
+    let res = xdplat()
+        .args([
+            "ping",
+            "--iface",
+            "x",
+            "--dst-ip",
+            "1.2.3.4",
+            "--out",
+            "/tmp/x",
+            "--interval",
+            "soon",
+        ])
+        .output()
+        .expect("run");
     assert_eq!(res.status.code(), Some(2));
     assert!(text(&res).contains("--interval"), "{}", text(&res));
 }
@@ -66,7 +115,17 @@ fn not_root_exits_2_with_a_clear_message() {
     }
     let bin = env!("CARGO_BIN_EXE_xdplat");
     let res = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin, "ping", "--iface", "lo", "--dst-ip", "127.0.0.1"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin,
+            "ping",
+            "--iface",
+            "lo",
+            "--dst-ip",
+            "127.0.0.1",
+        ])
         .args(["--out", "/tmp/xdplat-never", "--count", "1"])
         .output();
     let Ok(res) = res else {
@@ -79,12 +138,17 @@ fn not_root_exits_2_with_a_clear_message() {
 
 #[test]
 fn a_finished_run_is_never_overwritten() {
-    let Some(tb) = TestTestbed::new("keep", 1) else { return };
+    let Some(tb) = TestTestbed::new("keep", 1) else {
+        return;
+    };
     let out = out_dir("keep");
     let first = ping(&tb, &out, &["--count", "2", "--interval", "1ms"]);
     assert!(first.status.success(), "{}", text(&first));
     let before = std::fs::read(out.join("summary.json")).expect("summary");
     let second = ping(&tb, &out, &["--count", "2", "--interval", "1ms"]);
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
-    assert_eq!(std::fs::read(out.join("summary.json")).expect("summary"), before);
+    assert_eq!(
+        std::fs::read(out.join("summary.json")).expect("summary"),
+        before
+    );
 }

@@ -8,11 +8,7 @@ use anyhow::Context;
 
 use crate::exit::bad_input;
 
-// `xdplat compare A B`: cmd/mod.rs declares it as
-// `Compare(analyze::CompareArgs)` → `analyze::compare(args)`; until then it is unused.
-#[allow(dead_code)]
 mod compare;
-#[allow(unused_imports)]
 pub use compare::{Args as CompareArgs, run as compare};
 
 #[derive(Debug, clap::Args)]

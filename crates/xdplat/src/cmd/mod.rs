@@ -41,6 +41,8 @@ enum Command {
     Demo(demo::Args),
     /// Cluster the configurations of a sweep (or a table) and explain the clusters.
     Analyze(analyze::Args),
+    /// Do two runs (or configurations) differ in latency, by how much, and how sure is that?
+    Compare(analyze::CompareArgs),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -51,5 +53,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Host(cmd) => host::run(cmd),
         Command::Analyze(args) => analyze::run(args),
+        Command::Compare(args) => analyze::compare(args),
     }
 }

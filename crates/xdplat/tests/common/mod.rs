@@ -38,7 +38,15 @@ impl Forwarder {
     pub fn start(tb: &TestTestbed, extra: &[&str]) -> Forwarder {
         let b = &tb.ab().b;
         let mut child = xdplat()
-            .args(["fwd", "--netns", &b.netns, "--iface", &b.iface, "--duration", "60s"])
+            .args([
+                "fwd",
+                "--netns",
+                &b.netns,
+                "--iface",
+                &b.iface,
+                "--duration",
+                "60s",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -51,7 +59,8 @@ impl Forwarder {
         loop {
             match lines.next() {
                 Some(Ok(line)) => {
-                    let ready = line.starts_with("fwd: afxdp on") || line.starts_with("fwd: udp backend on");
+                    let ready = line.starts_with("fwd: afxdp on")
+                        || line.starts_with("fwd: udp backend on");
                     seen.push(line);
                     if ready {
                         break;
@@ -72,7 +81,10 @@ impl Forwarder {
 
     /// Stops the forwarder with SIGTERM and returns its stdout.
     pub fn stop(mut self) -> String {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::SIGTERM,
+        );
         let mut out = String::new();
         if let Some(mut s) = self.stdout.take() {
             use std::io::Read;
@@ -86,7 +98,10 @@ impl Forwarder {
 impl Drop for Forwarder {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::SIGTERM);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.child.id() as i32),
+                nix::sys::signal::SIGTERM,
+            );
             let deadline = Instant::now() + Duration::from_secs(3);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {
@@ -105,7 +120,10 @@ pub fn ping(tb: &TestTestbed, out: &Path, extra: &[&str]) -> Output {
     let (a, b) = (&tb.ab().a, &tb.ab().b);
     let ip = b.ip().expect("B has an address").to_string();
     xdplat()
-        .args(["ping", "--netns", &a.netns, "--iface", &a.iface, "--dst-ip", &ip, "--quiet", "--linger", "300ms"])
+        .args([
+            "ping", "--netns", &a.netns, "--iface", &a.iface, "--dst-ip", &ip, "--quiet",
+            "--linger", "300ms",
+        ])
         .arg("--out")
         .arg(out)
         .args(extra)
@@ -114,7 +132,11 @@ pub fn ping(tb: &TestTestbed, out: &Path, extra: &[&str]) -> Output {
 }
 
 pub fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 pub fn summary(dir: &Path) -> results::Summary {
@@ -123,7 +145,12 @@ pub fn summary(dir: &Path) -> results::Summary {
 
 /// True when an XDP program is attached to `iface` in `netns` (from `ip -j` JSON).
 pub fn xdp_attached(netns: &str, iface: &str) -> bool {
-    let out = Command::new("ip").args(["-n", netns, "-j", "link", "show", "dev", iface]).output().expect("ip link");
+    let out = Command::new("ip")
+        .args(["-n", netns, "-j", "link", "show", "dev", iface])
+        .output()
+        .expect("ip link");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v.as_array().and_then(|a| a.first()).is_some_and(|l| l.get("xdp").is_some())
+    v.as_array()
+        .and_then(|a| a.first())
+        .is_some_and(|l| l.get("xdp").is_some())
 }
