@@ -408,14 +408,13 @@ fn bind(
                 Ok(()) => {}
                 Err(e) if cfg.bind == BindMode::Auto && zero_copy_refusal(&e) => {
                     zero_copy_error = Some(e.to_string());
-                    sys::bind_xdp(
+                    bind_retrying(
                         fd,
                         &abi::SockaddrXdp {
                             flags: addr.flags | abi::XDP_COPY,
                             ..addr
                         },
-                    )
-                    .map_err(|e| Error::sys("bind(AF_XDP)", e))?;
+                    )?;
                 }
                 Err(e) if zero_copy_refusal(&e) => {
                     return Err(Error::ZeroCopyUnsupported {
@@ -428,14 +427,13 @@ fn bind(
             }
         }
         BindMode::Copy => {
-            sys::bind_xdp(
+            bind_retrying(
                 fd,
                 &abi::SockaddrXdp {
                     flags: addr.flags | abi::XDP_COPY,
                     ..addr
                 },
-            )
-            .map_err(|e| Error::sys("bind(AF_XDP)", e))?;
+            )?;
         }
     }
     Ok(BindInfo {
@@ -450,7 +448,7 @@ fn bind(
 
 /// How long a bind waits for the queue of a just-closed socket: the kernel releases a socket's
 /// buffer pool in deferred work, so an immediate rebind of the same queue can see EBUSY.
-const BIND_BUSY_WAIT: Duration = Duration::from_millis(500);
+const BIND_BUSY_WAIT: Duration = Duration::from_millis(1000);
 
 fn bind_retrying_raw(fd: BorrowedFd<'_>, addr: &abi::SockaddrXdp) -> io::Result<()> {
     let deadline = std::time::Instant::now() + BIND_BUSY_WAIT;
