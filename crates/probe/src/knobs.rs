@@ -60,12 +60,12 @@ impl Knobs {
             ));
         }
         if let Some(cpu) = self.cpu {
-            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-            if cpu >= n {
+            let allowed = allowed_cpus()?;
+            if !allowed.contains(&cpu) {
                 return Err(Error::config(
                     "--cpu",
                     cpu,
-                    format!("this machine has CPUs 0..{}", n - 1),
+                    format!("this process may run on CPUs {allowed:?} only"),
                 ));
             }
         }
@@ -122,18 +122,25 @@ impl Knobs {
     }
 }
 
+/// The CPUs this process may run on: its affinity mask (a cgroup quota limits CPU time, not
+/// which CPUs exist, so `available_parallelism` is the wrong question here).
+pub fn allowed_cpus() -> Result<Vec<usize>> {
+    use nix::sched::{CpuSet, sched_getaffinity};
+    let set = sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        .map_err(|e| Error::io("sched_getaffinity", e.into()))?;
+    Ok((0..CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
+        .collect())
+}
+
 /// Pins the calling thread to `cpu` and reads the affinity back; returns the CPUs in effect.
 pub fn pin_current_thread(cpu: usize) -> Result<Vec<usize>> {
-    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    use nix::sched::{CpuSet, sched_setaffinity};
     use nix::unistd::Pid;
     let mut set = CpuSet::new();
     set.set(cpu)
         .map_err(|e| Error::config("--cpu", cpu, e.to_string()))?;
     sched_setaffinity(Pid::from_raw(0), &set)
         .map_err(|e| Error::io(format!("sched_setaffinity(cpu {cpu})"), e.into()))?;
-    let got = sched_getaffinity(Pid::from_raw(0))
-        .map_err(|e| Error::io("sched_getaffinity", e.into()))?;
-    Ok((0..CpuSet::count())
-        .filter(|&c| got.is_set(c).unwrap_or(false))
-        .collect())
+    allowed_cpus()
 }

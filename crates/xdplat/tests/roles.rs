@@ -222,3 +222,25 @@ fn icmp_ping_keeps_working_while_xdplat_runs() {
     assert!(xd.status.success(), "{}", text(&xd));
     assert_eq!(summary(&out).packets.lost, 0);
 }
+
+#[test]
+fn ping_works_against_a_mac_only_forwarder_like_xdpsock_l2fwd() {
+    // the reply keeps A->B addresses and ports, as xdpsock's l2fwd sends it back
+    let Some(s) = round_trip("l2fw", &["--mac-only"], &[], 200) else {
+        return;
+    };
+    assert_eq!(s.packets.foreign, 0);
+}
+
+#[test]
+fn pinned_roles_on_separate_cpus() {
+    let cpus = probe::knobs::allowed_cpus().expect("affinity");
+    let (Some(&first), Some(&last)) = (cpus.first(), cpus.last()) else {
+        return;
+    };
+    let (f, p) = (last.to_string(), first.to_string());
+    let Some(s) = round_trip("pin", &["--cpu", &f], &["--cpu", &p], 200) else {
+        return;
+    };
+    assert_eq!(s.effective["cpus"], serde_json::json!([first]));
+}
