@@ -19,6 +19,9 @@ pub struct FwdConfig {
     pub swap_l3: bool,
     /// Stop after this long (None: until stopped).
     pub duration: Option<Duration>,
+    /// Busy-wait this long after reading each packet before sending it back (a known delay
+    /// for checking the stage breakdown's accuracy).
+    pub hold: Duration,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,8 +60,10 @@ pub fn run<F: Forward, C: Clock>(
     let end = cfg.duration.map(|d| start + d.as_nanos() as u64);
     let mut out = FwdOutcome::default();
     let mut check = 0u32;
+    let hold_ns = cfg.hold.as_nanos() as u64;
     loop {
         let n = port.forward(&mut |pkt, info| {
+            crate::trace::fwd_rx(info.rx_ns, info.xdp_ns.unwrap_or(0));
             let ok = if info.payload_only {
                 true
             } else {
@@ -67,6 +72,12 @@ pub fn run<F: Forward, C: Clock>(
             if !ok {
                 out.dropped += 1;
                 return false;
+            }
+            if hold_ns > 0 {
+                let until = clock.now_ns() + hold_ns;
+                while clock.now_ns() < until {
+                    std::hint::spin_loop();
+                }
             }
             if cfg.stamp {
                 let stamps = wire::FwdStamps {
@@ -82,6 +93,7 @@ pub fn run<F: Forward, C: Clock>(
                 if stamped.unwrap_or(false) {
                     out.stamped += 1;
                 }
+                crate::trace::fwd_tx(stamps.tx_ns);
             }
             true
         })?;

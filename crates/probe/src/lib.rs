@@ -19,6 +19,7 @@ mod payload;
 pub mod ping;
 mod port;
 pub mod record;
+pub mod trace;
 pub mod udp;
 
 pub use clock::{Clock, MonotonicClock};

@@ -104,8 +104,7 @@ pub struct PingOutcome {
     pub elapsed: Duration,
 }
 
-struct State<'c, C: Clock> {
-    clock: &'c C,
+struct State<'c> {
     cfg: &'c PingConfig,
     rows: Vec<Sample>,
     seen: Vec<u8>,
@@ -115,7 +114,7 @@ struct State<'c, C: Clock> {
     counts: PacketCounts,
 }
 
-impl<C: Clock> State<'_, C> {
+impl State<'_> {
     fn on_reply(&mut self, pkt: &[u8], info: RxInfo) {
         let parsed = if info.payload_only {
             crate::payload::parse(pkt)
@@ -162,6 +161,7 @@ impl<C: Clock> State<'_, C> {
         row.rx_ns = Some(info.rx_ns as i64);
         row.rtt_ns = Some(rtt);
         row.xdp_ns = info.xdp_ns.map(|v| v as i64);
+        crate::trace::ping_rx(probe.seq, info.rx_ns, rtt, info.xdp_ns.unwrap_or(0));
         if let Some(s) = probe.stamps.filter(|s| s.rx_ns != 0) {
             row.fwd_xdp_ns = (s.xdp_ns != 0).then_some(s.xdp_ns as i64);
             row.fwd_rx_ns = Some(s.rx_ns as i64);
@@ -170,7 +170,6 @@ impl<C: Clock> State<'_, C> {
         if measured && rtt >= 0 {
             let _ = self.hist.record(rtt as u64);
         }
-        let _ = self.clock;
     }
 
     fn progress(&self, elapsed: Duration, sent: u64) -> Progress {
@@ -197,7 +196,6 @@ pub fn run<P: Port, C: Clock>(
     cfg.validate(port.max_frame())?;
     let total = cfg.warmup + cfg.count;
     let mut st = State {
-        clock,
         cfg,
         rows: (0..total)
             .map(|seq| Sample {
@@ -249,10 +247,14 @@ pub fn run<P: Port, C: Clock>(
                 let row = &mut rows[seq as usize];
                 row.tx_ns = tx_ns as i64;
                 row.sched_ns = Some(sched);
+                crate::trace::ping_tx(seq, tx_ns);
                 cfg.size
             })?;
             for seq in next_seq..next_seq + sent as u64 {
                 st.rows[seq as usize].kick_ns = kick.map(|k| k as i64);
+            }
+            if let Some(k) = kick {
+                crate::trace::ping_kick(next_seq, sent as u64, k);
             }
             next_seq += sent as u64;
             batch_left -= sent as u64;
@@ -268,7 +270,9 @@ pub fn run<P: Port, C: Clock>(
         let rows = &mut st.rows;
         port.completions(&mut |tag| {
             if let Some(row) = rows.get_mut(tag as usize) {
-                row.tx_done_ns = Some(clock.now_ns() as i64);
+                let now = clock.now_ns();
+                row.tx_done_ns = Some(now as i64);
+                crate::trace::ping_tx_done(tag, now);
             }
         })?;
         port.recv(64, &mut |pkt, info| st.on_reply(pkt, info))?;

@@ -22,6 +22,66 @@ pub const STAGES: &[(&str, Stamp, Stamp)] = &[
     ("a_xdp_to_user", |s| s.xdp_ns, |s| s.rx_ns),
 ];
 
+/// The round trip cut into consecutive stages, valid only where A and B stamp with one clock
+/// (the namespace testbed: one host's CLOCK_MONOTONIC). Per packet they add up exactly to the RTT.
+pub const CHAIN: &[(&str, Stamp, Stamp)] = &[
+    ("a_to_b_xdp", |s| Some(s.tx_ns), |s| s.fwd_xdp_ns),
+    ("b_xdp_to_user", |s| s.fwd_xdp_ns, |s| s.fwd_rx_ns),
+    ("b_processing", |s| s.fwd_rx_ns, |s| s.fwd_tx_ns),
+    ("b_to_a_xdp", |s| s.fwd_tx_ns, |s| s.xdp_ns),
+    ("a_xdp_to_user", |s| s.xdp_ns, |s| s.rx_ns),
+];
+
+/// Whether A's and B's stamps can be compared: `Shared` when every packet carrying all stamps
+/// has them in causal order, `Separate` when any does not (two hosts, two clocks), `Unknown`
+/// when no packet carried them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockRelation {
+    Shared,
+    Separate,
+    Unknown,
+}
+
+impl ClockRelation {
+    pub fn of(samples: &[Sample]) -> ClockRelation {
+        let mut seen = false;
+        for s in samples {
+            let Some(chain) = chain_stamps(s) else {
+                continue;
+            };
+            seen = true;
+            if chain.windows(2).any(|w| w[0] > w[1]) {
+                return ClockRelation::Separate;
+            }
+        }
+        if seen {
+            ClockRelation::Shared
+        } else {
+            ClockRelation::Unknown
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ClockRelation::Shared => "shared",
+            ClockRelation::Separate => "separate",
+            ClockRelation::Unknown => "unknown",
+        }
+    }
+}
+
+/// The stamps of the chain, when a packet carries them all.
+pub fn chain_stamps(s: &Sample) -> Option<[i64; 6]> {
+    Some([
+        s.tx_ns,
+        s.fwd_xdp_ns?,
+        s.fwd_rx_ns?,
+        s.fwd_tx_ns?,
+        s.xdp_ns?,
+        s.rx_ns?,
+    ])
+}
+
 /// Everything a summary needs besides the outcome.
 #[derive(Debug, Clone, Default)]
 pub struct RunFacts {
@@ -63,6 +123,41 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         }
     }
     let mut warnings = facts.warnings;
+    let clock = ClockRelation::of(&outcome.samples);
+    match clock {
+        ClockRelation::Shared => {
+            for (name, start, end) in CHAIN {
+                buf.clear();
+                buf.extend(
+                    outcome
+                        .samples
+                        .iter()
+                        .filter(|s| chain_stamps(s).is_some())
+                        .filter_map(|s| Some(end(s)? - start(s)?)),
+                );
+                if let Some(d) = describe(&mut buf) {
+                    stages.insert(format!("chain_{name}"), json!(d));
+                }
+            }
+        }
+        ClockRelation::Separate => {
+            buf.clear();
+            buf.extend(
+                outcome
+                    .samples
+                    .iter()
+                    .filter_map(|s| Some(s.rtt_ns? - (s.fwd_tx_ns? - s.fwd_rx_ns?))),
+            );
+            if let Some(d) = describe(&mut buf) {
+                stages.insert("rtt_minus_b_residence".into(), json!(d));
+            }
+            warnings.push(
+                "A's and B's stamps are not in causal order (two hosts, two clocks): only intervals measured on one host's clock are reported"
+                    .into(),
+            );
+        }
+        ClockRelation::Unknown => {}
+    }
     if outcome.interrupted {
         warnings
             .push("interrupted before the end: the run holds the probes sent until then".into());
@@ -82,6 +177,21 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
     extra.insert(
         "elapsed_ns".into(),
         json!(outcome.elapsed.as_nanos() as u64),
+    );
+    extra.insert("clock".into(), json!(clock.name()));
+    let complete = outcome
+        .samples
+        .iter()
+        .filter(|s| chain_stamps(s).is_some())
+        .count();
+    let received = outcome
+        .samples
+        .iter()
+        .filter(|s| s.rtt_ns.is_some())
+        .count();
+    extra.insert(
+        "stage_coverage".into(),
+        json!({ "complete": complete, "received": received }),
     );
     Summary {
         params: facts.params,

@@ -79,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 stamp,
                 swap_l3: true,
                 duration: None,
+                hold: Duration::ZERO,
             },
         };
         let ping = PingPlan {

@@ -34,6 +34,9 @@ pub struct Args {
     /// Write this forwarder's XDP-hook, receive and send times into probes that have room.
     #[arg(long)]
     pub stamp: bool,
+    /// Busy-wait this long before sending each packet back (checks the stage breakdown).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub hold: Duration,
     /// Swap only MAC addresses, like xdpsock l2fwd (default also swaps IPv4 and UDP endpoints).
     #[arg(long)]
     pub mac_only: bool,
@@ -64,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             stamp: args.stamp,
             swap_l3: !args.mac_only,
             duration: args.duration,
+            hold: args.hold,
         },
     };
     let _ns = enter_netns(args.netns.as_deref())?;
