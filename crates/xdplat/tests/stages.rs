@@ -145,7 +145,7 @@ fn bpftrace_attaches_to_a_probe_during_a_run() {
     let bin = env!("CARGO_BIN_EXE_xdplat");
     let script =
         format!("usdt:{bin}:xdplat:ping_rx {{ @n = count(); }} interval:s:4 {{ exit(); }}");
-    let mut bt = std::process::Command::new("bpftrace")
+    let bt = std::process::Command::new("bpftrace")
         .args(["-e", &script])
         .stdout(std::process::Stdio::piped())
         .spawn()
