@@ -36,6 +36,7 @@ pub fn write_outputs(
         k: plots::k_svg(a)?,
         pareto: plots::pareto_svg(a)?,
         stages: plots::stages_svg(a)?,
+        breakdown: plots::breakdown_svg(a)?,
     };
     let mut out = vec![
         write(dir, "analysis.json", &json)?,
@@ -51,6 +52,9 @@ pub fn write_outputs(
     }
     if let Some(s) = &p.stages {
         out.push(write(dir, "stages.svg", s.as_bytes())?);
+    }
+    if let Some(s) = &p.breakdown {
+        out.push(write(dir, "breakdown.svg", s.as_bytes())?);
     }
     out.push(write(dir, "report.html", html(a, &p).as_bytes())?);
     Ok(out)

@@ -14,6 +14,7 @@ pub struct Plots {
     pub k: String,
     pub pareto: Option<String>,
     pub stages: Option<String>,
+    pub breakdown: Option<String>,
 }
 
 fn esc(s: &str) -> String {
@@ -86,6 +87,36 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
         plots.kde
     );
     h += &format!("<figure>{}</figure>\n", plots.ecdf);
+    if let Some(svg) = &plots.breakdown {
+        h += "<h2>Where the round trip goes</h2><p>A and B stamped with one clock, so each probe's round trip splits into consecutive stages that add up to its RTT: A to B's XDP hook, B's XDP hook to B's user space, B's processing, B back to A's XDP hook, A's XDP hook to A's user space. Bars stack each stage's median, averaged over the cluster's configurations.</p>";
+        for f in crate::plots::breakdown_findings(a) {
+            h += &format!("<p>{}</p>", esc(&f));
+        }
+        h += &format!("<figure>{svg}</figure>\n");
+        h += "<table><tr><th>Configuration</th><th>Cluster</th>";
+        for name in results::CHAIN_STAGES {
+            h += &format!("<th>{}</th>", esc(name.trim_start_matches("chain_")));
+        }
+        h += "</tr>\n";
+        for c in &a.configs {
+            if !results::CHAIN_STAGES
+                .iter()
+                .all(|k| c.stages.contains_key(*k))
+            {
+                continue;
+            }
+            h += &format!(
+                "<tr><td>{}</td><td class=\"n\">{}</td>",
+                esc(&c.id),
+                c.cluster.map_or("-".to_string(), |k| k.to_string())
+            );
+            for k in results::CHAIN_STAGES {
+                h += &format!("<td class=\"n\">{}</td>", us(c.stages[k]));
+            }
+            h += "</tr>\n";
+        }
+        h += "</table>\n";
+    }
     if let Some(svg) = &plots.stages {
         let names: std::collections::BTreeSet<&String> =
             a.clusters.iter().flat_map(|c| c.stages.keys()).collect();

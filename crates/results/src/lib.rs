@@ -12,7 +12,9 @@ mod summary;
 pub use describe::{Describe, describe};
 pub use error::Error;
 pub use samples::{SAMPLES_FILE, Sample, SamplesColumns, SamplesWriter, read_rtts, read_samples};
-pub use summary::{Environment, PacketCounts, SUMMARY_FILE, Summary, read_summary, write_summary};
+pub use summary::{
+    CHAIN_STAGES, Environment, PacketCounts, SUMMARY_FILE, Summary, read_summary, write_summary,
+};
 
 /// Version of the run-directory format; `summary.json` carries it as `schema`.
 pub const SCHEMA: u32 = 1;

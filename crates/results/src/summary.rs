@@ -14,6 +14,16 @@ use crate::{Describe, Error, SCHEMA};
 
 /// File name of the summary inside a run directory.
 pub const SUMMARY_FILE: &str = "summary.json";
+
+/// Keys in `Summary::stages` of the consecutive stages of a round trip, in path order, present
+/// when A and B stamp with one clock: per probe they add up exactly to its RTT.
+pub const CHAIN_STAGES: [&str; 5] = [
+    "chain_a_to_b_xdp",
+    "chain_b_xdp_to_user",
+    "chain_b_processing",
+    "chain_b_to_a_xdp",
+    "chain_a_xdp_to_user",
+];
 const TMP_FILE: &str = ".summary.json.tmp";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
