@@ -9,6 +9,7 @@ mod fwd;
 mod host;
 mod knobs;
 mod ping;
+mod sweep;
 mod testbed;
 
 #[derive(Debug, Parser)]
@@ -43,6 +44,9 @@ enum Command {
     Analyze(analyze::Args),
     /// Do two runs (or configurations) differ in latency, by how much, and how sure is that?
     Compare(analyze::CompareArgs),
+    /// Run every combination of parameters of an experiment file (plan, run, resume).
+    #[command(subcommand)]
+    Sweep(sweep::Cmd),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -54,5 +58,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Host(cmd) => host::run(cmd),
         Command::Analyze(args) => analyze::run(args),
         Command::Compare(args) => analyze::compare(args),
+        Command::Sweep(cmd) => sweep::run(cmd),
     }
 }

@@ -1,0 +1,613 @@
+//! The experiment file (TOML, kebab-case keys, unknown keys refused): where the roles run, how
+//! they probe, and the axes whose cartesian product is the sweep. Parsing checks every key and
+//! value before anything runs; errors name the key and its line.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::value::{Knob, Val, knob};
+
+/// The testbed name used when a file names neither a testbed nor hosts.
+pub const DEFAULT_TESTBED: &str = "lab";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFile {
+    testbed: Option<RawTestbed>,
+    hosts: Option<BTreeMap<String, RawHost>>,
+    roles: Option<RawRoles>,
+    #[serde(default)]
+    probe: RawProbe,
+    #[serde(default)]
+    axes: toml::Table,
+    #[serde(default)]
+    exclude: Vec<toml::Table>,
+    #[serde(default)]
+    include: Vec<toml::Table>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTestbed {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawHost {
+    netns: Option<String>,
+    #[serde(default)]
+    local: bool,
+    ssh: Option<String>,
+    #[serde(default)]
+    ssh_options: Vec<String>,
+    xdplat: Option<String>,
+    iface: Option<String>,
+    #[serde(default)]
+    queue: u32,
+    cpu: Option<usize>,
+    ip: Option<Ipv4Addr>,
+    mac: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRoles {
+    ping: String,
+    fwd: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawProbe {
+    size: Option<usize>,
+    #[serde(default = "yes")]
+    stamp: bool,
+    #[serde(default = "one_second")]
+    interval: String,
+    #[serde(default = "thirty_seconds")]
+    duration: String,
+    count: Option<u64>,
+    #[serde(default)]
+    warmup: u64,
+    #[serde(default = "three")]
+    repetitions: u32,
+    #[serde(default = "linger")]
+    linger: String,
+    #[serde(default = "yes")]
+    baseline: bool,
+    rate: Option<String>,
+    port: Option<u16>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one_second() -> String {
+    "1s".into()
+}
+fn thirty_seconds() -> String {
+    "30s".into()
+}
+fn three() -> u32 {
+    3
+}
+fn linger() -> String {
+    "200ms".into()
+}
+
+impl Default for RawProbe {
+    fn default() -> Self {
+        RawProbe {
+            size: None,
+            stamp: true,
+            interval: one_second(),
+            duration: thirty_seconds(),
+            count: None,
+            warmup: 0,
+            repetitions: 3,
+            linger: linger(),
+            baseline: true,
+            rate: None,
+            port: None,
+        }
+    }
+}
+
+/// How commands reach a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exec {
+    /// A process on this machine.
+    Local,
+    /// The system `ssh` client: destination and extra client options.
+    Ssh { dest: String, options: Vec<String> },
+}
+
+/// One `[hosts.NAME]` entry, with the testbed facts filled in.
+#[derive(Debug, Clone)]
+pub struct HostSpec {
+    pub name: String,
+    pub exec: Exec,
+    /// Network namespace the roles enter (`--netns`).
+    pub netns: Option<String>,
+    /// The xdplat binary on that host (None: this binary, for local hosts; `xdplat` over ssh).
+    pub xdplat: Option<String>,
+    pub iface: Option<String>,
+    pub queue: u32,
+    pub cpu: Option<usize>,
+    pub ip: Option<Ipv4Addr>,
+    pub mac: Option<String>,
+}
+
+/// Whom an axis changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Both roles (a knob) or every role's host (a host setting).
+    All,
+    Ping,
+    Fwd,
+    Host(String),
+}
+
+/// What an axis sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Knob(Knob),
+    HostSetting,
+}
+
+/// What to do when a value cannot be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUnsupported {
+    /// The configuration is skipped (recorded as such in the index).
+    Skip,
+    /// The sweep stops.
+    Fail,
+}
+
+/// One axis: a key (as written, e.g. `fwd.poll`) and its values.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    pub key: String,
+    pub scope: Scope,
+    /// The knob or host-setting key without its scope (`poll`).
+    pub name: String,
+    pub kind: Kind,
+    pub values: Vec<Val>,
+    pub on_unsupported: OnUnsupported,
+    pub line: usize,
+}
+
+/// An `[[exclude]]` or `[[include]]` entry: per axis key, the values it matches.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub conds: Vec<(String, Vec<Val>)>,
+    pub why: Option<String>,
+    pub line: usize,
+}
+
+/// How each run probes.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub size: usize,
+    pub stamp: bool,
+    pub interval: Duration,
+    pub duration: Duration,
+    pub count: Option<u64>,
+    pub warmup: u64,
+    pub repetitions: u32,
+    pub linger: Duration,
+    pub baseline: bool,
+    pub port: Option<u16>,
+}
+
+/// A parsed, checked experiment file.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The file's text, stored with the results.
+    pub text: String,
+    pub path: String,
+    /// The embedded namespace testbed the hosts live on, if any.
+    pub testbed: Option<String>,
+    pub hosts: BTreeMap<String, HostSpec>,
+    pub ping_host: String,
+    pub fwd_host: String,
+    pub probe: Probe,
+    pub axes: Vec<Axis>,
+    pub exclude: Vec<Rule>,
+    pub include: Vec<Rule>,
+}
+
+/// The 1-based line where `key` is first assigned (or used as a table header), for messages.
+pub fn line_of(text: &str, key: &str) -> usize {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let quoted = format!("\"{key}\"");
+    let find = |k: &str| {
+        text.lines().position(|l| {
+            let t = l.trim_start().trim_start_matches('[').trim_start();
+            t.strip_prefix(k)
+                .is_some_and(|r| r.starts_with([' ', '=', '\t', ']', '.']))
+        })
+    };
+    find(key)
+        .or_else(|| find(&quoted))
+        .or_else(|| find(last))
+        .map_or(0, |i| i + 1)
+}
+
+impl Experiment {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Experiment, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks the text of an experiment file; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Experiment, Error> {
+        let err = |msg: String| Error::File {
+            path: path.to_string(),
+            msg,
+        };
+        let at = |key: &str, msg: String| Error::File {
+            path: path.to_string(),
+            msg: format!("line {}: `{key}`: {msg}", line_of(text, key)),
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let p = raw.probe;
+        if let Some(r) = &p.rate {
+            return Err(at(
+                "rate",
+                format!("rate = {r:?} is not implemented yet: give `interval` instead"),
+            ));
+        }
+        let dur = |key: &str, s: &str| {
+            humantime::parse_duration(s)
+                .map_err(|e| at(key, format!("{s:?}: {e} (examples: 30s, 500ms, 1m)")))
+        };
+        let stamp = p.stamp;
+        let size = p.size.unwrap_or(if stamp { 88 } else { 64 });
+        if stamp && size < 88 {
+            return Err(at(
+                "size",
+                format!("{size}: stamped probes need 88 bytes or more (or stamp = false)"),
+            ));
+        }
+        if p.repetitions == 0 {
+            return Err(at("repetitions", "must be at least 1".into()));
+        }
+        let interval = dur("interval", &p.interval)?;
+        if interval.is_zero() && p.count.is_none() {
+            return Err(at(
+                "interval",
+                "an interval of 0 needs `count` (probes back to back)".into(),
+            ));
+        }
+        let probe = Probe {
+            size,
+            stamp,
+            interval,
+            duration: dur("duration", &p.duration)?,
+            count: p.count,
+            warmup: p.warmup,
+            repetitions: p.repetitions,
+            linger: dur("linger", &p.linger)?,
+            baseline: p.baseline,
+            port: p.port,
+        };
+
+        let testbed = match (&raw.testbed, &raw.hosts) {
+            (Some(t), _) => Some(t.name.clone()),
+            (None, None) => Some(DEFAULT_TESTBED.to_string()),
+            (None, Some(_)) => None,
+        };
+        if let Some(t) = &testbed {
+            host::testbed::validate_name(t).map_err(|e| at("name", e.to_string()))?;
+        }
+        let mut hosts = BTreeMap::new();
+        match raw.hosts {
+            None => {
+                let t = testbed.clone().unwrap_or_default();
+                for n in ["a", "b"] {
+                    hosts.insert(n.to_string(), netns_host(n, &format!("{t}-{n}")));
+                }
+            }
+            Some(raw_hosts) => {
+                for (name, h) in raw_hosts {
+                    hosts.insert(name.clone(), host_spec(&name, h).map_err(|m| at(&name, m))?);
+                }
+            }
+        }
+        let (ping_host, fwd_host) = match raw.roles {
+            Some(r) => (r.ping, r.fwd),
+            None => ("a".to_string(), "b".to_string()),
+        };
+        for (role, h) in [("ping", &ping_host), ("fwd", &fwd_host)] {
+            if !hosts.contains_key(h) {
+                return Err(at(
+                    role,
+                    format!("no host {h:?} in [hosts] (have: {:?})", hosts.keys()),
+                ));
+            }
+        }
+        if ping_host == fwd_host {
+            return Err(at("fwd", "ping and fwd must run on different hosts".into()));
+        }
+
+        let mut axes = Vec::new();
+        for (key, v) in flatten(&raw.axes, "") {
+            axes.push(axis(&key, v, &hosts, text).map_err(|m| at(&key, m))?);
+        }
+        let rules = |tables: &[toml::Table], what: &str| -> Result<Vec<Rule>, Error> {
+            let mut out = Vec::new();
+            for (i, t) in tables.iter().enumerate() {
+                out.push(rule(t, &axes, text, what, i).map_err(err)?);
+            }
+            Ok(out)
+        };
+        let exclude = rules(&raw.exclude, "exclude")?;
+        let include = rules(&raw.include, "include")?;
+        let exp = Experiment {
+            text: text.to_string(),
+            path: path.to_string(),
+            testbed,
+            hosts,
+            ping_host,
+            fwd_host,
+            probe,
+            axes,
+            exclude,
+            include,
+        };
+        for a in &exp.axes {
+            if a.kind == Kind::HostSetting {
+                for h in exp.setting_hosts(&a.scope) {
+                    if matches!(exp.hosts[&h].exec, Exec::Ssh { .. }) {
+                        return Err(at(
+                            &a.key,
+                            format!("host settings on the ssh host {h:?} are not supported yet"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(exp)
+    }
+
+    /// The hosts a host-setting axis of `scope` changes.
+    pub fn setting_hosts(&self, scope: &Scope) -> Vec<String> {
+        match scope {
+            Scope::Host(h) => vec![h.clone()],
+            Scope::Ping => vec![self.ping_host.clone()],
+            Scope::Fwd => vec![self.fwd_host.clone()],
+            Scope::All => vec![self.ping_host.clone(), self.fwd_host.clone()],
+        }
+    }
+
+    /// Probes measured per run (not counting warm-up).
+    pub fn count(&self, batch: u64) -> u64 {
+        match self.probe.count {
+            Some(n) => n,
+            None => {
+                let per = self.probe.interval.as_nanos().max(1);
+                (self.probe.duration.as_nanos() / per).max(1) as u64 * batch.max(1)
+            }
+        }
+    }
+}
+
+fn netns_host(name: &str, netns: &str) -> HostSpec {
+    HostSpec {
+        name: name.to_string(),
+        exec: Exec::Local,
+        netns: Some(netns.to_string()),
+        xdplat: None,
+        iface: None,
+        queue: 0,
+        cpu: None,
+        ip: None,
+        mac: None,
+    }
+}
+
+fn host_spec(name: &str, h: RawHost) -> Result<HostSpec, String> {
+    let ways = h.netns.is_some() as u8 + h.local as u8 + h.ssh.is_some() as u8;
+    if ways == 0 {
+        return Err(
+            "say where the host is: netns = \"NS\", local = true or ssh = \"user@server\"".into(),
+        );
+    }
+    if h.local && ways > 1 {
+        return Err("local = true cannot be combined with netns or ssh".into());
+    }
+    let exec = match h.ssh {
+        Some(dest) => {
+            if dest.is_empty() || dest.starts_with('-') || dest.contains(char::is_whitespace) {
+                return Err(format!("ssh = {dest:?}: expected user@server"));
+            }
+            Exec::Ssh {
+                dest,
+                options: h.ssh_options,
+            }
+        }
+        None => {
+            if !h.ssh_options.is_empty() {
+                return Err("ssh-options without ssh".into());
+            }
+            Exec::Local
+        }
+    };
+    if exec == Exec::Local && h.netns.is_none() && h.iface.is_none() {
+        return Err("a local host needs iface".into());
+    }
+    if let Some(m) = h.mac.as_ref().filter(|m| *m != "auto") {
+        host::iface::parse_mac("mac", m).map_err(|e| e.to_string())?;
+    }
+    Ok(HostSpec {
+        name: name.to_string(),
+        exec,
+        netns: h.netns,
+        xdplat: h.xdplat,
+        iface: h.iface,
+        queue: h.queue,
+        cpu: h.cpu,
+        ip: h.ip,
+        mac: h.mac,
+    })
+}
+
+/// `fwd = { poll = [...] }` and `fwd.poll = [...]` are the same TOML; both become `fwd.poll`.
+/// A table holding `values` is an axis with options, not a scope.
+fn flatten(t: &toml::Table, prefix: &str) -> Vec<(String, toml::Value)> {
+    let mut out = Vec::new();
+    for (k, v) in t {
+        let key = format!("{prefix}{k}");
+        match v {
+            toml::Value::Table(inner) if !inner.contains_key("values") => {
+                out.extend(flatten(inner, &format!("{key}.")));
+            }
+            _ => out.push((key, v.clone())),
+        }
+    }
+    out
+}
+
+fn axis(
+    key: &str,
+    v: toml::Value,
+    hosts: &BTreeMap<String, HostSpec>,
+    text: &str,
+) -> Result<Axis, String> {
+    let (scope, name) = match key.split_once('.') {
+        None => (Scope::All, key.to_string()),
+        Some(("ping", n)) => (Scope::Ping, n.to_string()),
+        Some(("fwd", n)) => (Scope::Fwd, n.to_string()),
+        Some((h, n)) if hosts.contains_key(h) => (Scope::Host(h.to_string()), n.to_string()),
+        Some((h, _)) => {
+            return Err(format!(
+                "unknown scope {h:?}: expected ping, fwd or a host ({:?})",
+                hosts.keys()
+            ));
+        }
+    };
+    // busy-poll is both a socket knob and a sysctl: scoped to a host, it is the sysctl
+    let host_scoped = matches!(scope, Scope::Host(_));
+    let kind = match knob(&name) {
+        _ if host_scoped && host::settings::by_key(&name).is_ok() => Kind::HostSetting,
+        Some(k) => Kind::Knob(k),
+        None if host::settings::by_key(&name).is_ok() => Kind::HostSetting,
+        None => {
+            return Err(format!(
+                "unknown axis {name:?}: expected a knob ({}) or a host setting ({})",
+                crate::value::KNOBS.join(", "),
+                host::settings::keys().join(", ")
+            ));
+        }
+    };
+    match (&kind, &scope) {
+        (Kind::Knob(_), Scope::Host(h)) => {
+            return Err(format!(
+                "{name} is a socket knob: scope it to a role (ping.{name}, fwd.{name}), not host {h:?}"
+            ));
+        }
+        (Kind::HostSetting, _) | (Kind::Knob(_), _) => {}
+    }
+    let (list, on_unsupported) = match v {
+        toml::Value::Array(a) => (a, OnUnsupported::Fail),
+        toml::Value::Table(mut t) => {
+            let on = match t.remove("on-unsupported") {
+                None => OnUnsupported::Fail,
+                Some(toml::Value::String(s)) if s == "skip" => OnUnsupported::Skip,
+                Some(toml::Value::String(s)) if s == "fail" => OnUnsupported::Fail,
+                Some(other) => {
+                    return Err(format!(
+                        "on-unsupported = {other}: expected \"skip\" or \"fail\""
+                    ));
+                }
+            };
+            let values = match t.remove("values") {
+                Some(toml::Value::Array(a)) => a,
+                _ => return Err("`values` must be a list".into()),
+            };
+            if let Some(k) = t.keys().next() {
+                return Err(format!(
+                    "unknown key {k:?} in the axis table (expected values, on-unsupported)"
+                ));
+            }
+            (values, on)
+        }
+        other => (vec![other], OnUnsupported::Fail),
+    };
+    if list.is_empty() {
+        return Err("an axis needs at least one value".into());
+    }
+    let values = list
+        .iter()
+        .map(|v| check_value(&name, kind, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Axis {
+        key: key.to_string(),
+        line: line_of(text, key),
+        scope,
+        name,
+        kind,
+        values,
+        on_unsupported,
+    })
+}
+
+/// Checks one value of axis `name`.
+pub fn check_value(name: &str, kind: Kind, v: &toml::Value) -> Result<Val, String> {
+    let val = Val::from_toml(v)
+        .ok_or_else(|| format!("{v}: expected a boolean, an integer or a string"))?;
+    match kind {
+        Kind::Knob(k) => k.check(&val).map_err(|m| format!("{name} = {v}: {m}"))?,
+        Kind::HostSetting => {
+            host::hostconfig::parse_settings(&[format!("{name}={}", val.arg())])
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(val)
+}
+
+fn rule(t: &toml::Table, axes: &[Axis], text: &str, what: &str, i: usize) -> Result<Rule, String> {
+    let mut why = None;
+    let mut conds = Vec::new();
+    let n = i + 1;
+    let mut line = 0;
+    for (key, v) in flatten(t, "") {
+        if key == "why" {
+            why = v.as_str().map(str::to_string);
+            continue;
+        }
+        let Some(a) = axes.iter().find(|a| a.key == key) else {
+            return Err(format!(
+                "line {}: [[{what}]] #{n}: `{key}` is not an axis (axes: {})",
+                line_of(text, &key),
+                axes.iter()
+                    .map(|a| a.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        line = line.max(a.line);
+        let list = match &v {
+            toml::Value::Array(l) if what == "exclude" => l.clone(),
+            _ => vec![v.clone()],
+        };
+        let vals = list
+            .iter()
+            .map(|x| check_value(&a.name, a.kind, x))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| format!("[[{what}]] #{n}: {m}"))?;
+        conds.push((key, vals));
+    }
+    if conds.is_empty() {
+        return Err(format!("[[{what}]] #{n} names no axis"));
+    }
+    Ok(Rule { conds, why, line })
+}

@@ -1,0 +1,23 @@
+//! sweep: the paper's experiment as one command. An experiment file ([`experiment`]) names the
+//! hosts, the roles, the probing and the axes; [`plan`] expands it into configurations and runs
+//! with stable ids; [`runner`] runs them one at a time through a [`transport`] (local
+//! processes, namespaces, or ssh), recording each run's CPU cost ([`cpu`]); [`store`] keeps
+//! the results resumable after any interruption.
+
+pub mod cpu;
+mod error;
+pub mod experiment;
+pub mod plan;
+pub mod progress;
+pub mod quote;
+pub mod roles;
+pub mod runner;
+pub mod store;
+pub mod transport;
+pub mod value;
+
+pub use error::Error;
+pub use experiment::{Experiment, Scope};
+pub use plan::{Plan, expand};
+pub use runner::{Options, Outcome, run};
+pub use value::Val;

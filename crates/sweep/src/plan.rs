@@ -1,0 +1,203 @@
+//! Expansion of an experiment into configurations and runs: the cartesian product of the axes,
+//! minus `[[exclude]]` matches, plus `[[include]]` entries, plus the kernel baseline. Ids are
+//! derived from the configuration's values only (a hash) and the repetition, so that the same
+//! file always names the same runs and `--resume` is exact.
+
+use std::time::Duration;
+
+use crate::experiment::{Experiment, Rule};
+use crate::value::Val;
+
+/// One configuration: a value for every axis (or the kernel baseline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Short stable id (hex hash of the values).
+    pub id: String,
+    /// (axis key, value) in axis order; empty for the baseline.
+    pub values: Vec<(String, Val)>,
+    /// The kernel-UDP baseline (backend udp on both roles, knobs at their defaults).
+    pub baseline: bool,
+}
+
+impl Config {
+    /// `xdp-mode="drv" fwd.poll=true`, or `backend="udp"` for the baseline.
+    pub fn label(&self) -> String {
+        if self.baseline {
+            return "backend=\"udp\" (kernel baseline)".into();
+        }
+        if self.values.is_empty() {
+            return "(defaults)".into();
+        }
+        self.values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The value of axis `key` in this configuration.
+    pub fn get(&self, key: &str) -> Option<&Val> {
+        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+/// A configuration left out, and why.
+#[derive(Debug, Clone)]
+pub struct Excluded {
+    pub config: Config,
+    pub why: String,
+}
+
+/// One run: a configuration and a repetition.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: String,
+    /// Index into [`Plan::configs`].
+    pub config: usize,
+    pub rep: u32,
+}
+
+/// What a sweep will do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub configs: Vec<Config>,
+    pub excluded: Vec<Excluded>,
+    pub runs: Vec<Run>,
+    /// Probing time of one run (measured probes only).
+    pub measure_per_run: Duration,
+    /// Estimated wall time of one run (warm-up, linger and start-up included).
+    pub wall_per_run: Duration,
+}
+
+/// Start-up and tear-down per run measured on the namespace testbed (process start, XDP attach,
+/// socket bind, readiness, results commit), with a margin.
+pub const OVERHEAD_PER_RUN: Duration = Duration::from_millis(300);
+
+/// FNV-1a, 64 bits: stable across versions and platforms, unlike std's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn make(values: Vec<(String, Val)>, baseline: bool) -> Config {
+    let mut canon: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    canon.sort();
+    if baseline {
+        canon = vec!["backend=\"udp\"".into()];
+    }
+    let h = fnv1a(canon.join("\n").as_bytes());
+    Config {
+        id: format!("{:010x}", h >> 24),
+        values,
+        baseline,
+    }
+}
+
+fn matches(rule: &Rule, c: &Config) -> bool {
+    rule.conds
+        .iter()
+        .all(|(k, vals)| c.get(k).is_some_and(|v| vals.contains(v)))
+}
+
+fn describe(rule: &Rule, what: &str, n: usize) -> String {
+    let conds = rule
+        .conds
+        .iter()
+        .map(|(k, v)| {
+            let v: Vec<String> = v.iter().map(Val::to_string).collect();
+            format!("{k} in [{}]", v.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    match &rule.why {
+        Some(w) => format!("[[{what}]] #{n} (line {}): {w} ({conds})", rule.line),
+        None => format!("[[{what}]] #{n} (line {}): {conds}", rule.line),
+    }
+}
+
+/// Expands `exp` into its configurations and runs.
+pub fn expand(exp: &Experiment) -> Plan {
+    let mut product: Vec<Vec<(String, Val)>> = vec![Vec::new()];
+    for a in &exp.axes {
+        product = product
+            .into_iter()
+            .flat_map(|prefix| {
+                a.values.iter().map(move |v| {
+                    let mut p = prefix.clone();
+                    p.push((a.key.clone(), v.clone()));
+                    p
+                })
+            })
+            .collect();
+    }
+    let mut configs = Vec::new();
+    let mut excluded = Vec::new();
+    for values in product {
+        let c = make(values, false);
+        match exp.exclude.iter().position(|r| matches(r, &c)) {
+            Some(i) => excluded.push(Excluded {
+                why: describe(&exp.exclude[i], "exclude", i + 1),
+                config: c,
+            }),
+            None => configs.push(c),
+        }
+    }
+    for inc in &exp.include {
+        let values = exp
+            .axes
+            .iter()
+            .map(|a| {
+                let v = inc
+                    .conds
+                    .iter()
+                    .find(|(k, _)| *k == a.key)
+                    .map_or_else(|| a.values[0].clone(), |(_, v)| v[0].clone());
+                (a.key.clone(), v)
+            })
+            .collect();
+        let c = make(values, false);
+        if !configs.iter().any(|x: &Config| x.id == c.id) {
+            excluded.retain(|e| e.config.id != c.id);
+            configs.push(c);
+        }
+    }
+    if exp.probe.baseline {
+        configs.push(make(Vec::new(), true));
+    }
+    let runs = configs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            (0..exp.probe.repetitions).map(move |rep| Run {
+                id: format!("{}-r{rep}", c.id),
+                config: i,
+                rep,
+            })
+        })
+        .collect();
+    let batch = 1;
+    let count = exp.count(batch);
+    let measure_per_run = exp.probe.interval * (count / batch) as u32;
+    let wall_per_run = measure_per_run
+        + exp.probe.interval * exp.probe.warmup as u32
+        + exp.probe.linger
+        + OVERHEAD_PER_RUN;
+    Plan {
+        configs,
+        excluded,
+        runs,
+        measure_per_run,
+        wall_per_run,
+    }
+}
+
+impl Plan {
+    /// Estimated wall time of the whole sweep.
+    pub fn estimate(&self) -> Duration {
+        self.wall_per_run * self.runs.len() as u32
+    }
+}

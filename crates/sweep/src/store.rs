@@ -1,0 +1,203 @@
+//! The results store: `DIR/experiment.toml` (the file as run, then the xdplat version and host
+//! facts as comments), `DIR/runs/<run-id>/` (written as `runs/.tmp-<run-id>` and renamed when
+//! complete, so a run directory exists only when whole), `DIR/index.json` (every planned run
+//! with its status, rewritten atomically after each run) and `DIR/.children` (the role
+//! processes in flight, so that a sweep killed with SIGKILL leaves none behind once resumed).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::Error;
+
+const EXPERIMENT: &str = "experiment.toml";
+const INDEX: &str = "index.json";
+const CHILDREN: &str = ".children";
+const AS_RUN: &str = "\n# --- as run ---\n";
+
+/// A sweep's output directory.
+#[derive(Debug)]
+pub struct Store {
+    pub dir: PathBuf,
+}
+
+/// Writes `path` atomically: temporary file, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, body: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+    ));
+    let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    f.write_all(body).map_err(|e| Error::io("write", &tmp, e))?;
+    f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync", dir, e))
+}
+
+impl Store {
+    /// Opens `dir` for a sweep of the file `text`: a new directory, or (with `resume`) one
+    /// holding the same experiment. Anything else is refused.
+    pub fn open(dir: &Path, text: &str, facts: &str, resume: bool) -> Result<Store, Error> {
+        let exp = dir.join(EXPERIMENT);
+        let store = Store {
+            dir: dir.to_path_buf(),
+        };
+        if exp.exists() {
+            if !resume {
+                return Err(Error::BadInput(format!(
+                    "{} already holds a sweep: add --resume to continue it, or choose another --out",
+                    dir.display()
+                )));
+            }
+            let old = std::fs::read_to_string(&exp).map_err(|e| Error::io("read", &exp, e))?;
+            let old = old.split(AS_RUN).next().unwrap_or_default();
+            if old != text {
+                return Err(Error::BadInput(format!(
+                    "{}: the experiment file differs from the one this sweep began with; resume with that file, or choose another --out",
+                    exp.display()
+                )));
+            }
+            return Ok(store);
+        }
+        let non_empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        if non_empty {
+            return Err(Error::BadInput(format!(
+                "{} exists and is not a sweep directory: choose another --out",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir.join("runs"))
+            .map_err(|e| Error::io("create", dir.join("runs"), e))?;
+        let mut body = text.to_string();
+        body.push_str(AS_RUN);
+        for l in facts.lines() {
+            body.push_str("# ");
+            body.push_str(l);
+            body.push('\n');
+        }
+        write_atomic(&exp, body.as_bytes())?;
+        Ok(store)
+    }
+
+    pub fn run_dir(&self, id: &str) -> PathBuf {
+        self.dir.join("runs").join(id)
+    }
+
+    pub fn tmp_dir(&self, id: &str) -> PathBuf {
+        self.dir.join("runs").join(format!(".tmp-{id}"))
+    }
+
+    /// True when run `id` is complete.
+    pub fn is_done(&self, id: &str) -> bool {
+        self.run_dir(id).join(results::SUMMARY_FILE).is_file()
+    }
+
+    /// Makes the temporary directory of `id` its run directory (atomically and durably).
+    pub fn commit(&self, id: &str) -> Result<(), Error> {
+        let tmp = self.tmp_dir(id);
+        sync_dir(&tmp)?;
+        let dst = self.run_dir(id);
+        std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename", &dst, e))?;
+        sync_dir(&self.dir.join("runs"))
+    }
+
+    /// A fresh, empty temporary directory for `id`.
+    pub fn fresh_tmp(&self, id: &str) -> Result<PathBuf, Error> {
+        let tmp = self.tmp_dir(id);
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
+        }
+        Ok(tmp)
+    }
+
+    /// Removes what an interrupted sweep left: its role processes and partial runs.
+    pub fn clean_leftovers(&self) -> Result<Vec<String>, Error> {
+        let mut notes = Vec::new();
+        for (pid, start) in self.children() {
+            if start_time(pid) == Some(start) {
+                let p = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+                for _ in 0..200 {
+                    if start_time(pid) != Some(start) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                notes.push(format!(
+                    "killed role process {pid} left by an interrupted sweep"
+                ));
+            }
+        }
+        self.set_children(&[])?;
+        let runs = self.dir.join("runs");
+        std::fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
+        let entries = std::fs::read_dir(&runs).map_err(|e| Error::io("read", &runs, e))?;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_prefix(".tmp-") {
+                std::fs::remove_dir_all(e.path())
+                    .map_err(|err| Error::io("remove", e.path(), err))?;
+                notes.push(format!("removed the partial run {id}; it will be redone"));
+            }
+        }
+        Ok(notes)
+    }
+
+    fn children(&self) -> Vec<(u32, u64)> {
+        std::fs::read_to_string(self.dir.join(CHILDREN))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (p, s) = l.split_once(' ')?;
+                Some((p.parse().ok()?, s.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Records the local role processes in flight (pid and start time, against pid reuse).
+    pub fn set_children(&self, pids: &[u32]) -> Result<(), Error> {
+        let body: String = pids
+            .iter()
+            .filter_map(|p| start_time(*p).map(|s| format!("{p} {s}\n")))
+            .collect();
+        write_atomic(&self.dir.join(CHILDREN), body.as_bytes())
+    }
+
+    /// Rewrites `index.json` with every planned run and its status.
+    pub fn write_index(&self, runs: &[Value]) -> Result<(), Error> {
+        let body = json!({ "schema": 1, "runs": runs });
+        let mut text = serde_json::to_vec_pretty(&body).map_err(|source| Error::Json {
+            path: self.dir.join(INDEX),
+            source,
+        })?;
+        text.push(b'\n');
+        write_atomic(&self.dir.join(INDEX), &text)
+    }
+
+    /// The index as last written (empty when there is none).
+    pub fn read_index(&self) -> Vec<Value> {
+        std::fs::read(self.dir.join(INDEX))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v.get("runs").and_then(Value::as_array).cloned())
+            .unwrap_or_default()
+    }
+}
+
+/// The start time (clock ticks since boot) of process `pid`, from /proc/PID/stat.
+fn start_time(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 1..];
+    // fields after the command: state(3) ... starttime(22)
+    rest.split_whitespace().nth(19)?.parse().ok()
+}

@@ -1,0 +1,218 @@
+//! How commands reach a host: a process on this machine (the roles enter a network namespace
+//! with `--netns` themselves), or the system `ssh` client, so that ssh_config, keys and
+//! ControlMaster work as users expect. Over ssh the argv is quoted argument by argument
+//! ([`crate::quote`]); the remote side needs only the xdplat binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::Error;
+use crate::experiment::{Exec, HostSpec};
+use crate::quote;
+
+/// The binary that runs the roles on `host`.
+pub fn binary(host: &HostSpec, local_bin: &Path) -> String {
+    match (&host.xdplat, &host.exec) {
+        (Some(b), _) => b.clone(),
+        (None, Exec::Local) => local_bin.display().to_string(),
+        (None, Exec::Ssh { .. }) => "xdplat".into(),
+    }
+}
+
+fn ssh(dest: &str, options: &[String], remote: String) -> Command {
+    let mut c = Command::new("ssh");
+    c.arg("-o").arg("BatchMode=yes");
+    c.args(options).arg("--").arg(dest).arg(remote);
+    c
+}
+
+/// A command running `argv` (argv[0] is the program) on `host`; over ssh the remote shell first
+/// prints its pid, then `exec`s the program, so the process can be signalled by pid.
+pub fn command(host: &HostSpec, argv: &[String], with_pid: bool) -> Command {
+    match &host.exec {
+        Exec::Local => {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+        Exec::Ssh { dest, options } => {
+            let body = quote::join(argv);
+            let remote = if with_pid {
+                format!("echo $$; exec {body}")
+            } else {
+                body
+            };
+            ssh(dest, options, remote)
+        }
+    }
+}
+
+/// Runs `argv` on `host` to completion; its stdout, or an error with its stderr.
+pub fn output(host: &HostSpec, argv: &[String]) -> Result<String, Error> {
+    let out = command(host, argv, false)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Command {
+            what: describe(host, argv),
+            why: e.to_string(),
+        })?;
+    if !out.status.success() {
+        return Err(Error::Command {
+            what: describe(host, argv),
+            why: format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `argv` on `host`, for messages.
+pub fn describe(host: &HostSpec, argv: &[String]) -> String {
+    match &host.exec {
+        Exec::Local => format!("`{}`", argv.join(" ")),
+        Exec::Ssh { dest, .. } => format!("`{}` on {dest} (ssh)", argv.join(" ")),
+    }
+}
+
+/// A role process and the means to signal it.
+#[derive(Debug)]
+pub struct RoleProc {
+    pub child: Child,
+    /// The remote pid (ssh), learnt from the first stdout line.
+    pub remote_pid: Option<u32>,
+    /// stderr lines as they come.
+    pub lines: mpsc::Receiver<String>,
+    host: HostSpec,
+}
+
+/// Starts `argv` on `host` with stderr read line by line (for readiness and error messages).
+pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
+    let is_ssh = matches!(host.exec, Exec::Ssh { .. });
+    let mut child = command(host, argv, is_ssh)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Command {
+            what: describe(host, argv),
+            why: e.to_string(),
+        })?;
+    let (tx, lines) = mpsc::channel();
+    if let Some(err) = child.stderr.take() {
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let (pid_tx, pid_rx) = mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(out);
+            let mut first = String::new();
+            if is_ssh {
+                let _ = r.read_line(&mut first);
+                let _ = pid_tx.send(first.trim().parse::<u32>().ok());
+            }
+            let _ = std::io::copy(&mut r, &mut std::io::sink());
+        });
+    }
+    let remote_pid = if is_ssh {
+        pid_rx.recv_timeout(Duration::from_secs(30)).ok().flatten()
+    } else {
+        None
+    };
+    Ok(RoleProc {
+        child,
+        remote_pid,
+        lines,
+        host: host.clone(),
+    })
+}
+
+impl RoleProc {
+    /// Asks the role to stop (SIGINT: it finishes cleanly and keeps what it measured).
+    pub fn interrupt(&self) {
+        match (&self.host.exec, self.remote_pid) {
+            (Exec::Local, _) => {
+                let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+            }
+            (Exec::Ssh { dest, options }, Some(pid)) => {
+                let _ = ssh(dest, options, format!("kill -INT {pid}"))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            (Exec::Ssh { .. }, None) => {
+                let _ = self.kill_local();
+            }
+        }
+    }
+
+    fn kill_local(&self) -> nix::Result<()> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL)
+    }
+
+    /// The stderr lines received so far.
+    pub fn drain(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+}
+
+/// Copies the remote directory `remote` into the local directory `local` (tar over ssh), then
+/// removes the remote copy.
+pub fn fetch_dir(host: &HostSpec, remote: &str, local: &Path) -> Result<(), Error> {
+    let Exec::Ssh { dest, options } = &host.exec else {
+        return Ok(());
+    };
+    let argv: Vec<String> = ["tar", "-C", remote, "-cf", "-", "."]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let what = describe(host, &argv);
+    let fail = |why: String| Error::Command {
+        what: what.clone(),
+        why,
+    };
+    std::fs::create_dir_all(local).map_err(|e| Error::io("create", local, e))?;
+    let mut src = ssh(dest, options, quote::join(&argv))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    let pipe = src.stdout.take().ok_or_else(|| fail("no stdout".into()))?;
+    let untar = Command::new("tar")
+        .arg("-C")
+        .arg(local)
+        .args(["-xf", "-"])
+        .stdin(pipe)
+        .output()
+        .map_err(|e| fail(format!("local tar: {e}")))?;
+    let src_out = src.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    if !src_out.status.success() || !untar.status.success() {
+        return Err(fail(format!(
+            "{} / local tar {}: {}{}",
+            src_out.status,
+            untar.status,
+            String::from_utf8_lossy(&src_out.stderr).trim(),
+            String::from_utf8_lossy(&untar.stderr).trim()
+        )));
+    }
+    output(
+        host,
+        &["rm".into(), "-rf".into(), "--".into(), remote.into()],
+    )?;
+    Ok(())
+}

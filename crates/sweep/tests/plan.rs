@@ -1,0 +1,139 @@
+//! Experiment files and their expansion: the product, exclude and include rules, the baseline,
+//! stable ids, and errors that name the key and its line.
+
+use sweep::{Experiment, expand};
+
+fn parse(text: &str) -> Experiment {
+    Experiment::parse(text, "test.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn error(text: &str) -> String {
+    let e = Experiment::parse(text, "test.toml").expect_err("should be refused");
+    assert!(e.is_bad_input(), "{e}");
+    e.to_string()
+}
+
+const BASE: &str = r#"
+[probe]
+interval = "1ms"
+duration = "1s"
+repetitions = 2
+baseline = false
+"#;
+
+#[test]
+fn product_exclude_include() {
+    let text = format!(
+        r#"{BASE}
+[axes]
+busy-poll = [false, true]
+busy-poll-usecs = [20, 50]
+fwd.poll = [false, true]
+
+[[exclude]]
+busy-poll = false
+busy-poll-usecs = [50]
+why = "busy-poll settings without busy polling"
+
+[[include]]
+busy-poll = false
+busy-poll-usecs = 50
+fwd.poll = true
+"#
+    );
+    let exp = parse(&text);
+    let plan = expand(&exp);
+    // 8 combinations, 2 excluded (busy-poll off with 50 us), 1 of them included back
+    assert_eq!(plan.excluded.len(), 1, "{:?}", plan.excluded);
+    assert_eq!(plan.configs.len(), 7);
+    assert!(
+        plan.excluded[0]
+            .why
+            .contains("busy-poll settings without busy polling")
+    );
+    assert!(plan.excluded[0].why.contains("line"));
+    assert_eq!(plan.runs.len(), 14);
+    let ids: std::collections::BTreeSet<_> = plan.runs.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids.len(), 14, "run ids are unique");
+    // ids are stable: the same file gives the same ids, whatever the axis order
+    let again = expand(&parse(&text));
+    assert_eq!(
+        plan.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        again.runs.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
+    let reordered = text.replace(
+        "busy-poll = [false, true]\nbusy-poll-usecs = [20, 50]",
+        "busy-poll-usecs = [20, 50]\nbusy-poll = [false, true]",
+    );
+    let ids2: std::collections::BTreeSet<_> = expand(&parse(&reordered))
+        .runs
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ids2);
+}
+
+#[test]
+fn baseline_and_defaults() {
+    let exp = parse("[axes]\nxdp-mode = [\"drv\", \"skb\"]\n");
+    assert_eq!(exp.testbed.as_deref(), Some("lab"));
+    assert_eq!(exp.probe.repetitions, 3);
+    let plan = expand(&exp);
+    assert_eq!(plan.configs.len(), 3);
+    assert!(plan.configs[2].baseline);
+    assert_eq!(plan.runs.len(), 9);
+    assert_eq!(exp.hosts["a"].netns.as_deref(), Some("lab-a"));
+}
+
+#[test]
+fn scopes_and_host_settings() {
+    let exp = parse(&format!(
+        "{BASE}\n[axes]\n\"b.gro-flush-timeout\" = {{ values = [0, 200000], on-unsupported = \"skip\" }}\nping.poll = [true]\n"
+    ));
+    let plan = expand(&exp);
+    assert_eq!(plan.configs.len(), 2);
+    assert_eq!(exp.axes.len(), 2);
+    let params = sweep::roles::extra_params(&exp, &plan.configs[1]);
+    assert_eq!(params["b_gro_flush_timeout"], 200000);
+}
+
+#[test]
+fn errors_name_key_and_line() {
+    let e = error(&format!(
+        "{BASE}\n[axes]\npoll = [true]\nbogus-knob = [1]\n"
+    ));
+    assert!(e.contains("bogus-knob") && e.contains("line 10"), "{e}");
+    let e = error("[probe]\nintervall = \"1s\"\n");
+    assert!(e.contains("intervall") && e.contains("line 2"), "{e}");
+    let e = error("[axes]\npoll = [1]\n");
+    assert!(e.contains("poll") && e.contains("true or false"), "{e}");
+    let e = error("[axes]\nxdp-mode = [\"fast\"]\n");
+    assert!(e.contains("skb, drv, auto"), "{e}");
+    let e = error("[axes]\ngro-flush-timeout = [\"soon\"]\n");
+    assert!(e.contains("gro-flush-timeout"), "{e}");
+    let e = error("[axes]\nc.poll = [true]\n");
+    assert!(e.contains("unknown scope"), "{e}");
+    let e = error("[axes]\npoll = [true]\n[[exclude]]\nbusy-poll = true\n");
+    assert!(e.contains("busy-poll") && e.contains("not an axis"), "{e}");
+    let e = error("[hosts.a]\nnetns = \"x\"\n[hosts.b]\nssh = \"-oProxyCommand=x\"\n");
+    assert!(e.contains("user@server"), "{e}");
+    let e = error("[probe]\nsize = 64\n");
+    assert!(e.contains("88"), "{e}");
+}
+
+#[test]
+fn shipped_examples_parse() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let quick = Experiment::load(&root.join("quick.toml")).expect("quick.toml");
+    let plan = expand(&quick);
+    assert!(
+        plan.configs.len() >= 9,
+        "at least 8 configurations + baseline"
+    );
+    assert!(plan.configs.iter().any(|c| c.baseline));
+    assert!(plan.estimate().as_secs() < 150, "{:?}", plan.estimate());
+    let paper = Experiment::load(&root.join("paper.toml")).expect("paper.toml");
+    let plan = expand(&paper);
+    assert!(!plan.excluded.is_empty());
+    assert_eq!(paper.probe.duration.as_secs(), 30);
+}

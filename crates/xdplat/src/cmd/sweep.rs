@@ -1,0 +1,137 @@
+//! `xdplat sweep plan|run`: every combination of parameters of an experiment file, run one at a
+//! time on the namespace testbed, local interfaces or hosts over ssh, resumable (crates/sweep).
+
+use std::path::{Path, PathBuf};
+
+use crate::cmd::common::{require_root, stop_flag};
+use crate::exit::bad_input;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// Configurations and runs of an experiment file, the ones excluded and why, the estimated
+    /// duration; nothing is touched.
+    Plan(PlanArgs),
+    /// Run the sweep, one run at a time, into --out.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// The sweep directory (experiment.toml, index.json, runs/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue a sweep in --out: complete runs are kept, partial ones redone.
+    #[arg(long)]
+    pub resume: bool,
+    /// One JSON object per line for progress, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Maps a sweep error to the exit codes: bad input (2) or run-time failure (1).
+pub fn classify(e: sweep::Error) -> anyhow::Error {
+    if e.is_bad_input() {
+        bad_input(e.to_string())
+    } else {
+        e.into()
+    }
+}
+
+pub fn run(cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Plan(a) => plan(&a),
+        Cmd::Run(a) => {
+            let out = run_sweep(&a.file, &a.out, a.resume, a.json)?;
+            if out.failed > 0 {
+                anyhow::bail!(
+                    "{} of {} runs failed (see index.json)",
+                    out.failed,
+                    out.total
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn plan(a: &PlanArgs) -> anyhow::Result<()> {
+    let exp = sweep::Experiment::load(&a.file).map_err(classify)?;
+    let plan = sweep::expand(&exp);
+    if a.json {
+        let configs: Vec<_> = plan
+            .configs
+            .iter()
+            .map(|c| serde_json::json!({ "config": c.id, "label": c.label(), "baseline": c.baseline }))
+            .collect();
+        let excluded: Vec<_> = plan
+            .excluded
+            .iter()
+            .map(|e| serde_json::json!({ "config": e.config.id, "label": e.config.label(), "why": e.why }))
+            .collect();
+        let body = serde_json::json!({
+            "configs": configs, "excluded": excluded, "runs": plan.runs.len(),
+            "repetitions": exp.probe.repetitions,
+            "estimate_s": plan.estimate().as_secs_f64(),
+            "measure_per_run_s": plan.measure_per_run.as_secs_f64(),
+        });
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} configurations × {} repetitions = {} runs, {} excluded",
+        a.file.display(),
+        plan.configs.len(),
+        exp.probe.repetitions,
+        plan.runs.len(),
+        plan.excluded.len()
+    );
+    for c in &plan.configs {
+        println!("  {}  {}", c.id, c.label());
+    }
+    for e in &plan.excluded {
+        println!(
+            "  excluded {}  {}: {}",
+            e.config.id,
+            e.config.label(),
+            e.why
+        );
+    }
+    println!(
+        "estimated {:.0} s ({:.1} s probing + ~{:.1} s start-up, warm-up and linger per run)",
+        plan.estimate().as_secs_f64(),
+        plan.measure_per_run.as_secs_f64(),
+        (plan.wall_per_run - plan.measure_per_run).as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Runs the sweep of `file` into `out`; shared with `demo`.
+pub fn run_sweep(
+    file: &Path,
+    out: &Path,
+    resume: bool,
+    json: bool,
+) -> anyhow::Result<sweep::Outcome> {
+    let exp = sweep::Experiment::load(file).map_err(classify)?;
+    require_root("xdplat sweep run")?;
+    let stop = stop_flag()?;
+    let opts = sweep::Options {
+        out: out.to_path_buf(),
+        resume,
+        json,
+        local_bin: std::env::current_exe()?,
+        state: host::StateDir::from_env(),
+    };
+    sweep::run(&exp, &opts, &stop).map_err(classify)
+}
