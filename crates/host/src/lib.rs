@@ -8,12 +8,15 @@
 //! - [`hostconfig`]: host settings (busy poll, coalescing, channels,
 //!   C-states, IRQ affinity; [`settings`]) applied under a lock with an
 //!   on-disk journal ([`state`]) and restored on drop or after a crash.
+//! - [`doctor`]: read-only probes of XDP/AF_XDP device features, attached
+//!   programs, NAPI ids and coalescing support, for `xdplat doctor`.
 //! - [`test_support`]: a self-cleaning testbed and a root check for tests.
 //!
 //! Every failure is an [`Error`] whose message names the syscall, path,
 //! command or parameter involved.
 
 mod cmd;
+pub mod doctor;
 mod error;
 mod genl;
 pub mod hostconfig;
