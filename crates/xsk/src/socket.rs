@@ -73,28 +73,8 @@ impl Socket {
             .map_err(|e| Error::sys("mmap(UMEM)", e))?;
         let fd = sys::xsk_socket().map_err(|e| Error::sys("socket(AF_XDP)", e))?;
         register_umem(fd.as_fd(), &region, umem)?;
-        let (fill, completion) = umem_rings(fd.as_fd(), umem)?;
-        let (rx, tx) = data_rings(fd.as_fd(), cfg)?;
-        let info = bind(fd.as_fd(), cfg, None)?;
-        let ctl = Control {
-            fd,
-            info,
-            ifindex: cfg.ifindex,
-            queue_id: cfg.queue_id,
-        };
-        if let Some(bp) = cfg.busy_poll {
-            ctl.set_busy_poll(bp)?;
-        }
-        let frames = Frames::new(Arc::new(region), umem);
-        Ok(Socket {
-            fill,
-            completion,
-            rx,
-            tx,
-            frames,
-            ctl,
-            umem_cfg: umem.clone(),
-        })
+        let rings = Rings::open(fd, umem, cfg, None)?;
+        Ok(rings.into_socket(Frames::new(Arc::new(region), umem), umem))
     }
 
     /// A second socket on this socket's UMEM (XDP_SHARED_UMEM), owning UMEM frames
@@ -105,41 +85,21 @@ impl Socket {
         cfg.validate()?;
         let count = frames.end.saturating_sub(frames.start);
         self.check_share(&frames)?;
-        let fd = sys::xsk_socket().map_err(|e| Error::sys("socket(AF_XDP)", e))?;
-        let same_queue = cfg.ifindex == self.ctl.ifindex && cfg.queue_id == self.ctl.queue_id;
-        let (fill, completion) = if same_queue {
+        if cfg.ifindex == self.ctl.ifindex && cfg.queue_id == self.ctl.queue_id {
             return Err(Error::config(
                 "queue",
                 cfg.queue_id,
                 "sharing a UMEM on the same interface queue needs one fill ring for both sockets; use another queue",
             ));
-        } else {
-            umem_rings(fd.as_fd(), &self.umem_cfg)?
-        };
-        let (rx, tx) = data_rings(fd.as_fd(), cfg)?;
-        let info = bind(fd.as_fd(), cfg, Some(self.ctl.fd.as_fd()))?;
-        let ctl = Control {
-            fd,
-            info,
-            ifindex: cfg.ifindex,
-            queue_id: cfg.queue_id,
-        };
-        if let Some(bp) = cfg.busy_poll {
-            ctl.set_busy_poll(bp)?;
         }
+        let fd = sys::xsk_socket().map_err(|e| Error::sys("socket(AF_XDP)", e))?;
+        let rings = Rings::open(fd, &self.umem_cfg, cfg, Some(self.ctl.fd.as_fd()))?;
+        // the frames change owner only once the new socket is bound
         let frames = self
             .frames
             .split_off(frames.start, count)
             .expect("range checked by check_share");
-        Ok(Socket {
-            fill,
-            completion,
-            rx,
-            tx,
-            frames,
-            ctl,
-            umem_cfg: self.umem_cfg.clone(),
-        })
+        Ok(rings.into_socket(frames, &self.umem_cfg))
     }
 
     fn check_share(&self, frames: &Range<u32>) -> Result<()> {
@@ -159,6 +119,65 @@ impl Socket {
 
     pub fn umem_config(&self) -> &UmemConfig {
         &self.umem_cfg
+    }
+}
+
+/// Everything of a socket but its frames: its four rings and its bound descriptor.
+struct Rings {
+    fill: FillRing,
+    completion: CompletionRing,
+    rx: RxRing,
+    tx: TxRing,
+    ctl: Control,
+}
+
+impl Rings {
+    /// Maps the rings on `fd` (whose UMEM is registered, or shared from `shared_with`), binds it
+    /// and sets the busy-poll options.
+    fn open(
+        fd: OwnedFd,
+        umem: &UmemConfig,
+        cfg: &SocketConfig,
+        shared_with: Option<BorrowedFd<'_>>,
+    ) -> Result<Rings> {
+        let (fill, completion) = umem_rings(fd.as_fd(), umem)?;
+        let (rx, tx) = data_rings(fd.as_fd(), cfg)?;
+        let info = bind(fd.as_fd(), cfg, shared_with)?;
+        let ctl = Control {
+            fd,
+            info,
+            ifindex: cfg.ifindex,
+            queue_id: cfg.queue_id,
+        };
+        if let Some(bp) = cfg.busy_poll {
+            ctl.set_busy_poll(bp)?;
+        }
+        Ok(Rings {
+            fill,
+            completion,
+            rx,
+            tx,
+            ctl,
+        })
+    }
+
+    fn into_socket(self, frames: Frames, umem: &UmemConfig) -> Socket {
+        let Rings {
+            fill,
+            completion,
+            rx,
+            tx,
+            ctl,
+        } = self;
+        Socket {
+            fill,
+            completion,
+            rx,
+            tx,
+            frames,
+            ctl,
+            umem_cfg: umem.clone(),
+        }
     }
 }
 
