@@ -198,6 +198,10 @@ impl Store {
 fn start_time(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 1..];
-    // fields after the command: state(3) ... starttime(22)
-    rest.split_whitespace().nth(19)?.parse().ok()
+    // fields after the command: state(3) ... starttime(22); a zombie is as good as gone
+    let mut f = rest.split_whitespace();
+    if f.next()? == "Z" {
+        return None;
+    }
+    f.nth(18)?.parse().ok()
 }

@@ -1,0 +1,256 @@
+//! `xdplat sweep` through the real binary on a namespace testbed: a small sweep, bad input,
+//! refusal of an existing directory, and SIGKILL at random moments followed by `--resume`
+//! (exactly configurations × repetitions complete runs, none duplicated, hosts restored).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{TestTestbed, out_dir, xdplat};
+
+/// A small experiment on testbed `name`: 2 AF_XDP configurations + the baseline.
+fn small(name: &str, reps: u32, extra_axes: &str) -> String {
+    format!(
+        r#"[testbed]
+name = "{name}"
+
+[probe]
+interval = "1ms"
+count = 100
+repetitions = {reps}
+linger = "50ms"
+
+[axes]
+fwd.poll = [false, true]
+{extra_axes}
+"#
+    )
+}
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let f = dir.join("exp.toml");
+    std::fs::write(&f, text).expect("write experiment");
+    f
+}
+
+/// Complete run directories under OUT/runs (no temporaries).
+fn complete_runs(out: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(out.join("runs"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    for r in &v {
+        assert!(
+            out.join("runs").join(r).join("summary.json").is_file(),
+            "run {r} has no summary"
+        );
+        assert!(out.join("runs").join(r).join("samples.parquet").is_file());
+    }
+    v
+}
+
+/// B's gro_flush_timeout (`ip netns exec` mounts the namespace's own sysfs).
+fn gro_flush_timeout(tb: &TestTestbed) -> String {
+    let b = &tb.ab().b;
+    let o = std::process::Command::new("ip")
+        .args(["netns", "exec", &b.netns, "cat"])
+        .arg(format!("/sys/class/net/{}/gro_flush_timeout", b.iface))
+        .output()
+        .expect("read gro_flush_timeout");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+fn sweep_cmd(file: &Path, out: &Path, state: &Path) -> std::process::Command {
+    let mut c = xdplat();
+    c.args(["sweep", "run"])
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .env("XDPLAT_STATE_DIR", state);
+    c
+}
+
+#[test]
+fn small_sweep_then_refusals() {
+    let Some(tb) = TestTestbed::new("swp", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-small");
+    let state = dir.join("state");
+    // a host setting on B too, so that restoring is exercised
+    let file = write(
+        &dir,
+        &small(tb.name(), 1, "\"b.gro-flush-timeout\" = [0, 50000]"),
+    );
+    let out = dir.join("out");
+    let gro = || gro_flush_timeout(&tb);
+    let before = gro();
+    assert!(!before.is_empty());
+    let t = Instant::now();
+    let o = sweep_cmd(&file, &out, &state)
+        .arg("--json")
+        .output()
+        .expect("run sweep");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!("small sweep: {:?}\n{stdout}", t.elapsed());
+    // 2 × 2 AF_XDP configurations + baseline, 1 repetition
+    let runs = complete_runs(&out);
+    assert_eq!(runs.len(), 5, "{runs:?}");
+    assert_eq!(gro(), before, "host setting restored");
+    let end: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|v: &serde_json::Value| v["event"] == "end")
+        .expect("end line");
+    assert_eq!(end["done"], 5);
+    assert!(end["measuring_fraction"].as_f64().unwrap_or(0.0) > 0.0);
+    // the summary carries the forwarder knob, the host setting and the CPU cost
+    let mut saw_gro = false;
+    for r in &runs {
+        let s =
+            results::read_summary(&out.join("runs").join(r).join("summary.json")).expect("summary");
+        let cpu = &s.extra["cpu"];
+        assert!(cpu["ping_user_ns"].as_u64().is_some(), "{cpu}");
+        assert!(cpu["fwd_sys_ns"].as_u64().is_some(), "{cpu}");
+        assert!(cpu["softirq_ns"].as_u64().is_some(), "{cpu}");
+        if s.params["backend"] == "afxdp" {
+            assert!(s.params.contains_key("fwd_poll"));
+            saw_gro |= s.params["b_gro_flush_timeout"] == 50000;
+        }
+    }
+    assert!(saw_gro);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index"))
+            .expect("index json");
+    let idx = index["runs"].as_array().expect("runs");
+    assert_eq!(idx.len(), 5);
+    assert!(idx.iter().all(|r| r["status"] == "done"));
+    let exp = std::fs::read_to_string(out.join("experiment.toml")).expect("experiment.toml");
+    assert!(exp.starts_with("[testbed]") && exp.contains("# --- as run ---"));
+
+    // an existing sweep directory without --resume: refused, exit 2
+    let o = sweep_cmd(&file, &out, &state).output().expect("rerun");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+    // --resume with everything done: nothing to do
+    let o = sweep_cmd(&file, &out, &state)
+        .arg("--resume")
+        .output()
+        .expect("resume");
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("5 already done"));
+    // a different file for the same directory: refused
+    let other = write(&dir.join("other"), &small(tb.name(), 2, ""));
+    let o = sweep_cmd(&other, &out, &state)
+        .arg("--resume")
+        .output()
+        .expect("resume other");
+    assert_eq!(o.status.code(), Some(2));
+    // a bad file: exit 2 naming the key and line, nothing created
+    let bad = write(&dir.join("bad"), "[axes]\npoll = [true]\nturbo = [1]\n");
+    let o = sweep_cmd(&bad, &dir.join("never"), &state)
+        .output()
+        .expect("bad");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("turbo") && err.contains("line 3"), "{err}");
+    assert!(!dir.join("never").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigkill_and_resume() {
+    let Some(tb) = TestTestbed::new("swk", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-kill");
+    let state = dir.join("state");
+    let file = write(
+        &dir,
+        &small(tb.name(), 2, "\"b.gro-flush-timeout\" = [0, 50000]"),
+    );
+    let out = dir.join("out");
+    let before = gro_flush_timeout(&tb);
+    // pseudo-random kill moments (no rand dependency): from the clock
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(7, |d| d.subsec_nanos() as u64);
+    let mut kills = 0;
+    for round in 0..6 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(100 + (seed >> 33) % 600);
+        let mut c = sweep_cmd(&file, &out, &state);
+        if round > 0 {
+            c.arg("--resume");
+        }
+        let mut child = c
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sweep");
+        std::thread::sleep(delay);
+        if child.try_wait().expect("try_wait").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
+        }
+        let _ = child.wait();
+        let runs = complete_runs(&out);
+        println!(
+            "round {round}: killed after {delay:?}, {} complete runs",
+            runs.len()
+        );
+    }
+    let o = sweep_cmd(&file, &out, &state)
+        .arg("--resume")
+        .output()
+        .expect("final resume");
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let runs = complete_runs(&out);
+    // 5 configurations (2 × 2 + baseline) × 2 repetitions, each exactly once
+    assert_eq!(runs.len(), 10, "{runs:?}");
+    let ids: std::collections::BTreeSet<_> = runs.iter().collect();
+    assert_eq!(ids.len(), 10);
+    assert_eq!(gro_flush_timeout(&tb), before, "host restored");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index"))
+            .expect("index json");
+    assert!(
+        index["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .all(|r| r["status"] == "done")
+    );
+    // no role process left behind
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("--netns={}-", tb.name())])
+        .output()
+        .expect("pgrep");
+    assert!(
+        left.stdout.is_empty(),
+        "leftover roles: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+    println!("{kills} SIGKILLs");
+    let _ = std::fs::remove_dir_all(&dir);
+}
