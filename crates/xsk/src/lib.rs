@@ -26,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod ring;
 mod socket;
+pub mod txmeta;
 
 pub use config::{BindMode, BusyPoll, SocketConfig, UmemConfig, XDP_PACKET_HEADROOM};
 pub use error::{Error, Result};

@@ -216,3 +216,100 @@ fn transmit_completes_and_need_wakeup_is_signalled() {
         .expect("the AF_XDP frame reached B's kernel");
     assert_eq!(n, 64 - wire::PROBE_OFFSET);
 }
+
+#[test]
+fn copy_mode_tx_timestamp_is_a_software_tai_stamp() {
+    let Some(tb) = TestTestbed::new("xtts", 1) else {
+        return;
+    };
+    let (a, b) = (tb.ab().a.clone(), tb.ab().b.clone());
+    let b_mac = b.mac_bytes().expect("mac");
+    let b_ip = b.ip().expect("ip");
+    host::netns::run_in(&a.netns, move || {
+        let info = host::iface::info(&a.iface).expect("iface");
+        let umem = UmemConfig {
+            tx_metadata_len: 24,
+            ..Default::default()
+        };
+        let mut sock = Socket::new(&umem, &SocketConfig::new(info.ifindex, 0))
+            .expect("socket with TX metadata");
+        let addr = sock.frames.tx_addr(7);
+        assert_eq!(
+            addr,
+            sock.frames.frame_addr(7) + 24,
+            "the packet starts after the metadata area"
+        );
+        let flow = wire::FlowRepr {
+            src_mac: wire::MacAddr(info.mac),
+            dst_mac: wire::MacAddr(b_mac),
+            src_ip: info.ipv4.expect("ip").0,
+            dst_ip: b_ip,
+            src_port: 9556,
+            dst_port: 9556,
+        };
+        wire::emit_probe(
+            sock.frames.get_mut(addr, 64).expect("frame"),
+            &flow,
+            &wire::ProbeRepr::default(),
+        )
+        .expect("emit");
+        let mut desc = xsk::Desc {
+            addr,
+            len: 64,
+            options: 0,
+        };
+        assert!(xsk::txmeta::request_timestamp(&mut sock.frames, &mut desc));
+        assert_eq!(desc.options, xsk::TX_METADATA);
+        let mut tx = sock.tx.reserve(1);
+        tx.set(0, desc);
+        tx.commit(1);
+        let tai = || {
+            let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_TAI).expect("CLOCK_TAI");
+            t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+        };
+        let before = tai();
+        sock.ctl.kick_tx().expect("kick");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let done = sock.completion.peek(1);
+            if done.len() == 1 {
+                assert_eq!(done.get(0), addr);
+                break;
+            }
+            drop(done);
+            assert!(
+                Instant::now() < deadline,
+                "the kernel did not complete a frame with TX metadata"
+            );
+            std::thread::yield_now();
+        }
+        let after = tai();
+        let ts = xsk::txmeta::completion_timestamp(&sock.frames, addr)
+            .expect("copy mode writes a software stamp");
+        assert!(
+            (before..=after).contains(&ts),
+            "stamp {ts} outside CLOCK_TAI [{before}, {after}]"
+        );
+        let stats = sock.ctl.statistics().expect("stats");
+        assert_eq!(
+            stats.tx_invalid_descs, 0,
+            "the metadata descriptor was accepted"
+        );
+    })
+    .expect("ns a");
+}
+
+#[test]
+fn no_metadata_room_means_no_request() {
+    in_a("xtnr", 1, |ifindex, _| {
+        let mut sock =
+            Socket::new(&UmemConfig::default(), &SocketConfig::new(ifindex, 0)).expect("socket");
+        let mut desc = xsk::Desc {
+            addr: sock.frames.tx_addr(1),
+            len: 64,
+            options: 0,
+        };
+        assert!(!xsk::txmeta::request_timestamp(&mut sock.frames, &mut desc));
+        assert_eq!(desc.options, 0);
+    });
+}

@@ -21,6 +21,7 @@ pub struct Frames {
     range: Range<u64>,
     frame_size: u32,
     headroom: u32,
+    tx_metadata_len: u32,
     unaligned: bool,
 }
 
@@ -32,6 +33,7 @@ impl Frames {
             range: 0..len,
             frame_size: cfg.frame_size,
             headroom: cfg.headroom,
+            tx_metadata_len: cfg.tx_metadata_len,
             unaligned: cfg.unaligned,
         }
     }
@@ -67,10 +69,15 @@ impl Frames {
         index as u64 * self.frame_size as u64
     }
 
-    /// The address where a packet written for TX into frame `index` starts (after headroom),
-    /// mirroring where the kernel puts received data in aligned mode.
+    /// The address where a packet written for TX into frame `index` starts: after the headroom
+    /// and the AF_XDP TX metadata area, which the kernel finds right before the packet.
     pub fn tx_addr(&self, index: u32) -> u64 {
-        self.frame_addr(index) + self.headroom as u64
+        self.frame_addr(index) + self.headroom as u64 + self.tx_metadata_len as u64
+    }
+
+    /// Bytes of TX metadata before each TX packet (the UMEM's `tx_metadata_len`).
+    pub fn tx_metadata_len(&self) -> u32 {
+        self.tx_metadata_len
     }
 
     /// The frame that contains a descriptor address, as the start address of that frame: what
