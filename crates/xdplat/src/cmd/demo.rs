@@ -1,179 +1,93 @@
-//! `xdplat demo`: the whole measurement on the local namespace testbed, end to end: testbed up,
-//! AF_XDP forwarder in B, pings from A over AF_XDP and then over kernel UDP (the baseline), a
-//! summary of each, testbed down (also on error).
+//! `xdplat demo`: the whole pipeline on the local namespace testbed: testbed up, the sweep of
+//! `examples/quick.toml` (8 AF_XDP configurations and the kernel baseline, about two minutes),
+//! the analysis, the path of `report.html`, testbed down (also on error or Ctrl-C).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
 
-use probe::Knobs;
-use probe::fwd::FwdConfig;
+use clap::{Args as _, FromArgMatches};
 
-use crate::cmd::common::{require_root, stop_flag};
-use crate::cmd::fwd::{FwdPlan, serve};
-use crate::cmd::ping::{PingPlan, measure, print_summary};
+use crate::cmd::common::require_root;
+use crate::cmd::{analyze, sweep};
+
+/// The demo's experiment, built in so that the demo runs from any directory.
+const QUICK: &str = include_str!("../../../../examples/quick.toml");
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where to write the run directories.
+    /// Where to write the sweep (a fresh subdirectory per demo).
     #[arg(long, default_value = "xdplat-out/demo")]
     pub out: PathBuf,
-    /// Testbed name (namespaces NAME-a and NAME-b).
-    #[arg(long, default_value = "xdpdemo")]
-    pub name: String,
-    /// Seconds of pings per backend.
-    #[arg(long, default_value_t = 5)]
-    pub seconds: u64,
+    /// Another experiment file instead of the built-in examples/quick.toml.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
 }
 
-/// Removes the demo's testbed however the demo ends.
+/// Removes the testbed however the demo ends.
 struct TestbedGuard(String);
 
 impl Drop for TestbedGuard {
     fn drop(&mut self) {
-        if let Err(e) = host::testbed::down(&self.0) {
-            eprintln!("xdplat demo: removing testbed {}: {e}", self.0);
+        match host::testbed::down(&self.0) {
+            Ok(()) => println!("testbed {} removed", self.0),
+            Err(e) => eprintln!("xdplat demo: removing testbed {}: {e}", self.0),
         }
     }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     require_root("xdplat demo")?;
-    let stop = stop_flag()?;
-    let spec = host::testbed::TestbedSpec {
-        name: args.name.clone(),
-        queues: 1,
-        with_c: false,
-    };
-    let status = host::testbed::up(&spec).map_err(crate::exit::classify)?;
-    let _down = TestbedGuard(args.name.clone());
-    let link = status
-        .links
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("testbed {} has no link", args.name))?;
-    println!(
-        "testbed {}: {} ({}) <-> {} ({})",
-        status.name, link.a.netns, link.a.ipv4, link.b.netns, link.b.ipv4
-    );
-    let stamp = true;
-    let interval = Duration::from_millis(10);
-    let count = args.seconds * 1000 / 10;
-    let run_stamp = std::time::SystemTime::now()
+    let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    for udp in [false, true] {
-        let backend = if udp { "udp" } else { "afxdp" };
-        let knobs = Knobs {
-            bind: xsk::BindMode::Auto,
-            ..Knobs::default()
-        };
-        let fwd = FwdPlan {
-            iface: link.b.iface.clone(),
-            queue: 0,
-            udp,
-            port: probe::DEFAULT_PROBE_PORT,
-            knobs: knobs.clone(),
-            cfg: FwdConfig {
-                stamp,
-                swap_l3: true,
-                duration: None,
-                hold: Duration::ZERO,
-            },
-        };
-        let ping = PingPlan {
-            iface: link.a.iface.clone(),
-            queue: 0,
-            dst_ip: link
-                .b
-                .ip()
-                .ok_or_else(|| anyhow::anyhow!("testbed B end has no address"))?,
-            dst_mac: link.b.mac_bytes(),
-            udp,
-            port: probe::DEFAULT_PROBE_PORT,
-            size: wire::MIN_STAMPED_PROBE_SIZE,
-            interval,
-            count,
-            warmup: 10,
-            linger: Duration::from_millis(500),
-            stamp_room: stamp,
-            repetition: 0,
-            knobs,
-        };
-        let dir = args.out.join(format!("{run_stamp}-{backend}"));
-        println!(
-            "\n== {backend}: forwarder in {}, {} probes of {} B every {:?} from {}",
-            link.b.netns, count, ping.size, interval, link.a.netns
-        );
-        let summary =
-            ping_against_forwarder(&link.b.netns, &link.a.netns, fwd, ping, dir.clone(), &stop)?;
-        print_summary(&summary, &dir);
-        if let Some(st) = summary
-            .stages
-            .get("b_xdp_to_user")
-            .and_then(|v| v.get("median"))
-        {
+    let dir = args.out.join(stamp.to_string());
+    std::fs::create_dir_all(&dir)?;
+    let file = match &args.file {
+        Some(f) => f.clone(),
+        None => {
+            let f = dir.join("quick.toml");
+            std::fs::write(&f, QUICK)?;
+            f
+        }
+    };
+    let exp = sweep::sweep_file(&file)?;
+    let _down = match &exp.testbed {
+        Some(name) => {
+            let status = host::testbed::up(&host::testbed::TestbedSpec {
+                name: name.clone(),
+                queues: 1,
+                with_c: false,
+            })
+            .map_err(crate::exit::classify)?;
+            let l = &status.links[0];
             println!(
-                "forwarder B: XDP hook to user space median {:.1} µs",
-                st.as_f64().unwrap_or(0.0) / 1000.0
+                "testbed {}: {} ({}) <-> {} ({})",
+                status.name, l.a.netns, l.a.ipv4, l.b.netns, l.b.ipv4
             );
+            Some(TestbedGuard(name.clone()))
         }
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
+        None => None,
+    };
+    let out = dir.join("sweep");
+    println!("sweep of {} into {}", file.display(), out.display());
+    let outcome = sweep::run_sweep(&file, &out, false, false)?;
+    if outcome.done == 0 {
+        anyhow::bail!("no run completed: nothing to analyse");
+    }
+    let report = dir.join("report");
+    let argv = [
+        "analyze".into(),
+        out.display().to_string(),
+        "--out".into(),
+        report.display().to_string(),
+    ];
+    let m =
+        analyze::Args::augment_args(clap::Command::new("analyze")).try_get_matches_from(argv)?;
+    analyze::run(analyze::Args::from_arg_matches(&m)?)?;
+    let html = report.join("report.html");
+    if html.is_file() {
+        println!("report: {}", html.display());
+    } else {
+        println!("report: {} (see its index)", report.display());
     }
     Ok(())
-}
-
-/// Runs a forwarder thread in `fwd_ns` and a ping in `ping_ns` until the ping is done.
-pub fn ping_against_forwarder(
-    fwd_ns: &str,
-    ping_ns: &str,
-    fwd: FwdPlan,
-    ping: PingPlan,
-    dir: PathBuf,
-    stop: &Arc<AtomicBool>,
-) -> anyhow::Result<results::Summary> {
-    let fwd_stop = Arc::new(AtomicBool::new(false));
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-    let fwd_thread = {
-        let fwd_stop = Arc::clone(&fwd_stop);
-        let ns = fwd_ns.to_string();
-        std::thread::spawn(move || -> anyhow::Result<()> {
-            let _g = host::netns::enter(&ns).map_err(crate::exit::classify)?;
-            let mut ready = |line: String| {
-                println!("{line}");
-                let _ = ready_tx.send(Ok(()));
-            };
-            let r = serve(&fwd, &fwd_stop, &mut ready);
-            if let Err(e) = &r {
-                let _ = ready_tx.send(Err(format!("{e:#}")));
-            }
-            r.map(|_| ())
-        })
-    };
-    match ready_rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            let _ = fwd_thread.join();
-            anyhow::bail!("forwarder failed to start: {e}");
-        }
-        Err(_) => anyhow::bail!("forwarder did not start within 10 s"),
-    }
-    let result = {
-        let stop = Arc::clone(stop);
-        let ns = ping_ns.to_string();
-        std::thread::spawn(move || -> anyhow::Result<results::Summary> {
-            let _g = host::netns::enter(&ns).map_err(crate::exit::classify)?;
-            measure(&ping, &dir, &stop, &mut |_| {})
-        })
-        .join()
-        .map_err(|_| anyhow::anyhow!("ping thread panicked"))?
-    };
-    fwd_stop.store(true, Ordering::Relaxed);
-    fwd_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("forwarder thread panicked"))??;
-    result
 }

@@ -116,6 +116,11 @@ fn plan(a: &PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads and checks an experiment file (bad input: exit 2).
+pub fn sweep_file(file: &Path) -> anyhow::Result<sweep::Experiment> {
+    sweep::Experiment::load(file).map_err(classify)
+}
+
 /// Runs the sweep of `file` into `out`; shared with `demo`.
 pub fn run_sweep(
     file: &Path,

@@ -1,0 +1,235 @@
+//! The ssh transport against a real OpenSSH server: Debian's sshd runs inside namespace A of a
+//! test testbed (inetd mode, one server per connection, reached through ProxyCommand), with a
+//! generated host key and a fresh client key. A tiny sweep pings from A over ssh; hostile
+//! strings (quotes, `;`, `$()`, backquotes, newlines) reach the remote program as inert argv.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{TestTestbed, out_dir, xdplat};
+use sweep::experiment::{Exec, HostSpec};
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// A key pair and an sshd config in `dir`; None (with the reason printed) when OpenSSH is
+/// missing (scripts/setup.sh --with-test-deps installs it).
+fn sshd_setup(dir: &Path) -> Option<PathBuf> {
+    if !Path::new(SSHD).exists() || Command::new("ssh").arg("-V").output().is_err() {
+        println!(
+            "skipping: needs openssh-server and openssh-client (scripts/setup.sh --with-test-deps)"
+        );
+        return None;
+    }
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for k in ["hostkey", "userkey"] {
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(dir.join(k))
+            .status()
+            .expect("ssh-keygen");
+        assert!(st.success());
+    }
+    std::fs::copy(dir.join("userkey.pub"), dir.join("authorized_keys")).expect("authorized_keys");
+    // sshd insists on its privilege-separation directory (the package makes it at boot)
+    std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
+    let cfg = dir.join("sshd_config");
+    std::fs::write(
+        &cfg,
+        format!(
+            "HostKey {d}/hostkey\nAuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin yes\n\
+             StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             PidFile none\nLogLevel ERROR\n",
+            d = dir.display()
+        ),
+    )
+    .expect("sshd_config");
+    Some(cfg)
+}
+
+/// ssh client options reaching the sshd of namespace `ns`.
+fn ssh_options(dir: &Path, cfg: &Path, ns: &str) -> Vec<String> {
+    [
+        "-F",
+        "/dev/null",
+        "-i",
+        &dir.join("userkey").display().to_string(),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        &format!(
+            "ProxyCommand=ip netns exec {ns} {SSHD} -i -f {}",
+            cfg.display()
+        ),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn toml_list(v: &[String]) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|s| serde_json::to_string(s).expect("json string"))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+#[test]
+fn sweep_through_sshd_in_a_namespace() {
+    let Some(tb) = TestTestbed::new("ssh", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-ssh");
+    let Some(cfg) = sshd_setup(&dir) else {
+        return;
+    };
+    let a = &tb.ab().a;
+    let opts = ssh_options(&dir, &cfg, &a.netns);
+    let file = dir.join("exp.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"[testbed]
+name = "{tb}"
+
+[hosts.a]
+ssh = "root@generator"
+ssh-options = {opts}
+xdplat = {bin}
+iface = "{iface}"
+
+[hosts.b]
+netns = "{tb}-b"
+
+[roles]
+ping = "a"
+fwd = "b"
+
+[probe]
+interval = "1ms"
+count = 100
+repetitions = 1
+linger = "50ms"
+
+[axes]
+fwd.poll = [true]
+"#,
+            tb = tb.name(),
+            opts = toml_list(&opts),
+            bin = serde_json::to_string(env!("CARGO_BIN_EXE_xdplat")).expect("json"),
+            iface = a.iface,
+        ),
+    )
+    .expect("write experiment");
+    let out = dir.join("out");
+    let o = xdplat()
+        .args(["sweep", "run"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .env("XDPLAT_STATE_DIR", dir.join("state"))
+        .output()
+        .expect("sweep");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!("{stdout}");
+    let runs: Vec<_> = std::fs::read_dir(out.join("runs"))
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .collect();
+    assert_eq!(runs.len(), 2, "one AF_XDP configuration and the baseline");
+    for r in &runs {
+        assert!(r.join("samples.parquet").is_file());
+        let s = results::read_summary(&r.join("summary.json")).expect("summary");
+        assert!(s.packets.received > 0, "{:?}", s.packets);
+        // the pinger ran remotely: only the local forwarder's CPU is known
+        assert!(s.extra["cpu"].get("ping_user_ns").is_none());
+        assert!(s.extra["cpu"]["fwd_user_ns"].as_u64().is_some());
+    }
+    let facts = std::fs::read_to_string(out.join("experiment.toml")).expect("experiment");
+    assert!(facts.contains("host a (root@generator): xdplat"), "{facts}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hostile_strings_arrive_inert() {
+    let Some(tb) = TestTestbed::new("sshq", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-ssh-quote");
+    let Some(cfg) = sshd_setup(&dir) else {
+        return;
+    };
+    let canary = dir.join("pwned");
+    let c = canary.display();
+    let hostile: Vec<String> = vec![
+        format!("x'; touch {c}; echo '"),
+        format!("$(touch {c})"),
+        format!("`touch {c}`"),
+        format!("a\ntouch {c}\n"),
+        format!("\"; touch {c}; \""),
+        format!("; touch {c} #"),
+        "*".into(),
+        "".into(),
+        "back\\slash".into(),
+        "-o".into(),
+    ];
+    // the remote program prints its argv, NUL-terminated
+    let mut argv = vec!["printf".to_string(), "%s\\0".to_string()];
+    argv.extend(hostile.iter().cloned());
+    let host = HostSpec {
+        name: "a".into(),
+        exec: Exec::Ssh {
+            dest: "root@generator".into(),
+            options: ssh_options(&dir, &cfg, &tb.ab().a.netns),
+        },
+        netns: None,
+        xdplat: None,
+        iface: None,
+        queue: 0,
+        cpu: None,
+        ip: None,
+        mac: None,
+    };
+    let out = sweep::transport::output(&host, &argv).expect("ssh printf");
+    let got: Vec<&str> = out.split('\0').collect();
+    assert_eq!(
+        &got[..hostile.len()],
+        hostile.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(!canary.exists(), "a hostile value ran a command");
+    // through a role: a hostile interface name is refused as bad input by xdplat on the
+    // remote side, never run by its shell
+    let bin = env!("CARGO_BIN_EXE_xdplat").to_string();
+    let role: Vec<String> = vec![
+        bin,
+        "ping".into(),
+        format!("--iface={}", hostile[0]),
+        "--dst-ip=10.0.0.1".into(),
+        "--out".into(),
+        dir.join("never").display().to_string(),
+    ];
+    let e = sweep::transport::output(&host, &role).expect_err("bad iface");
+    assert!(e.to_string().contains("exit status: 2"), "{e}");
+    assert!(!canary.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
