@@ -77,8 +77,9 @@ fn stages_are_causal_and_add_up_to_the_rtt() {
 }
 
 /// B's processing stage and the RTT median both rise by the hold D (a busy-wait added after B's
-/// own processing): the stage's median rise within [0.9 D, D + 20 µs], the RTT median's within
-/// [0.7 D, D + 150 µs], wide enough for a 2-core VM running both roles and the test harness.
+/// own processing): every probe's stage is at least D; the stage's median rises by D within
+/// [-5 µs, +20 µs] (B's own few µs of processing vary between runs in a debug build) and the
+/// minimum RTT by D within [-10 µs, +50 µs], wide enough for a loaded 2-core VM.
 #[test]
 fn a_known_delay_in_b_is_attributed_to_b() {
     let Some(tb) = TestTestbed::new("hold", 1) else {
@@ -86,19 +87,26 @@ fn a_known_delay_in_b_is_attributed_to_b() {
     };
     let median = |s: &results::Summary, k: &str| s.stages[k]["median"].as_f64().expect("median");
     let (base, _) = stamped_run(&tb, "0s", "150");
-    let base_rtt = base.rtt_ns.expect("rtt").median;
+    // the minimum: load and descheduling only ever add delay, so the fastest probe of a run is
+    // what D changes, while medians of separate runs drift with the machine's load
+    let base_rtt = base.rtt_ns.expect("rtt").min;
     let base_proc = median(&base, "b_processing");
     for (hold, d) in [("10us", 10_000.0), ("50us", 50_000.0), ("200us", 200_000.0)] {
         let (s, _) = stamped_run(&tb, hold, "150");
+        let min = s.stages["b_processing"]["min"].as_f64().expect("min");
+        assert!(
+            min >= d,
+            "hold {hold}: a probe's b_processing {min} ns is shorter than the hold"
+        );
         let proc_rise = median(&s, "b_processing") - base_proc;
         assert!(
-            proc_rise >= 0.9 * d && proc_rise <= d + 20_000.0,
+            proc_rise >= d - 5_000.0 && proc_rise <= d + 20_000.0,
             "hold {hold}: b_processing median rose by {proc_rise} ns"
         );
-        let rise = s.rtt_ns.expect("rtt").median - base_rtt;
+        let rise = s.rtt_ns.expect("rtt").min - base_rtt;
         assert!(
-            rise >= 0.7 * d && rise <= d + 150_000.0,
-            "hold {hold}: RTT median rose by {rise} ns"
+            rise >= d - 10_000.0 && rise <= d + 50_000.0,
+            "hold {hold}: the minimum RTT rose by {rise} ns"
         );
     }
 }
