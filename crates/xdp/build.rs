@@ -1,12 +1,16 @@
-//! Compiles `src/bpf/probe.bpf.c` with clang and generates its libbpf-rs
-//! skeleton into `OUT_DIR/probe.skel.rs` (included by `src/skel.rs`).
+//! Compiles `src/bpf/probe.bpf.c` and `src/bpf/reflect.bpf.c` with clang and
+//! generates their libbpf-rs skeletons into `OUT_DIR/{probe,reflect}.skel.rs`
+//! (included by `src/skel.rs`).
 
 use std::env;
 use std::path::{Path, PathBuf};
 
 use libbpf_cargo::SkeletonBuilder;
 
-const SRC: &str = "src/bpf/probe.bpf.c";
+const SOURCES: [(&str, &str); 2] = [
+    ("src/bpf/probe.bpf.c", "probe.skel.rs"),
+    ("src/bpf/reflect.bpf.c", "reflect.skel.rs"),
+];
 
 /// Debian and Ubuntu keep `asm/types.h` under `/usr/include/<multiarch>`,
 /// which `clang -target bpf` does not search by itself.
@@ -35,10 +39,12 @@ fn main() {
     if let Some(dir) = multiarch_include().filter(|d| d.is_dir()) {
         args.push(format!("-I{}", dir.display()));
     }
-    SkeletonBuilder::new()
-        .source(SRC)
-        .clang_args(args)
-        .build_and_generate(out.join("probe.skel.rs"))
-        .unwrap_or_else(|e| panic!("building the XDP program {SRC} with clang: {e:#}"));
-    println!("cargo:rerun-if-changed={SRC}");
+    for (src, skel) in SOURCES {
+        SkeletonBuilder::new()
+            .source(src)
+            .clang_args(args.clone())
+            .build_and_generate(out.join(skel))
+            .unwrap_or_else(|e| panic!("building the XDP program {src} with clang: {e:#}"));
+        println!("cargo:rerun-if-changed={src}");
+    }
 }

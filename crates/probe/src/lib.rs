@@ -12,6 +12,7 @@
 
 pub mod afxdp;
 pub mod clock;
+pub mod cost;
 mod error;
 pub mod fwd;
 pub mod knobs;
@@ -19,6 +20,7 @@ mod payload;
 pub mod ping;
 mod port;
 pub mod record;
+pub mod tally;
 pub mod trace;
 pub mod udp;
 

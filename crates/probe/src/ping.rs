@@ -7,6 +7,11 @@
 //! `rx_ns - tx_ns`, both from our own records: nothing on the wire is trusted for it. Sending is
 //! scheduled from the start time (`sched_ns`), so a stalled sender shows up as lateness instead
 //! of hiding latency (coordinated omission).
+//!
+//! Maximum-rate mode (`interval` zero): batches go back to back while fewer than `window`
+//! probes are in flight; one clock read stamps a whole batch (its probes are published in one
+//! commit); every RTT goes into the histogram and a raw row is kept for every
+//! `sample_every`th probe, so memory does not grow with the packet rate ([`crate::tally`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -17,9 +22,13 @@ use results::{PacketCounts, Sample};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::port::{Port, RxInfo};
+use crate::tally::{Reply, Tally};
 
-/// Largest number of probes one run keeps rows for.
+/// Largest number of raw rows one run keeps.
 pub const MAX_RECORDED: u64 = 50_000_000;
+
+/// Most probes in flight an interval-paced run tracks (slots of the tally's ring).
+const PACED_RING: u64 = 1 << 20;
 
 #[derive(Debug, Clone)]
 pub struct PingConfig {
@@ -32,11 +41,16 @@ pub struct PingConfig {
     pub count: u64,
     /// Probes sent first and discarded.
     pub warmup: u64,
-    /// How long to wait for replies after the last send.
+    /// How long to wait for replies after the last send (and, in a window, before a probe
+    /// stops counting as in flight).
     pub linger: Duration,
     /// Reserve room in each probe for the forwarder's stamps.
     pub stamp_room: bool,
     pub run_id: u16,
+    /// Most probes in flight (0: no limit).
+    pub window: u32,
+    /// Keep a raw row for every Nth probe (1: all).
+    pub sample_every: u64,
 }
 
 impl PingConfig {
@@ -71,14 +85,35 @@ impl PingConfig {
                 "must send at least one probe",
             ));
         }
-        if self.count + self.warmup > MAX_RECORDED {
+        if self.sample_every == 0 {
+            return Err(Error::config(
+                "--sample-every",
+                self.sample_every,
+                "must be 1 or more",
+            ));
+        }
+        let rows = (self.count + self.warmup).div_ceil(self.sample_every);
+        if rows > MAX_RECORDED {
             return Err(Error::config(
                 "--count",
                 self.count,
-                format!("at most {MAX_RECORDED} probes per run"),
+                format!(
+                    "at most {MAX_RECORDED} raw rows per run: raise --sample-every to at least {}",
+                    (self.count + self.warmup).div_ceil(MAX_RECORDED)
+                ),
             ));
         }
         Ok(())
+    }
+
+    /// Slots of the in-flight ring: twice the window leaves room for stragglers.
+    fn ring(&self) -> u64 {
+        let total = self.count + self.warmup;
+        if self.window == 0 {
+            total.min(PACED_RING)
+        } else {
+            (2 * self.window as u64).max(1024).min(total.max(2))
+        }
     }
 }
 
@@ -95,93 +130,61 @@ pub struct Progress {
 
 #[derive(Debug, Clone)]
 pub struct PingOutcome {
-    /// One row per measured probe (warm-up excluded), in sequence order.
+    /// One row per sampled measured probe (all of them when `sample_every` is 1), warm-up
+    /// excluded, in sequence order.
     pub samples: Vec<Sample>,
+    /// The RTT of every measured probe that came back (3 significant digits).
+    pub rtt_hist: Histogram<u64>,
+    pub sample_every: u64,
     pub counts: PacketCounts,
     pub warmup: u64,
+    /// Replies that came back so late that their probe's slot had been reused.
+    pub late: u64,
     /// Stopped by the caller's stop flag before the end.
     pub interrupted: bool,
     pub elapsed: Duration,
 }
 
-struct State<'c> {
-    cfg: &'c PingConfig,
-    rows: Vec<Sample>,
-    seen: Vec<u8>,
-    hist: Histogram<u64>,
-    received: u64,
-    max_rx_seq: Option<u64>,
-    counts: PacketCounts,
+fn progress_of(t: &Tally, elapsed: Duration, sent: u64) -> Progress {
+    let has = !t.hist.is_empty();
+    Progress {
+        elapsed,
+        sent,
+        received: t.counts.received,
+        lost: sent.saturating_sub(t.counts.received),
+        p50_ns: has.then(|| t.hist.value_at_quantile(0.5)),
+        p99_ns: has.then(|| t.hist.value_at_quantile(0.99)),
+    }
 }
 
-impl State<'_> {
-    fn on_reply(&mut self, pkt: &[u8], info: RxInfo) {
-        let parsed = if info.payload_only {
-            crate::payload::parse(pkt)
-        } else {
-            wire::parse_probe(pkt).map(|(_, p)| p)
-        };
-        let probe = match parsed {
-            Ok(p) => p,
-            Err(wire::Error::NotProbe { .. }) => {
-                self.counts.foreign += 1;
-                return;
-            }
-            Err(_) => {
-                self.counts.corrupt += 1;
-                return;
-            }
-        };
-        let total = self.rows.len() as u64;
-        if probe.run_id != self.cfg.run_id
-            || probe.seq >= total
-            || self.rows[probe.seq as usize].tx_ns == 0
-        {
-            self.counts.foreign += 1;
+fn on_reply(t: &mut Tally, counts_run: u16, pkt: &[u8], info: RxInfo) {
+    let parsed = if info.payload_only {
+        crate::payload::parse(pkt)
+    } else {
+        wire::parse_probe(pkt).map(|(_, p)| p)
+    };
+    let probe = match parsed {
+        Ok(p) => p,
+        Err(wire::Error::NotProbe { .. }) => {
+            t.counts.foreign += 1;
             return;
         }
-        let seq = probe.seq as usize;
-        self.seen[seq] = self.seen[seq].saturating_add(1);
-        let measured = probe.seq >= self.cfg.warmup;
-        if self.seen[seq] > 1 {
-            if measured {
-                self.counts.duplicates += 1;
-            }
+        Err(_) => {
+            t.counts.corrupt += 1;
             return;
         }
-        if measured {
-            if self.max_rx_seq.is_some_and(|m| probe.seq < m) {
-                self.counts.reordered += 1;
-            }
-            self.received += 1;
-        }
-        self.max_rx_seq = Some(self.max_rx_seq.map_or(probe.seq, |m| m.max(probe.seq)));
-        let row = &mut self.rows[seq];
-        let rtt = info.rx_ns as i64 - row.tx_ns;
-        row.rx_ns = Some(info.rx_ns as i64);
-        row.rtt_ns = Some(rtt);
-        row.xdp_ns = info.xdp_ns.map(|v| v as i64);
-        crate::trace::ping_rx(probe.seq, info.rx_ns, rtt, info.xdp_ns.unwrap_or(0));
-        if let Some(s) = probe.stamps.filter(|s| s.rx_ns != 0) {
-            row.fwd_xdp_ns = (s.xdp_ns != 0).then_some(s.xdp_ns as i64);
-            row.fwd_rx_ns = Some(s.rx_ns as i64);
-            row.fwd_tx_ns = (s.tx_ns != 0).then_some(s.tx_ns as i64);
-        }
-        if measured && rtt >= 0 {
-            let _ = self.hist.record(rtt as u64);
-        }
+    };
+    if probe.run_id != counts_run {
+        t.counts.foreign += 1;
+        return;
     }
-
-    fn progress(&self, elapsed: Duration, sent: u64) -> Progress {
-        let has = !self.hist.is_empty();
-        Progress {
-            elapsed,
-            sent,
-            received: self.received,
-            lost: sent.saturating_sub(self.received),
-            p50_ns: has.then(|| self.hist.value_at_quantile(0.5)),
-            p99_ns: has.then(|| self.hist.value_at_quantile(0.99)),
+    match t.reply(probe.seq, info.rx_ns, info.xdp_ns, probe.stamps) {
+        Reply::Measured(rtt) => {
+            crate::trace::ping_rx(probe.seq, info.rx_ns, rtt, info.xdp_ns.unwrap_or(0))
         }
+        Reply::Warmup => crate::trace::ping_rx(probe.seq, info.rx_ns, 0, info.xdp_ns.unwrap_or(0)),
+        Reply::Duplicate | Reply::Late => {}
+        Reply::Unknown => t.counts.foreign += 1,
     }
 }
 
@@ -195,21 +198,14 @@ pub fn run<P: Port, C: Clock>(
 ) -> Result<PingOutcome> {
     cfg.validate(port.max_frame())?;
     let total = cfg.warmup + cfg.count;
-    let mut st = State {
-        cfg,
-        rows: (0..total)
-            .map(|seq| Sample {
-                seq,
-                ..Default::default()
-            })
-            .collect(),
-        seen: vec![0; total as usize],
-        hist: Histogram::new(3).map_err(|e| Error::config("histogram", 3, e.to_string()))?,
-        received: 0,
-        max_rx_seq: None,
-        counts: PacketCounts::default(),
-    };
+    let mut t = Tally::new(total, cfg.warmup, cfg.sample_every, cfg.ring() as usize)?;
     let stamps = cfg.stamp_room.then(wire::FwdStamps::default);
+    let max_rate = cfg.interval.is_zero();
+    let window = if cfg.window == 0 {
+        u64::MAX
+    } else {
+        cfg.window as u64
+    };
     let mut tags: Vec<u64> = Vec::with_capacity(cfg.batch as usize);
     let start = clock.now_ns();
     let mut next_at = start;
@@ -229,62 +225,67 @@ pub fn run<P: Port, C: Clock>(
             if batch_left == 0 {
                 batch_left = (cfg.batch as u64).min(total - next_seq);
             }
-            tags.clear();
-            tags.extend(next_seq..next_seq + batch_left);
-            let sched = next_at as i64;
-            let rows = &mut st.rows;
-            let (sent, kick) = port.send(&tags, &mut |i, buf| {
-                let seq = tags[i];
-                let tx_ns = clock.now_ns();
-                let probe = wire::ProbeRepr {
-                    run_id: cfg.run_id,
-                    seq,
-                    tx_ns,
-                    stamps,
-                };
-                // sizes were validated against the frame, so emit cannot fail here
-                let _ = wire::emit_probe(&mut buf[..cfg.size], &cfg.flow, &probe);
-                let row = &mut rows[seq as usize];
-                row.tx_ns = tx_ns as i64;
-                row.sched_ns = Some(sched);
-                crate::trace::ping_tx(seq, tx_ns);
-                cfg.size
-            })?;
-            for seq in next_seq..next_seq + sent as u64 {
-                st.rows[seq as usize].kick_ns = kick.map(|k| k as i64);
+            let mut room = t.room().min(window.saturating_sub(t.outstanding()));
+            if room < batch_left {
+                t.expire(now, linger);
+                room = t.room().min(window.saturating_sub(t.outstanding()));
             }
-            if let Some(k) = kick {
-                crate::trace::ping_kick(next_seq, sent as u64, k);
+            let n = batch_left.min(room);
+            if n > 0 {
+                tags.clear();
+                tags.extend(next_seq..next_seq + n);
+                let sched = next_at;
+                // maximum rate: one clock read for the batch, which one commit publishes
+                let batch_ns = if max_rate { clock.now_ns() } else { 0 };
+                let tally = &mut t;
+                let (sent, kick) = port.send(&tags, &mut |i, buf| {
+                    let seq = tags[i];
+                    let tx_ns = if max_rate { batch_ns } else { clock.now_ns() };
+                    let probe = wire::ProbeRepr {
+                        run_id: cfg.run_id,
+                        seq,
+                        tx_ns,
+                        stamps,
+                    };
+                    // sizes were validated against the frame, so emit cannot fail here
+                    let _ = wire::emit_probe(&mut buf[..cfg.size], &cfg.flow, &probe);
+                    tally.sent(seq, tx_ns, sched);
+                    crate::trace::ping_tx(seq, tx_ns);
+                    cfg.size
+                })?;
+                if let Some(k) = kick {
+                    t.kicked(next_seq, sent as u64, k);
+                    crate::trace::ping_kick(next_seq, sent as u64, k);
+                }
+                next_seq += sent as u64;
+                batch_left -= sent as u64;
+                if batch_left == 0 {
+                    next_at = if max_rate {
+                        now
+                    } else {
+                        next_at + cfg.interval.as_nanos() as u64
+                    };
+                }
+                if sent > 0 {
+                    last_send = now;
+                }
             }
-            next_seq += sent as u64;
-            batch_left -= sent as u64;
-            if batch_left == 0 {
-                next_at = if cfg.interval.is_zero() {
-                    now
-                } else {
-                    next_at + cfg.interval.as_nanos() as u64
-                };
-            }
-            last_send = now;
         }
-        let rows = &mut st.rows;
+        let tally = &mut t;
         port.completions(&mut |tag| {
-            if let Some(row) = rows.get_mut(tag as usize) {
-                let now = clock.now_ns();
-                row.tx_done_ns = Some(now as i64);
-                crate::trace::ping_tx_done(tag, now);
-            }
+            let now = clock.now_ns();
+            tally.completed(tag, now);
+            crate::trace::ping_tx_done(tag, now);
         })?;
-        port.recv(64, &mut |pkt, info| st.on_reply(pkt, info))?;
+        let tally = &mut t;
+        port.recv(64, &mut |pkt, info| on_reply(tally, cfg.run_id, pkt, info))?;
         let now = clock.now_ns();
-        let all_back = st.seen.iter().filter(|&&c| c > 0).count() as u64 == total;
-        if next_seq == total
-            && (now >= last_send + linger || (st.received == cfg.count && all_back))
-        {
+        if next_seq == total && (now >= last_send + linger || t.answered == total) {
             break;
         }
         if now >= next_report {
-            progress(&st.progress(
+            progress(&progress_of(
+                &t,
                 Duration::from_nanos(now - start),
                 next_seq.saturating_sub(cfg.warmup),
             ));
@@ -301,18 +302,16 @@ pub fn run<P: Port, C: Clock>(
         }
     }
     let elapsed = Duration::from_nanos(clock.now_ns() - start);
-    let sent = next_seq.saturating_sub(cfg.warmup);
-    st.counts.sent = sent;
-    st.counts.received = st.received;
-    st.counts.lost = sent - st.received;
     let warmup = cfg.warmup.min(next_seq);
-    let mut samples = st.rows;
-    samples.truncate(next_seq as usize);
-    samples.drain(..warmup as usize);
+    let late = t.late;
+    let (samples, rtt_hist, counts) = t.into_parts(next_seq);
     Ok(PingOutcome {
         samples,
-        counts: st.counts,
+        rtt_hist,
+        sample_every: cfg.sample_every,
+        counts,
         warmup,
+        late,
         interrupted,
         elapsed,
     })

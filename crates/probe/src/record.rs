@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use results::{Environment, Sample, Summary, describe};
+use hdrhistogram::Histogram;
+use results::{Describe, Environment, Sample, Summary, describe};
 use serde_json::{Map, Value, json};
 
 use crate::error::Result;
@@ -107,7 +108,14 @@ pub fn write_run(dir: &Path, outcome: &PingOutcome, facts: RunFacts) -> Result<S
 }
 
 pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
-    let mut rtts: Vec<i64> = outcome.samples.iter().filter_map(|s| s.rtt_ns).collect();
+    // with every row kept the statistics are exact; with a subsample they come from the
+    // histogram of every packet (3 significant digits)
+    let rtt_ns = if outcome.sample_every > 1 {
+        describe_hist(&outcome.rtt_hist)
+    } else {
+        let mut rtts: Vec<i64> = outcome.samples.iter().filter_map(|s| s.rtt_ns).collect();
+        describe(&mut rtts)
+    };
     let mut stages = Map::new();
     let mut buf = Vec::with_capacity(outcome.samples.len());
     for (name, start, end) in STAGES {
@@ -179,6 +187,23 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         json!(outcome.elapsed.as_nanos() as u64),
     );
     extra.insert("clock".into(), json!(clock.name()));
+    extra.insert("sample_every".into(), json!(outcome.sample_every));
+    extra.insert(
+        "rtt_source".into(),
+        json!(if outcome.sample_every > 1 {
+            "histogram of every packet (3 significant digits)"
+        } else {
+            "raw rows"
+        }),
+    );
+    extra.insert("late_replies".into(), json!(outcome.late));
+    let secs = outcome.elapsed.as_secs_f64();
+    if secs > 0.0 {
+        extra.insert(
+            "received_pps".into(),
+            json!(outcome.counts.received as f64 / secs),
+        );
+    }
     let complete = outcome
         .samples
         .iter()
@@ -198,7 +223,7 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         effective: facts.effective,
         warnings,
         packets: outcome.counts,
-        rtt_ns: describe(&mut rtts),
+        rtt_ns,
         repetition: facts.repetition,
         warmup_packets: outcome.warmup,
         stages,
@@ -206,4 +231,24 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         extra,
         ..Summary::default()
     }
+}
+
+/// The statistics of a histogram, in [`Describe`]'s shape (quantiles to 3 significant digits).
+pub fn describe_hist(h: &Histogram<u64>) -> Option<Describe> {
+    if h.is_empty() {
+        return None;
+    }
+    let q = |p: f64| h.value_at_quantile(p) as f64;
+    Some(Describe {
+        mean: h.mean(),
+        median: q(0.5),
+        std: h.stdev(),
+        q1: q(0.25),
+        q3: q(0.75),
+        min: h.min() as f64,
+        max: h.max() as f64,
+        p99: q(0.99),
+        p999: q(0.999),
+        count: h.len(),
+    })
 }

@@ -2,7 +2,8 @@
 //! port) into AF_XDP sockets through an XSKMAP and stamps them in the
 //! metadata area, and its loader and attach guard (bpf_link, skb/drv mode,
 //! optionally device-bound for NIC RX timestamps). Everything that is not a
-//! probe passes to the kernel.
+//! probe passes to the kernel. Also the XDP_TX reflector ([`ReflectProgram`]), the in-kernel
+//! baseline of the forwarder benchmark.
 
 mod counters;
 mod error;
@@ -10,6 +11,7 @@ mod link;
 mod meta;
 mod mode;
 mod program;
+mod reflect;
 mod skel;
 
 pub use counters::ProgramCounters;
@@ -17,3 +19,4 @@ pub use error::{Cause, Error};
 pub use meta::{META_F_DEV_BOUND, META_F_HW_RX, META_F_XDP_NS, META_LEN, META_MAGIC, XdpMeta};
 pub use mode::XdpMode;
 pub use program::{ProbeProgram, ProbeProgramConfig, XSKMAP_ENTRIES};
+pub use reflect::ReflectProgram;

@@ -49,6 +49,8 @@ pub struct Args {
 pub struct FwdPlan {
     pub iface: String,
     pub queue: u32,
+    /// Queues served, `queue..queue + queues`, one pinned thread each.
+    pub queues: u32,
     pub udp: bool,
     pub port: u16,
     pub knobs: Knobs,
@@ -60,6 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = FwdPlan {
         iface: args.iface.clone(),
         queue: args.queue,
+        queues: 1,
         udp: backend_is_udp(&args.backend)?,
         port: args.port,
         knobs: args.knobs.to_knobs()?,
@@ -101,6 +104,11 @@ pub fn serve(
     ready: &mut dyn FnMut(String),
 ) -> anyhow::Result<FwdOutcome> {
     let info = iface(&plan.iface)?;
+    if plan.queues != 1 {
+        return Err(crate::exit::bad_input(
+            "--queues: one queue per forwarder for now",
+        ));
+    }
     if let Some(cpu) = plan.knobs.cpu {
         probe::knobs::pin_current_thread(cpu).map_err(classify)?;
     }

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod bench;
 mod common;
 mod demo;
 mod fwd;
@@ -42,6 +43,8 @@ enum Command {
     Demo(demo::Args),
     /// Cluster the configurations of a sweep (or a table) and explain the clusters.
     Analyze(analyze::Args),
+    /// Benchmarks, each as a ratio against a baseline measured in the same run.
+    Bench(bench::Args),
     /// Do two runs (or configurations) differ in latency, by how much, and how sure is that?
     Compare(analyze::CompareArgs),
     /// Run every combination of parameters of an experiment file (plan, run, resume).
@@ -57,6 +60,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Host(cmd) => host::run(cmd),
         Command::Analyze(args) => analyze::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Compare(args) => analyze::compare(args),
         Command::Sweep(cmd) => sweep::run(cmd),
     }

@@ -58,6 +58,13 @@ pub struct Args {
     /// Reserve room in each probe for forwarder stamps (needs --size 88 or more).
     #[arg(long)]
     pub stamp_room: bool,
+    /// Most probes in flight (default: 256 with --interval 0, else no limit).
+    #[arg(long)]
+    pub window: Option<u32>,
+    /// Keep a raw row for every Nth probe only (the RTT statistics still cover every probe,
+    /// from a histogram): for maximum-rate runs of millions of probes.
+    #[arg(long, default_value_t = 1)]
+    pub sample_every: u64,
     /// Repetition number recorded in the summary (sweeps set it).
     #[arg(long, default_value_t = 0)]
     pub repetition: u32,
@@ -87,6 +94,9 @@ pub struct PingPlan {
     pub linger: Duration,
     pub stamp_room: bool,
     pub repetition: u32,
+    /// Most probes in flight (0: no limit).
+    pub window: u32,
+    pub sample_every: u64,
     pub knobs: Knobs,
 }
 
@@ -115,6 +125,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         linger: args.linger,
         stamp_room: args.stamp_room,
         repetition: args.repetition,
+        window: args.window.unwrap_or(default_window(args.interval)),
+        sample_every: args.sample_every,
         knobs,
     };
     let _ns = enter_netns(args.netns.as_deref())?;
@@ -178,6 +190,8 @@ pub fn measure(
         linger: plan.linger,
         stamp_room: plan.stamp_room,
         run_id: run_id(),
+        window: plan.window,
+        sample_every: plan.sample_every,
     };
     let clock = MonotonicClock;
     let mut params = plan.knobs.to_params();
@@ -188,6 +202,8 @@ pub fn measure(
     params.insert("size".into(), json!(plan.size));
     params.insert("interval_ns".into(), json!(plan.interval.as_nanos() as u64));
     params.insert("count".into(), json!(plan.count));
+    params.insert("window".into(), json!(plan.window));
+    params.insert("sample_every".into(), json!(plan.sample_every));
     params.insert("iface".into(), json!(plan.iface));
     params.insert("queue".into(), json!(plan.queue));
     params.insert("driver".into(), json!(info.driver));

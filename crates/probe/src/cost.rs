@@ -1,0 +1,67 @@
+//! The tool's own per-packet cost of timestamping and recording, measured beside the cost of one
+//! `clock_gettime(CLOCK_MONOTONIC)` (the baseline), so it is a reported figure, not an assumption.
+//! Used by `cargo bench -p xdplat-probe` and `xdplat bench` (`timestamp_cost`).
+//!
+//! What is timed is exactly what [`crate::ping`] does per probe besides building and parsing
+//! it: the send stamp and [`Tally::sent`], the receive stamp and [`Tally::reply`] (ring slot,
+//! duplicate/reorder checks, histogram, sampled row). Clock reads are per batch, as in the ping:
+//! at `batch` 1 that is two reads per probe.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use crate::clock::{Clock, MonotonicClock};
+use crate::error::Result;
+use crate::tally::Tally;
+
+/// Nanoseconds per packet, best of several rounds.
+#[derive(Debug, Clone, Copy)]
+pub struct TimestampCost {
+    /// Stamp and record, per probe (send and receive side together).
+    pub per_packet_ns: f64,
+    /// One clock_gettime(CLOCK_MONOTONIC) through the vDSO.
+    pub clock_ns: f64,
+    pub batch: usize,
+}
+
+const ROUNDS: usize = 5;
+
+/// Measures `packets` probes per round in batches of `batch`, keeping a row every
+/// `sample_every` probes.
+pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<TimestampCost> {
+    let clock = MonotonicClock;
+    let batch = batch.max(1) as u64;
+    let packets = packets.max(batch).div_ceil(batch) * batch;
+    let mut clock_ns = f64::INFINITY;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for _ in 0..packets {
+            black_box(clock.now_ns());
+        }
+        clock_ns = clock_ns.min(t.elapsed().as_nanos() as f64 / packets as f64);
+    }
+    let mut per_packet_ns = f64::INFINITY;
+    for _ in 0..ROUNDS {
+        let mut tally = Tally::new(packets, 0, sample_every, 2 * batch as usize)?;
+        let t = Instant::now();
+        let mut seq = 0;
+        while seq < packets {
+            let tx = clock.now_ns();
+            for s in seq..seq + batch {
+                tally.sent(s, tx, tx);
+            }
+            let rx = clock.now_ns();
+            for s in seq..seq + batch {
+                black_box(tally.reply(black_box(s), rx, None, None));
+            }
+            seq += batch;
+        }
+        per_packet_ns = per_packet_ns.min(t.elapsed().as_nanos() as f64 / packets as f64);
+        black_box(&tally);
+    }
+    Ok(TimestampCost {
+        per_packet_ns,
+        clock_ns,
+        batch: batch as usize,
+    })
+}
