@@ -9,7 +9,7 @@ use probe::fwd::{FwdConfig, FwdOutcome};
 use probe::udp::UdpPort;
 use probe::{Knobs, MonotonicClock};
 
-use crate::cmd::common::{enter_netns, iface, parse_duration, require_root, stop_flag};
+use crate::cmd::common::{enter_netns, iface, parse_duration, require_role_caps, stop_flag};
 use crate::cmd::knobs::KnobArgs;
 use crate::exit::classify;
 
@@ -58,7 +58,12 @@ pub struct FwdPlan {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    require_root("xdplat fwd")?;
+    require_role_caps(
+        "xdplat fwd",
+        args.netns.as_deref(),
+        &args.backend,
+        &args.knobs,
+    )?;
     let plan = FwdPlan {
         iface: args.iface.clone(),
         queue: args.queue,

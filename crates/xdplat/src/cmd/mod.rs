@@ -6,6 +6,7 @@ mod analyze;
 mod bench;
 mod common;
 mod demo;
+mod doctor;
 mod fwd;
 mod host;
 mod knobs;
@@ -47,6 +48,8 @@ enum Command {
     Bench(bench::Args),
     /// Do two runs (or configurations) differ in latency, by how much, and how sure is that?
     Compare(analyze::CompareArgs),
+    /// What this machine and its interfaces can do for AF_XDP measurements, and what each gap means.
+    Doctor(doctor::Args),
     /// Run every combination of parameters of an experiment file (plan, run, resume).
     #[command(subcommand)]
     Sweep(sweep::Cmd),
@@ -62,6 +65,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(args) => analyze::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => analyze::compare(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Sweep(cmd) => sweep::run(cmd),
     }
 }

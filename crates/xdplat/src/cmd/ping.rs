@@ -12,7 +12,9 @@ use probe::udp::UdpPort;
 use probe::{Knobs, MonotonicClock};
 use serde_json::{Value, json};
 
-use crate::cmd::common::{enter_netns, iface, parse_duration, require_root, run_id, stop_flag, us};
+use crate::cmd::common::{
+    enter_netns, iface, parse_duration, require_role_caps, run_id, stop_flag, us,
+};
 use crate::cmd::fwd::backend_is_udp;
 use crate::cmd::knobs::KnobArgs;
 use crate::exit::{bad_input, classify};
@@ -101,7 +103,12 @@ pub struct PingPlan {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    require_root("xdplat ping")?;
+    require_role_caps(
+        "xdplat ping",
+        args.netns.as_deref(),
+        &args.backend,
+        &args.knobs,
+    )?;
     let knobs = args.knobs.to_knobs()?;
     let count = match args.count {
         Some(n) => n,
