@@ -83,6 +83,7 @@ struct RawProbe {
     baseline: bool,
     rate: Option<String>,
     port: Option<u16>,
+    sample_every: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -115,6 +116,7 @@ impl Default for RawProbe {
             baseline: true,
             rate: None,
             port: None,
+            sample_every: None,
         }
     }
 }
@@ -204,6 +206,8 @@ pub struct Probe {
     pub linger: Duration,
     pub baseline: bool,
     pub port: Option<u16>,
+    /// Keep a raw sample of every Nth probe only (statistics still cover all).
+    pub sample_every: Option<u64>,
 }
 
 /// A parsed, checked experiment file.
@@ -298,6 +302,7 @@ impl Experiment {
             linger: dur("linger", &p.linger)?,
             baseline: p.baseline,
             port: p.port,
+            sample_every: p.sample_every,
         };
 
         let testbed = match (&raw.testbed, &raw.hosts) {

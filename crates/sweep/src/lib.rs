@@ -2,11 +2,12 @@
 //! hosts, the roles, the probing and the axes; [`plan`] expands it into configurations and runs
 //! with stable ids; [`runner`] runs them one at a time through a [`transport`] (local
 //! processes, namespaces, or ssh), recording each run's CPU cost ([`cpu`]); [`store`] keeps
-//! the results resumable after any interruption.
+//! the results resumable after any interruption; [`load`] re-runs a sweep's clusters at load.
 
 pub mod cpu;
 mod error;
 pub mod experiment;
+pub mod load;
 pub mod plan;
 pub mod progress;
 pub mod quote;

@@ -135,6 +135,9 @@ pub fn ping_argv(
     if let Some(port) = p.port {
         v.push(format!("--port={port}"));
     }
+    if let Some(n) = p.sample_every {
+        v.push(format!("--sample-every={n}"));
+    }
     if p.stamp && !cfg.baseline {
         v.push("--stamp-room".into());
     }

@@ -142,9 +142,18 @@ fn check_hosts(exp: &Experiment, local_bin: &Path) -> Result<String, Error> {
 
 /// Runs the sweep of `exp`; `stop` is set by SIGINT/SIGTERM.
 pub fn run(exp: &Experiment, opts: &Options, stop: &AtomicBool) -> Result<Outcome, Error> {
+    run_plan(exp, &expand(exp), opts, stop)
+}
+
+/// Runs `plan` (an expansion of `exp`, or a part of one).
+pub fn run_plan(
+    exp: &Experiment,
+    plan: &Plan,
+    opts: &Options,
+    stop: &AtomicBool,
+) -> Result<Outcome, Error> {
     let t0 = Instant::now();
     let mut exp = exp.clone();
-    let plan = expand(&exp);
     let mut _testbed = TestbedGuard(None);
     if let Some(name) = exp.testbed.clone() {
         let status = match host::testbed::status(&name) {
@@ -203,7 +212,7 @@ pub fn run(exp: &Experiment, opts: &Options, stop: &AtomicBool) -> Result<Outcom
         }
         let cfg = &plan.configs[run.config];
         let started = Instant::now();
-        let end = run_one(&exp, &plan, cfg, run, &store, opts, stop)?;
+        let end = run_one(&exp, plan, cfg, run, &store, opts, stop)?;
         let secs = started.elapsed().as_secs_f64();
         let (st, why, p50) = match &end {
             RunEnd::Done { p50_ns } => {

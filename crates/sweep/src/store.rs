@@ -15,7 +15,7 @@ use crate::Error;
 const EXPERIMENT: &str = "experiment.toml";
 const INDEX: &str = "index.json";
 const CHILDREN: &str = ".children";
-const AS_RUN: &str = "\n# --- as run ---\n";
+pub(crate) const AS_RUN: &str = "\n# --- as run ---\n";
 
 /// A sweep's output directory.
 #[derive(Debug)]

@@ -4,10 +4,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args as _, FromArgMatches};
-
 use crate::cmd::common::require_root;
-use crate::cmd::{analyze, sweep};
+use crate::cmd::sweep;
 
 /// The demo's experiment, built in so that the demo runs from any directory.
 const QUICK: &str = include_str!("../../../../examples/quick.toml");
@@ -74,20 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("no run completed: nothing to analyse");
     }
     let report = dir.join("report");
-    let argv = [
-        "analyze".into(),
-        out.display().to_string(),
-        "--out".into(),
-        report.display().to_string(),
-    ];
-    let m =
-        analyze::Args::augment_args(clap::Command::new("analyze")).try_get_matches_from(argv)?;
-    analyze::run(analyze::Args::from_arg_matches(&m)?)?;
-    let html = report.join("report.html");
-    if html.is_file() {
-        println!("report: {}", html.display());
-    } else {
-        println!("report: {} (see its index)", report.display());
-    }
+    sweep::analyze_into(&out, &report)?;
+    // `analyze` prints the path of report.html (or of the index of a split report)
     Ok(())
 }

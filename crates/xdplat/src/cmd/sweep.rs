@@ -13,6 +13,35 @@ pub enum Cmd {
     Plan(PlanArgs),
     /// Run the sweep, one run at a time, into --out.
     Run(RunArgs),
+    /// The paper's load experiment: two configurations per cluster of a finished sweep, again at
+    /// a high rate and back to back; do the clusters keep their order?
+    Load(LoadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// A finished sweep's directory.
+    pub dir: PathBuf,
+    /// Its analysis (default: DIR/report/analysis.json, made by `xdplat analyze` if missing).
+    #[arg(long)]
+    pub analysis: Option<PathBuf>,
+    /// Configurations re-run per cluster.
+    #[arg(long, default_value_t = 2)]
+    pub per_cluster: usize,
+    /// Probes per run.
+    #[arg(long, default_value_t = 50_000)]
+    pub count: u64,
+    /// Interval between batches of the high-rate phase.
+    #[arg(long, default_value = "20us", value_parser = crate::cmd::common::parse_duration)]
+    pub high_interval: std::time::Duration,
+    /// Keep a raw sample of every Nth probe only.
+    #[arg(long, default_value_t = 10)]
+    pub sample_every: u64,
+    /// Continue an interrupted load experiment.
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +80,7 @@ pub fn classify(e: sweep::Error) -> anyhow::Error {
 pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Plan(a) => plan(&a),
+        Cmd::Load(a) => load(&a),
         Cmd::Run(a) => {
             let out = run_sweep(&a.file, &a.out, a.resume, a.json)?;
             if out.failed > 0 {
@@ -114,6 +144,81 @@ fn plan(a: &PlanArgs) -> anyhow::Result<()> {
         (plan.wall_per_run - plan.measure_per_run).as_secs_f64()
     );
     Ok(())
+}
+
+/// `xdplat analyze DIR --out REPORT` in process.
+pub fn analyze_into(dir: &Path, report: &Path) -> anyhow::Result<()> {
+    use clap::{Args as _, FromArgMatches};
+    let argv = [
+        "analyze".into(),
+        dir.display().to_string(),
+        "--out".into(),
+        report.display().to_string(),
+    ];
+    let m = crate::cmd::analyze::Args::augment_args(clap::Command::new("analyze"))
+        .try_get_matches_from(argv)?;
+    crate::cmd::analyze::run(crate::cmd::analyze::Args::from_arg_matches(&m)?)
+}
+
+fn load(a: &LoadArgs) -> anyhow::Result<()> {
+    require_root("xdplat sweep load")?;
+    let analysis = match &a.analysis {
+        Some(f) => f.clone(),
+        None => {
+            let report = a.dir.join("report");
+            let f = report.join("analysis.json");
+            if !f.is_file() {
+                analyze_into(&a.dir, &report)?;
+            }
+            f
+        }
+    };
+    let stop = stop_flag()?;
+    let opts = sweep::Options {
+        out: a.dir.clone(),
+        resume: a.resume,
+        json: a.json,
+        local_bin: std::env::current_exe()?,
+        state: host::StateDir::from_env(),
+    };
+    let lo = sweep::load::LoadOptions {
+        per_cluster: a.per_cluster,
+        count: a.count,
+        high_interval: a.high_interval,
+        sample_every: a.sample_every,
+    };
+    let phases = sweep::load::run_load(&a.dir, &analysis, &lo, &opts, &stop).map_err(classify)?;
+    for p in &phases {
+        println!(
+            "load {} (interval {} ns): cluster order by mean RTT {:?}: {}",
+            p.name,
+            p.interval_ns,
+            p.order,
+            if p.same_order {
+                "same as the sweep"
+            } else {
+                "CHANGED"
+            }
+        );
+        for c in &p.configs {
+            println!(
+                "  cluster {} {}: mean {} median {}",
+                c["cluster"],
+                c["label"].as_str().unwrap_or_default(),
+                us(c["mean_ns"].as_f64()),
+                us(c["median_ns"].as_f64())
+            );
+        }
+    }
+    println!(
+        "load results: {}",
+        a.dir.join("load").join("load.json").display()
+    );
+    Ok(())
+}
+
+fn us(ns: Option<f64>) -> String {
+    ns.map_or("-".into(), |v| format!("{:.1} µs", v / 1000.0))
 }
 
 /// Reads and checks an experiment file (bad input: exit 2).
