@@ -46,6 +46,28 @@ macro_rules! tryp {
     };
 }
 
+/// Draws the series legend in the style every plot here shares.
+fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+    title: &str,
+) -> Result<(), Error>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    tryp!(
+        title,
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(pos)
+            .draw()
+    );
+    Ok(())
+}
+
 fn empty_svg(title: &str, msg: &str) -> Result<String, Error> {
     let mut s = String::new();
     {
@@ -178,15 +200,7 @@ pub fn kde_svg(a: &Analysis, ds: &Dataset, top: usize) -> Result<String, Error> 
                     });
             }
         }
-        tryp!(
-            title,
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-        );
+        legend(&mut chart, SeriesLabelPosition::UpperRight, title)?;
         tryp!(title, root.present());
     }
     Ok(s)
@@ -245,15 +259,7 @@ pub fn ecdf_svg(a: &Analysis, ds: &Dataset) -> Result<String, Error> {
             .label(format!("cluster {k}"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
         }
-        tryp!(
-            title,
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()
-        );
+        legend(&mut chart, SeriesLabelPosition::LowerRight, title)?;
         tryp!(title, root.present());
     }
     Ok(s)
@@ -468,15 +474,7 @@ pub fn stages_svg(a: &Analysis) -> Result<Option<String>, Error> {
                 .label(format!("cluster {}", c.id))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], col.filled()));
         }
-        tryp!(
-            title,
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-        );
+        legend(&mut chart, SeriesLabelPosition::UpperRight, title)?;
         tryp!(title, root.present());
     }
     Ok(Some(s))
@@ -565,15 +563,7 @@ pub fn breakdown_svg(a: &Analysis) -> Result<Option<String>, Error> {
                 .label(name.trim_start_matches("chain_").to_string())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], col.filled()));
         }
-        tryp!(
-            title,
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()
-        );
+        legend(&mut chart, SeriesLabelPosition::LowerRight, title)?;
         tryp!(title, root.present());
     }
     Ok(Some(s))
