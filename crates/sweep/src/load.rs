@@ -69,8 +69,11 @@ pub fn experiment_of(dir: &Path) -> Result<Experiment, Error> {
     Experiment::parse(text, &path.display().to_string())
 }
 
+/// A run's parameters (repetition keys removed) and its sweep configuration id.
+type Keyed = (Map<String, Value>, String);
+
 /// The sweep configuration id of every analysed configuration, matched on `params`.
-fn sweep_ids(dir: &Path) -> Result<Vec<(Map<String, Value>, String)>, Error> {
+fn sweep_ids(dir: &Path) -> Result<Vec<Keyed>, Error> {
     let runs = dir.join("runs");
     let mut out = Vec::new();
     for e in std::fs::read_dir(&runs).map_err(|e| Error::io("read", &runs, e))? {
