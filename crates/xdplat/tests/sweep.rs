@@ -254,3 +254,47 @@ fn sigkill_and_resume() {
     println!("{kills} SIGKILLs");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sigterm_restores_and_stops() {
+    let Some(tb) = TestTestbed::new("swt", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-term");
+    let state = dir.join("state");
+    // long runs, so that SIGTERM lands inside one, with a host setting in force
+    let text = small(tb.name(), 1, "\"b.gro-flush-timeout\" = [50000]")
+        .replace("count = 100", "count = 5000");
+    let file = write(&dir, &text);
+    let out = dir.join("out");
+    let before = gro_flush_timeout(&tb);
+    let child = sweep_cmd(&file, &out, &state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sweep");
+    // wait until the setting is in force (the first run has begun)
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while gro_flush_timeout(&tb) == before {
+        assert!(
+            Instant::now() < deadline,
+            "the sweep never applied its setting"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(gro_flush_timeout(&tb), before, "host restored on SIGTERM");
+    assert!(complete_runs(&out).is_empty(), "no partial run committed");
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("--netns={}-", tb.name())])
+        .output()
+        .expect("pgrep");
+    assert!(left.stdout.is_empty(), "leftover roles");
+    let _ = std::fs::remove_dir_all(&dir);
+}
