@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::Error;
+use crate::inventory::InvHost;
 use crate::value::{Knob, Val, knob};
 
 /// The testbed name used when a file names neither a testbed nor hosts.
@@ -19,6 +20,7 @@ pub const DEFAULT_TESTBED: &str = "lab";
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawFile {
     testbed: Option<RawTestbed>,
+    hosts_from: Option<String>,
     hosts: Option<BTreeMap<String, RawHost>>,
     roles: Option<RawRoles>,
     #[serde(default)]
@@ -37,7 +39,7 @@ struct RawTestbed {
     name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawHost {
     netns: Option<String>,
@@ -307,14 +309,30 @@ impl Experiment {
 
         let testbed = match (&raw.testbed, &raw.hosts) {
             (Some(t), _) => Some(t.name.clone()),
-            (None, None) => Some(DEFAULT_TESTBED.to_string()),
+            (None, None) if raw.hosts_from.is_none() => Some(DEFAULT_TESTBED.to_string()),
+            (None, None) => None,
             (None, Some(_)) => None,
         };
         if let Some(t) = &testbed {
             host::testbed::validate_name(t).map_err(|e| at("name", e.to_string()))?;
         }
+        let inventory = match &raw.hosts_from {
+            None => BTreeMap::new(),
+            Some(f) => {
+                let base = Path::new(path).parent().unwrap_or(Path::new("."));
+                crate::inventory::load(&base.join(f)).map_err(|m| at("hosts-from", m))?
+            }
+        };
         let mut hosts = BTreeMap::new();
+        for (name, inv) in &inventory {
+            let h = RawHost::default();
+            hosts.insert(
+                name.clone(),
+                host_spec(name, h, Some(inv)).map_err(|m| at(name, m))?,
+            );
+        }
         match raw.hosts {
+            None if raw.hosts_from.is_some() => {}
             None => {
                 let t = testbed.clone().unwrap_or_default();
                 for n in ["a", "b"] {
@@ -323,7 +341,9 @@ impl Experiment {
             }
             Some(raw_hosts) => {
                 for (name, h) in raw_hosts {
-                    hosts.insert(name.clone(), host_spec(&name, h).map_err(|m| at(&name, m))?);
+                    let spec =
+                        host_spec(&name, h, inventory.get(&name)).map_err(|m| at(&name, m))?;
+                    hosts.insert(name.clone(), spec);
                 }
             }
         }
@@ -419,8 +439,16 @@ fn netns_host(name: &str, netns: &str) -> HostSpec {
     }
 }
 
-fn host_spec(name: &str, h: RawHost) -> Result<HostSpec, String> {
+fn host_spec(name: &str, mut h: RawHost, inv: Option<&InvHost>) -> Result<HostSpec, String> {
     let ways = h.netns.is_some() as u8 + h.local as u8 + h.ssh.is_some() as u8;
+    if let (0, Some(inv)) = (ways, inv) {
+        h.ssh = Some(inv.dest());
+        if let Some(p) = inv.port {
+            h.ssh_options
+                .splice(0..0, ["-p".to_string(), p.to_string()]);
+        }
+        return host_spec(name, h, None);
+    }
     if ways == 0 {
         return Err(
             "say where the host is: netns = \"NS\", local = true or ssh = \"user@server\"".into(),

@@ -7,6 +7,7 @@
 pub mod cpu;
 mod error;
 pub mod experiment;
+pub mod inventory;
 pub mod load;
 pub mod plan;
 pub mod progress;

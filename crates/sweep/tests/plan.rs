@@ -137,3 +137,40 @@ fn shipped_examples_parse() {
     assert!(!plan.excluded.is_empty());
     assert_eq!(paper.probe.duration.as_secs(), 30);
 }
+
+#[test]
+fn hosts_from_an_ansible_inventory() {
+    let dir = std::env::temp_dir().join(format!("sweep-inv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("inventory.ini"),
+        "[lab]\nserver-a ansible_host=192.0.2.1 ansible_port=2222\nserver-b ansible_host=192.0.2.2\n[lab:vars]\nansible_user=root\n",
+    )
+    .expect("inventory");
+    let text = r#"hosts-from = "inventory.ini"
+[hosts.server-a]
+iface = "ens1f0"
+ssh-options = ["-o", "ControlMaster=auto"]
+[hosts.server-b]
+iface = "ens1f0"
+ip = "10.0.0.2"
+[roles]
+ping = "server-a"
+fwd = "server-b"
+[axes]
+poll = [false, true]
+"#;
+    let f = dir.join("exp.toml");
+    std::fs::write(&f, text).expect("experiment");
+    let exp = Experiment::load(&f).unwrap_or_else(|e| panic!("{e}"));
+    match &exp.hosts["server-a"].exec {
+        sweep::experiment::Exec::Ssh { dest, options } => {
+            assert_eq!(dest, "root@192.0.2.1");
+            assert_eq!(options, &["-p", "2222", "-o", "ControlMaster=auto"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(exp.hosts["server-b"].iface.as_deref(), Some("ens1f0"));
+    assert!(exp.testbed.is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
