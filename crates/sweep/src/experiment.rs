@@ -268,7 +268,9 @@ impl Experiment {
         if let Some(r) = &p.rate {
             return Err(at(
                 "rate",
-                format!("rate = {r:?} is not implemented yet: give `interval` instead"),
+                format!(
+                    "rate = {r:?}: not available in a sweep (give `interval`); `xdplat sweep load DIR` runs at the rate of the paper's equation (1)"
+                ),
             ));
         }
         let dur = |key: &str, s: &str| {

@@ -22,10 +22,10 @@ const REPETITION_KEYS: [&str; 3] = ["repetition", "rep", "run_id"];
 pub struct LoadOptions {
     /// Configurations re-run per cluster.
     pub per_cluster: usize,
-    /// Probes per run.
+    /// Probes per run (the high-rate phase: at most this many, for the sweep's run duration).
     pub count: u64,
-    /// The high rate's interval between batches.
-    pub high_interval: Duration,
+    /// The high rate's interval between batches; None: the paper's equation (1).
+    pub high_interval: Option<Duration>,
     /// Keep every Nth raw sample.
     pub sample_every: u64,
 }
@@ -35,7 +35,7 @@ impl Default for LoadOptions {
         LoadOptions {
             per_cluster: 2,
             count: 50_000,
-            high_interval: Duration::from_micros(20),
+            high_interval: None,
             sample_every: 10,
         }
     }
@@ -71,6 +71,28 @@ pub fn experiment_of(dir: &Path) -> Result<Experiment, Error> {
 
 /// A run's parameters (repetition keys removed) and its sweep configuration id.
 type Keyed = (Map<String, Value>, String);
+
+/// The ping interface's link speed in bit/s (sysfs `speed`, in Mb/s; read in the host's
+/// namespace through `ip netns exec`, or over ssh); 10 Gb/s when the driver does not say.
+pub fn link_speed_bps(exp: &Experiment) -> f64 {
+    let h = &exp.hosts[&exp.ping_host];
+    let Some(iface) = &h.iface else {
+        return 1e10;
+    };
+    let file = format!("/sys/class/net/{iface}/speed");
+    let argv: Vec<String> = match &h.netns {
+        Some(ns) => ["ip", "netns", "exec", ns, "cat", &file]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        None => vec!["cat".into(), file],
+    };
+    crate::transport::output(h, &argv)
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|mbps| *mbps > 0)
+        .map_or(1e10, |mbps| mbps as f64 * 1e6)
+}
 
 /// The sweep configuration id of every analysed configuration, matched on `params`.
 fn sweep_ids(dir: &Path) -> Result<Vec<Keyed>, Error> {
@@ -146,14 +168,24 @@ pub fn run_load(
             analysis.display()
         )));
     }
+    let high = match lo.high_interval {
+        Some(d) => d,
+        None => {
+            let l_min = a["clusters"][0]["mean_ns"].as_f64().unwrap_or(10_000.0) / 1e9;
+            let bps = link_speed_bps(&exp);
+            let pps = bps * l_min / (8.0 * exp.probe.size as f64);
+            Duration::from_secs_f64(1.0 / pps.max(1.0))
+        }
+    };
     let mut phases = Vec::new();
-    for (name, interval) in [
-        ("high-rate", lo.high_interval),
-        ("no-interval", Duration::ZERO),
-    ] {
+    for (name, interval) in [("high-rate", high), ("no-interval", Duration::ZERO)] {
         let mut e = exp.clone();
         e.probe.interval = interval;
-        e.probe.count = Some(lo.count);
+        // the high-rate phase lasts as long as a run of the sweep, at most `count` probes
+        e.probe.count = Some(match interval.as_nanos() {
+            0 => lo.count,
+            ns => ((exp.probe.duration.as_nanos() / ns) as u64).clamp(1, lo.count),
+        });
         e.probe.warmup = 1000;
         e.probe.repetitions = 1;
         e.probe.baseline = false;

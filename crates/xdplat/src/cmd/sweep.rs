@@ -31,9 +31,10 @@ pub struct LoadArgs {
     /// Probes per run.
     #[arg(long, default_value_t = 50_000)]
     pub count: u64,
-    /// Interval between batches of the high-rate phase.
-    #[arg(long, default_value = "20us", value_parser = crate::cmd::common::parse_duration)]
-    pub high_interval: std::time::Duration,
+    /// Interval between batches of the high-rate phase (default: the paper's equation (1),
+    /// B × l_min / (8 × P) packets per second, B the link speed, l_min cluster 0's mean).
+    #[arg(long, value_parser = crate::cmd::common::parse_duration)]
+    pub high_interval: Option<std::time::Duration>,
     /// Keep a raw sample of every Nth probe only.
     #[arg(long, default_value_t = 10)]
     pub sample_every: u64,
