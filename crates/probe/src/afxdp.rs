@@ -47,8 +47,13 @@ pub struct AfXdpPort<C: Clock> {
     tags: Vec<u64>,
     /// Frames waiting for room on the fill ring.
     refill: Vec<u64>,
+    /// When [`Port::wait`] last checked that the socket is still bound.
+    alive_checked_ns: u64,
     pub counters: PortCounters,
 }
+
+/// How often an idle port checks that its interface still exists.
+const ALIVE_CHECK_NS: u64 = 100_000_000;
 
 impl<C: Clock> AfXdpPort<C> {
     /// Attaches the XDP program, creates and binds the socket, registers it in the XSKMAP and
@@ -90,6 +95,7 @@ impl<C: Clock> AfXdpPort<C> {
             free_tx,
             tags,
             refill,
+            alive_checked_ns: 0,
             counters: PortCounters::default(),
         })
     }
@@ -350,6 +356,13 @@ impl<C: Clock> Port for AfXdpPort<C> {
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<()> {
+        // An idle socket never learns that its interface was deleted (the kernel unbinds it and
+        // poll() stays silent), so now and then a TX kick asks: it fails with ENXIO once unbound.
+        let now = self.clock.now_ns();
+        if now.saturating_sub(self.alive_checked_ns) >= ALIVE_CHECK_NS {
+            self.alive_checked_ns = now;
+            self.sock.ctl.kick_tx()?;
+        }
         if self.knobs.poll {
             self.counters.polls += 1;
             self.sock.ctl.poll_rx(Some(timeout))?;

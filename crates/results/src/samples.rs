@@ -108,6 +108,8 @@ pub struct SamplesWriter {
     opt: [Int64Builder; 9],
     pending: usize,
     rows: u64,
+    /// Set once the file is under its final name; until then drop removes the temporary file.
+    renamed: bool,
 }
 
 impl std::fmt::Debug for SamplesWriter {
@@ -143,6 +145,7 @@ impl SamplesWriter {
             opt: std::array::from_fn(|_| Int64Builder::with_capacity(BATCH_ROWS)),
             pending: 0,
             rows: 0,
+            renamed: false,
         })
     }
 
@@ -198,6 +201,7 @@ impl SamplesWriter {
             .map_err(|e| Error::io("fsync", &self.tmp, e))?;
         let dst = self.dir.join(SAMPLES_FILE);
         std::fs::rename(&self.tmp, &dst).map_err(|e| Error::io("rename", &dst, e))?;
+        self.renamed = true;
         crate::summary::sync_dir(&self.dir)?;
         Ok(self.rows)
     }
@@ -205,7 +209,8 @@ impl SamplesWriter {
 
 impl Drop for SamplesWriter {
     fn drop(&mut self) {
-        if self.writer.is_some() {
+        // also after a failed finish (a full disk while writing the footer or syncing)
+        if !self.renamed {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }

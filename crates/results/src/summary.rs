@@ -132,12 +132,19 @@ pub fn write_summary(dir: &Path, s: &Summary) -> Result<(), Error> {
         source,
     })?;
     body.push(b'\n');
-    let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(&body)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename", &dst, e))?;
+    let written = File::create(&tmp)
+        .map_err(|e| Error::io("create", &tmp, e))
+        .and_then(|mut f| {
+            f.write_all(&body)
+                .map_err(|e| Error::io("write", &tmp, e))?;
+            f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))
+        })
+        .and_then(|()| std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename", &dst, e)));
+    if written.is_err() {
+        // a full disk leaves no stray temporary file behind
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
     sync_dir(dir)
 }
 

@@ -42,11 +42,28 @@ where
     }
 }
 
+/// The error and its causes joined by ": ", leaving out a cause the text before already says
+/// (library errors often put their source's message into their own).
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 pub fn run(cli: crate::cmd::Cli) -> ExitCode {
     match crate::cmd::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("xdplat: error: {err:#}");
+            eprintln!("xdplat: error: {}", message(&err));
             if err.chain().any(|e| e.is::<BadInput>()) {
                 ExitCode::from(2)
             } else {

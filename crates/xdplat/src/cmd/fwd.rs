@@ -152,5 +152,10 @@ pub fn serve(
     for w in warnings {
         ready(format!("fwd: warning: {w}"));
     }
-    probe::fwd::run(&mut port, &clock, &plan.cfg, stop).map_err(classify)
+    let out = probe::fwd::run(&mut port, &clock, &plan.cfg, stop).map_err(classify)?;
+    // ring trouble (RX ring full, fill ring empty, TX ring empty) shows in the kernel's counters
+    if let Some(s) = port.effective().0.get("xdp_statistics") {
+        ready(format!("fwd: xdp_statistics {s}"));
+    }
+    Ok(out)
 }
