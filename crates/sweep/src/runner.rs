@@ -297,21 +297,23 @@ fn wait_or_stop(p: &mut RoleProc, stop: &AtomicBool) -> Result<Option<ExitStatus
     }
 }
 
-/// Stops the forwarder (SIGINT, then SIGKILL after 5 s) and reaps it.
-fn stop_role(p: &mut RoleProc) {
-    if matches!(p.child.try_wait(), Ok(Some(_))) {
-        return;
+/// Stops a role (SIGINT, then SIGKILL after 5 s) and reaps it; the exit status when the role
+/// had already ended by itself.
+fn stop_role(p: &mut RoleProc) -> Option<ExitStatus> {
+    if let Ok(Some(st)) = p.child.try_wait() {
+        return Some(st);
     }
     p.interrupt();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if matches!(p.child.try_wait(), Ok(Some(_))) {
-            return;
+            return None;
         }
         std::thread::sleep(Duration::from_millis(2));
     }
     let _ = p.child.kill();
     let _ = p.child.wait();
+    None
 }
 
 fn stderr_after_exit(p: &RoleProc) -> Vec<String> {
@@ -437,7 +439,7 @@ fn run_one(
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(Error::Interrupted);
     };
-    stop_role(&mut fwd);
+    let fwd_ended = stop_role(&mut fwd);
     let r2 = cpu::children();
     let s1 = cpu::softirq_ticks();
     store.set_children(&[])?;
@@ -448,7 +450,19 @@ fn run_one(
     }
     if !ping_status.success() {
         let why = tail(&stderr_after_exit(&ping));
+        let _ = std::fs::remove_dir_all(&tmp);
         return Ok(role_failed(exp, cfg, "ping", Some(ping_status), &why));
+    }
+    if let Some(st) = fwd_ended.filter(|st| !st.success()) {
+        let why = tail(&stderr_after_exit(&fwd));
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Ok(role_failed(
+            exp,
+            cfg,
+            "fwd (ended during the run)",
+            Some(st),
+            &why,
+        ));
     }
     if ping_host.exec != Exec::Local {
         transport::fetch_dir(ping_host, &remote_out, &tmp)?;
@@ -456,7 +470,10 @@ fn run_one(
     let summary_path = tmp.join(results::SUMMARY_FILE);
     let mut summary = match results::read_summary(&summary_path) {
         Ok(s) => s,
-        Err(e) => return Ok(RunEnd::Failed(format!("ping left no summary: {e}"))),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Ok(RunEnd::Failed(format!("ping left no summary: {e}")));
+        }
     };
     summary.params.extend(extra_params(exp, cfg));
     let mut cost = serde_json::Map::new();

@@ -298,3 +298,46 @@ fn sigterm_restores_and_stops() {
     assert!(left.stdout.is_empty(), "leftover roles");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn unsupported_values_skip_or_fail() {
+    let Some(tb) = TestTestbed::new("swu", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-unsupported");
+    let state = dir.join("state");
+    // veth has no zero-copy: with on-unsupported = "skip" the configuration is skipped
+    let text = small(
+        tb.name(),
+        1,
+        "bind = { values = [\"zero-copy\"], on-unsupported = \"skip\" }",
+    )
+    .replace("[axes]", "baseline = false\n\n[axes]");
+    let file = write(&dir, &text);
+    let o = sweep_cmd(&file, &dir.join("skip"), &state)
+        .output()
+        .expect("sweep");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert!(stdout.contains("0 failed, 2 skipped"), "{stdout}");
+    assert!(complete_runs(&dir.join("skip")).is_empty());
+    // without it, each run fails and the sweep exits 1 after trying them all
+    let file = write(
+        &dir.join("fail"),
+        &text.replace(", on-unsupported = \"skip\"", ""),
+    );
+    let o = sweep_cmd(&file, &dir.join("fail-out"), &state)
+        .output()
+        .expect("sweep");
+    assert_eq!(o.status.code(), Some(1));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("fail-out/index.json")).expect("index"))
+            .expect("json");
+    let runs = index["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        assert_eq!(r["status"], "failed");
+        assert!(r["why"].as_str().unwrap_or("").contains("zero-copy"), "{r}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
