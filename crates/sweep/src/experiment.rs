@@ -49,6 +49,8 @@ struct RawHost {
     #[serde(default)]
     ssh_options: Vec<String>,
     xdplat: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
     iface: Option<String>,
     #[serde(default)]
     queue: u32,
@@ -141,6 +143,8 @@ pub struct HostSpec {
     pub netns: Option<String>,
     /// The xdplat binary on that host (None: this binary, for local hosts; `xdplat` over ssh).
     pub xdplat: Option<String>,
+    /// Environment variables for the xdplat processes there (`env` over ssh).
+    pub env: BTreeMap<String, String>,
     pub iface: Option<String>,
     pub queue: u32,
     pub cpu: Option<usize>,
@@ -390,18 +394,6 @@ impl Experiment {
             exclude,
             include,
         };
-        for a in &exp.axes {
-            if a.kind == Kind::HostSetting {
-                for h in exp.setting_hosts(&a.scope) {
-                    if matches!(exp.hosts[&h].exec, Exec::Ssh { .. }) {
-                        return Err(at(
-                            &a.key,
-                            format!("host settings on the ssh host {h:?} are not supported yet"),
-                        ));
-                    }
-                }
-            }
-        }
         Ok(exp)
     }
 
@@ -433,6 +425,7 @@ fn netns_host(name: &str, netns: &str) -> HostSpec {
         exec: Exec::Local,
         netns: Some(netns.to_string()),
         xdplat: None,
+        env: BTreeMap::new(),
         iface: None,
         queue: 0,
         cpu: None,
@@ -479,6 +472,13 @@ fn host_spec(name: &str, mut h: RawHost, inv: Option<&InvHost>) -> Result<HostSp
     if exec == Exec::Local && h.netns.is_none() && h.iface.is_none() {
         return Err("a local host needs iface".into());
     }
+    if let Some(k) = h
+        .env
+        .keys()
+        .find(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(format!("env: {k:?} is not a variable name"));
+    }
     if let Some(m) = h.mac.as_ref().filter(|m| *m != "auto") {
         host::iface::parse_mac("mac", m).map_err(|e| e.to_string())?;
     }
@@ -487,6 +487,7 @@ fn host_spec(name: &str, mut h: RawHost, inv: Option<&InvHost>) -> Result<HostSp
         exec,
         netns: h.netns,
         xdplat: h.xdplat,
+        env: h.env,
         iface: h.iface,
         queue: h.queue,
         cpu: h.cpu,

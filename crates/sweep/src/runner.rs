@@ -176,6 +176,17 @@ pub fn run_plan(
     for n in store.clean_leftovers()? {
         progress.note(&n);
     }
+    for (h, pid) in store.remote() {
+        if let Some(hs) = exp.hosts.get(&h)
+            && let Ok(out) = transport::interrupt_remote_holder(hs, pid)
+            && out.contains("stopped")
+        {
+            progress.note(&format!(
+                "stopped host settings held on {h} (pid {pid}) by an interrupted sweep"
+            ));
+        }
+    }
+    store.set_remote(&[])?;
     // crash recovery of host settings left by a killed sweep, before the first run
     drop(host::HostConfig::new(&opts.state)?);
 
@@ -372,6 +383,8 @@ fn run_one(
     let tmp = store.fresh_tmp(&run.id)?;
     let mut hc = host::HostConfig::new(&opts.state)?;
     let mut applied = Vec::new();
+    // ssh host -> (items, any axis says skip)
+    let mut remote: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
     for (key, v) in &cfg.values {
         let Some(a) = exp.axes.iter().find(|a| &a.key == key) else {
             continue;
@@ -381,6 +394,12 @@ fn run_one(
         }
         for h in exp.setting_hosts(&a.scope) {
             let hs = &exp.hosts[&h];
+            if hs.exec != Exec::Local {
+                let e = remote.entry(h.clone()).or_default();
+                e.0.push(format!("{}={}", a.name, v.arg()));
+                e.1 |= a.on_unsupported == OnUnsupported::Skip;
+                continue;
+            }
             let target = host::Target::new(hs.netns.as_deref(), hs.iface.as_deref());
             let item = format!("{}={}", a.name, v.arg());
             match hc.apply(&target, &[item], host::OnUnsupported::Error) {
@@ -396,6 +415,30 @@ fn run_one(
                 }
                 Err(e) => return Ok(RunEnd::Failed(format!("{key} = {v}: {e}"))),
             }
+        }
+    }
+    let mut holders = Holders(Vec::new());
+    for (h, (items, skip)) in &remote {
+        let hs = &exp.hosts[h];
+        match hold_remote(hs, items, &opts.local_bin, stop) {
+            Ok(p) => {
+                holders.0.push((h.clone(), p));
+                let pids: Vec<(String, u32)> = holders
+                    .0
+                    .iter()
+                    .filter_map(|(h, p)| Some((h.clone(), p.remote_pid?)))
+                    .collect();
+                store.set_remote(&pids)?;
+            }
+            Err((Some(2), why)) if *skip => {
+                return Ok(RunEnd::Skipped(format!("host {h}: {why}")));
+            }
+            Err((Some(2), why)) => {
+                return Err(Error::BadInput(format!(
+                    "host {h}: {why} (on-unsupported = \"skip\" would skip such configurations)"
+                )));
+            }
+            Err((_, why)) => return Ok(RunEnd::Failed(format!("host {h}: {why}"))),
         }
     }
     let ping_host = &exp.hosts[&exp.ping_host];
@@ -444,6 +487,8 @@ fn run_one(
     let s1 = cpu::softirq_ticks();
     store.set_children(&[])?;
     hc.restore()?;
+    drop(holders);
+    store.set_remote(&[])?;
     if stop.load(Ordering::Relaxed) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(Error::Interrupted);
@@ -505,6 +550,59 @@ fn run_one(
     Ok(RunEnd::Done {
         p50_ns: summary.rtt_ns.map(|r| r.median),
     })
+}
+
+/// Remote `xdplat host apply --hold` processes of a run, stopped (and so restored) on drop.
+struct Holders(Vec<(String, RoleProc)>);
+
+impl Drop for Holders {
+    fn drop(&mut self) {
+        for (_, p) in self.0.iter_mut().rev() {
+            stop_role(p);
+        }
+    }
+}
+
+/// Applies `items` on ssh host `hs` with `xdplat host apply --hold`, waiting for its
+/// "holding" line; Err(exit code, messages) when it ends first.
+fn hold_remote(
+    hs: &HostSpec,
+    items: &[String],
+    local_bin: &Path,
+    stop: &AtomicBool,
+) -> Result<RoleProc, (Option<i32>, String)> {
+    let mut argv = vec![
+        transport::binary(hs, local_bin),
+        "host".into(),
+        "apply".into(),
+    ];
+    if let Some(ns) = &hs.netns {
+        argv.push(format!("--netns={ns}"));
+    }
+    if let Some(i) = &hs.iface {
+        argv.push(format!("--iface={i}"));
+    }
+    argv.extend(items.iter().map(|i| format!("--set={i}")));
+    argv.push("--hold".into());
+    let mut p = transport::spawn(hs, &argv).map_err(|e| (None, e.to_string()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+        match p.lines.recv_timeout(Duration::from_millis(20)) {
+            Ok(l) if l.starts_with("holding ") => return Ok(p),
+            Ok(l) => seen.push(l),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let Ok(Some(st)) = p.child.try_wait() {
+            seen.extend(stderr_after_exit(&p));
+            return Err((st.code(), tail(&seen)));
+        }
+    }
+    stop_role(&mut p);
+    let st = p.child.wait().ok().and_then(|s| s.code());
+    seen.extend(p.drain());
+    Err((st, tail(&seen)))
 }
 
 /// The CPUs the roles are pinned to (local hosts), or None (all CPUs) when a role floats.

@@ -15,6 +15,7 @@ use crate::Error;
 const EXPERIMENT: &str = "experiment.toml";
 const INDEX: &str = "index.json";
 const CHILDREN: &str = ".children";
+const REMOTE: &str = ".remote-holders";
 pub(crate) const AS_RUN: &str = "\n# --- as run ---\n";
 
 /// A sweep's output directory.
@@ -171,6 +172,24 @@ impl Store {
             .filter_map(|p| start_time(*p).map(|s| format!("{p} {s}\n")))
             .collect();
         write_atomic(&self.dir.join(CHILDREN), body.as_bytes())
+    }
+
+    /// Records the remote `host apply --hold` processes in force (host name, remote pid).
+    pub fn set_remote(&self, holders: &[(String, u32)]) -> Result<(), Error> {
+        let body: String = holders.iter().map(|(h, p)| format!("{h} {p}\n")).collect();
+        write_atomic(&self.dir.join(REMOTE), body.as_bytes())
+    }
+
+    /// The remote holders a killed sweep left.
+    pub fn remote(&self) -> Vec<(String, u32)> {
+        std::fs::read_to_string(self.dir.join(REMOTE))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (h, p) = l.split_once(' ')?;
+                Some((h.to_string(), p.parse().ok()?))
+            })
+            .collect()
     }
 
     /// Rewrites `index.json` with every planned run and its status.

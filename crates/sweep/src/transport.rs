@@ -35,11 +35,17 @@ pub fn command(host: &HostSpec, argv: &[String], with_pid: bool) -> Command {
     match &host.exec {
         Exec::Local => {
             let mut c = Command::new(&argv[0]);
-            c.args(&argv[1..]);
+            c.args(&argv[1..]).envs(&host.env);
             c
         }
         Exec::Ssh { dest, options } => {
-            let body = quote::join(argv);
+            let mut full: Vec<String> = Vec::new();
+            if !host.env.is_empty() {
+                full.push("env".into());
+                full.extend(host.env.iter().map(|(k, v)| format!("{k}={v}")));
+            }
+            full.extend(argv.iter().cloned());
+            let body = quote::join(&full);
             let remote = if with_pid {
                 format!("echo $$; exec {body}")
             } else {
@@ -86,12 +92,13 @@ pub struct RoleProc {
     pub child: Child,
     /// The remote pid (ssh), learnt from the first stdout line.
     pub remote_pid: Option<u32>,
-    /// stderr lines as they come.
+    /// stderr and stdout lines as they come.
     pub lines: mpsc::Receiver<String>,
     host: HostSpec,
 }
 
-/// Starts `argv` on `host` with stderr read line by line (for readiness and error messages).
+/// Starts `argv` on `host` with stderr and stdout read line by line (for readiness and error
+/// messages).
 pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
     let is_ssh = matches!(host.exec, Exec::Ssh { .. });
     let mut child = command(host, argv, is_ssh)
@@ -104,6 +111,7 @@ pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
             why: e.to_string(),
         })?;
     let (tx, lines) = mpsc::channel();
+    let out_tx = tx.clone();
     if let Some(err) = child.stderr.take() {
         std::thread::spawn(move || {
             for l in BufReader::new(err).lines().map_while(Result::ok) {
@@ -122,7 +130,9 @@ pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
                 let _ = r.read_line(&mut first);
                 let _ = pid_tx.send(first.trim().parse::<u32>().ok());
             }
-            let _ = std::io::copy(&mut r, &mut std::io::sink());
+            for l in r.lines().map_while(Result::ok) {
+                let _ = out_tx.send(l);
+            }
         });
     }
     let remote_pid = if is_ssh {
@@ -215,4 +225,19 @@ pub fn fetch_dir(host: &HostSpec, remote: &str, local: &Path) -> Result<(), Erro
         &["rm".into(), "-rf".into(), "--".into(), remote.into()],
     )?;
     Ok(())
+}
+
+/// Sends SIGINT to process `pid` on ssh host `host` if it is still an `xdplat host apply
+/// --hold` (a leftover of a killed sweep; it restores its settings on SIGINT).
+pub fn interrupt_remote_holder(host: &HostSpec, pid: u32) -> Result<String, Error> {
+    let script =
+        "grep -q -- --hold /proc/\"$1\"/cmdline 2>/dev/null && kill -INT \"$1\" && echo stopped";
+    let argv: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        script.into(),
+        "sh".into(),
+        pid.to_string(),
+    ];
+    output(host, &argv)
 }

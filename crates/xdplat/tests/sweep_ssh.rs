@@ -105,6 +105,7 @@ ssh = "root@generator"
 ssh-options = {opts}
 xdplat = {bin}
 iface = "{iface}"
+env = {{ XDPLAT_STATE_DIR = {state} }}
 
 [hosts.b]
 netns = "{tb}-b"
@@ -121,15 +122,26 @@ linger = "50ms"
 
 [axes]
 fwd.poll = [true]
+"a.gro-flush-timeout" = [50000]
 "#,
             tb = tb.name(),
             opts = toml_list(&opts),
             bin = serde_json::to_string(env!("CARGO_BIN_EXE_xdplat")).expect("json"),
             iface = a.iface,
+            state = serde_json::to_string(&dir.join("remote-state")).expect("json"),
         ),
     )
     .expect("write experiment");
     let out = dir.join("out");
+    let gro = || {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &a.netns, "cat"])
+            .arg(format!("/sys/class/net/{}/gro_flush_timeout", a.iface))
+            .output()
+            .expect("read gro_flush_timeout");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let before = gro();
     let o = xdplat()
         .args(["sweep", "run"])
         .arg(&file)
@@ -165,6 +177,15 @@ fwd.poll = [true]
         assert!(s.extra["cpu"].get("ping_user_ns").is_none());
         assert!(s.extra["cpu"]["fwd_user_ns"].as_u64().is_some());
     }
+    // the remote `host apply --hold` ran there (with the env given) and restored A's setting
+    assert!(dir.join("remote-state").join("host.lock").exists());
+    assert_eq!(gro(), before);
+    let afxdp = runs
+        .iter()
+        .filter_map(|r| results::read_summary(&r.join("summary.json")).ok())
+        .find(|s| s.params["backend"] == "afxdp")
+        .expect("afxdp run");
+    assert_eq!(afxdp.params["a_gro_flush_timeout"], 50000);
     let facts = std::fs::read_to_string(out.join("experiment.toml")).expect("experiment");
     assert!(facts.contains("host a (root@generator): xdplat"), "{facts}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -204,6 +225,7 @@ fn hostile_strings_arrive_inert() {
         },
         netns: None,
         xdplat: None,
+        env: Default::default(),
         iface: None,
         queue: 0,
         cpu: None,
