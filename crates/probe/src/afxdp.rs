@@ -5,6 +5,7 @@
 //! a free list. The forwarder sends received frames back in place (like xdpsock l2fwd), so its
 //! completions return to the fill ring instead.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -13,6 +14,9 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::knobs::Knobs;
 use crate::port::{Port, RxInfo};
+
+/// Most sendto() calls one kick makes while the kernel reports frames left on the TX ring.
+const MAX_KICKS: u32 = 8;
 
 #[derive(Debug, Clone)]
 pub struct AfXdpConfig {
@@ -38,7 +42,8 @@ pub struct PortCounters {
 #[derive(Debug)]
 pub struct AfXdpPort<C: Clock> {
     sock: xsk::Socket,
-    prog: xdp::ProbeProgram,
+    /// Shared by the ports of one interface (one attachment, one XSKMAP for all queues).
+    prog: Arc<xdp::ProbeProgram>,
     knobs: Knobs,
     clock: C,
     /// TX frame indices not in flight.
@@ -60,14 +65,33 @@ impl<C: Clock> AfXdpPort<C> {
     /// gives the kernel its RX frames. For a forwarder (`tx_frames == 0`) every frame is an RX
     /// frame.
     pub fn open(cfg: &AfXdpConfig, clock: C, forwarder: bool) -> Result<Self> {
+        let prog = Self::attach_program(cfg)?;
+        Self::open_with(cfg, clock, forwarder, prog)
+    }
+
+    /// Attaches the XDP program that ports of `cfg.ifindex` share ([`AfXdpPort::open_with`]).
+    pub fn attach_program(cfg: &AfXdpConfig) -> Result<Arc<xdp::ProbeProgram>> {
+        cfg.knobs.validate()?;
+        Ok(Arc::new(xdp::ProbeProgram::attach(
+            &xdp::ProbeProgramConfig {
+                ifindex: cfg.ifindex,
+                mode: cfg.knobs.xdp_mode,
+                probe_port: cfg.probe_port,
+                hw_rx_timestamp: false,
+            },
+        )?))
+    }
+
+    /// As [`AfXdpPort::open`], with an XDP program already attached (one per interface, so
+    /// that several queues can each have a port).
+    pub fn open_with(
+        cfg: &AfXdpConfig,
+        clock: C,
+        forwarder: bool,
+        prog: Arc<xdp::ProbeProgram>,
+    ) -> Result<Self> {
         cfg.knobs.validate()?;
         let knobs = cfg.knobs.clone();
-        let prog = xdp::ProbeProgram::attach(&xdp::ProbeProgramConfig {
-            ifindex: cfg.ifindex,
-            mode: knobs.xdp_mode,
-            probe_port: cfg.probe_port,
-            hw_rx_timestamp: false,
-        })?;
         let umem = knobs.umem();
         let mut sock = xsk::Socket::new(&umem, &knobs.socket(cfg.ifindex, cfg.queue))?;
         prog.insert_socket(cfg.queue, sock.ctl.fd())?;
@@ -190,9 +214,17 @@ impl<C: Clock> AfXdpPort<C> {
             self.counters.tx_needed_wakeup += 1;
         }
         if !self.knobs.need_wakeup || needed || self.knobs.busy_poll {
-            self.counters.tx_kicks += 1;
-            if !self.sock.ctl.kick_tx()? {
+            // copy mode sends at most the kernel's TX budget (32 frames) per sendto and says
+            // EAGAIN while more wait: kick again while frames remain, a bounded number of times
+            for _ in 0..MAX_KICKS {
+                self.counters.tx_kicks += 1;
+                if self.sock.ctl.kick_tx()? {
+                    break;
+                }
                 self.counters.tx_kicks_busy += 1;
+                if self.sock.tx.pending() == 0 {
+                    break;
+                }
             }
             return Ok(Some(self.clock.now_ns()));
         }

@@ -5,7 +5,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::afxdp::AfXdpPort;
+use std::sync::Arc;
+
+use crate::afxdp::{AfXdpConfig, AfXdpPort};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::port::{Port, RxInfo};
@@ -116,4 +118,68 @@ pub fn run<F: Forward, C: Clock>(
     }
     out.elapsed = Duration::from_nanos(clock.now_ns() - start);
     Ok(out)
+}
+
+/// Told, per queue, its port's effective settings and warnings.
+pub type QueueReady<'a> =
+    dyn FnMut(u32, &serde_json::Map<String, serde_json::Value>, &[String]) + 'a;
+
+/// The multi-queue forwarder: one AF_XDP port per queue `first..first + queues` (sharing one
+/// XDP program), each served by its own thread pinned to `cpus[i % cpus.len()]` (unpinned when
+/// `cpus` is empty). `ready` gets each port's effective settings and warnings once all are
+/// open. Returns the sum over queues.
+pub fn run_queues<C: Clock + Clone + Send + Sync>(
+    cfg: &AfXdpConfig,
+    queues: u32,
+    cpus: &[usize],
+    clock: &C,
+    fwd: &FwdConfig,
+    stop: &AtomicBool,
+    ready: &mut QueueReady<'_>,
+) -> Result<FwdOutcome> {
+    let prog = AfXdpPort::<C>::attach_program(cfg)?;
+    let mut ports = Vec::with_capacity(queues as usize);
+    for i in 0..queues {
+        let qcfg = AfXdpConfig {
+            queue: cfg.queue + i,
+            ..cfg.clone()
+        };
+        let port = AfXdpPort::open_with(&qcfg, clock.clone(), true, Arc::clone(&prog))?;
+        let (eff, warnings) = port.effective();
+        ready(qcfg.queue, &eff, &warnings);
+        ports.push(port);
+    }
+    let outcomes: Vec<Result<FwdOutcome>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ports
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut port)| {
+                let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
+                s.spawn(move || -> Result<FwdOutcome> {
+                    if let Some(cpu) = cpu {
+                        crate::knobs::pin_current_thread(cpu)?;
+                    }
+                    let r = run(&mut port, clock, fwd, stop);
+                    if r.is_err() {
+                        // one queue failing stops them all
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut total = FwdOutcome::default();
+    for o in outcomes {
+        let o = o?;
+        total.forwarded += o.forwarded;
+        total.dropped += o.dropped;
+        total.stamped += o.stamped;
+        total.elapsed = total.elapsed.max(o.elapsed);
+    }
+    Ok(total)
 }

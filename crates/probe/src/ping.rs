@@ -106,13 +106,15 @@ impl PingConfig {
         Ok(())
     }
 
-    /// Slots of the in-flight ring: twice the window leaves room for stragglers.
+    /// Slots of the in-flight ring. A lost probe holds its slot until `linger` has passed, so
+    /// the ring is far larger than the window: sending stalls only when a loss is a whole ring
+    /// (64 windows, at least 65536 probes) behind.
     fn ring(&self) -> u64 {
         let total = self.count + self.warmup;
         if self.window == 0 {
             total.min(PACED_RING)
         } else {
-            (2 * self.window as u64).max(1024).min(total.max(2))
+            (64 * self.window as u64).max(1 << 16).min(total.max(2))
         }
     }
 }
@@ -272,8 +274,10 @@ pub fn run<P: Port, C: Clock>(
             }
         }
         let tally = &mut t;
+        // one clock read for all the frames one look at the completion ring finds
+        let mut done_ns = None;
         port.completions(&mut |tag| {
-            let now = clock.now_ns();
+            let now = *done_ns.get_or_insert_with(|| clock.now_ns());
             tally.completed(tag, now);
             crate::trace::ping_tx_done(tag, now);
         })?;

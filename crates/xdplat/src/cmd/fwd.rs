@@ -153,9 +153,13 @@ pub fn serve(
         ready(format!("fwd: warning: {w}"));
     }
     let out = probe::fwd::run(&mut port, &clock, &plan.cfg, stop).map_err(classify)?;
-    // ring trouble (RX ring full, fill ring empty, TX ring empty) shows in the kernel's counters
-    if let Some(s) = port.effective().0.get("xdp_statistics") {
-        ready(format!("fwd: xdp_statistics {s}"));
+    // ring trouble (RX ring full, fill ring empty, TX ring empty) shows in the kernel's counters,
+    // and what the XDP program took (probes) and passed (everything else) in its own
+    let effective = port.effective().0;
+    for key in ["xdp_statistics", "xdp_program"] {
+        if let Some(v) = effective.get(key) {
+            ready(format!("fwd: {key} {v}"));
+        }
     }
     Ok(out)
 }

@@ -102,6 +102,11 @@ pub struct PingPlan {
     pub knobs: Knobs,
 }
 
+/// The default window: bounded at maximum rate, unbounded when paced.
+pub fn default_window(interval: Duration) -> u32 {
+    if interval.is_zero() { 256 } else { 0 }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     require_role_caps(
         "xdplat ping",
