@@ -40,6 +40,10 @@ pub struct Args {
     /// Swap only MAC addresses, like xdpsock l2fwd (default also swaps IPv4 and UDP endpoints).
     #[arg(long)]
     pub mac_only: bool,
+    /// Serve queues `--queue`..`--queue + N`, one thread per queue, each pinned to its own CPU
+    /// (from `--cpu` on, else from the first CPU this process may use).
+    #[arg(long, default_value_t = 1)]
+    pub queues: u32,
     #[command(flatten)]
     pub knobs: KnobArgs,
 }
@@ -67,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = FwdPlan {
         iface: args.iface.clone(),
         queue: args.queue,
-        queues: 1,
+        queues: args.queues,
         udp: backend_is_udp(&args.backend)?,
         port: args.port,
         knobs: args.knobs.to_knobs()?,
@@ -109,10 +113,14 @@ pub fn serve(
     ready: &mut dyn FnMut(String),
 ) -> anyhow::Result<FwdOutcome> {
     let info = iface(&plan.iface)?;
-    if plan.queues != 1 {
-        return Err(crate::exit::bad_input(
-            "--queues: one queue per forwarder for now",
-        ));
+    if plan.queues == 0 || (plan.queues > 1 && plan.udp) {
+        return Err(crate::exit::bad_input(format!(
+            "invalid --queues {}: at least 1, and more than 1 only with the afxdp backend",
+            plan.queues
+        )));
+    }
+    if plan.queues > 1 {
+        return serve_queues(plan, &info, stop, ready);
     }
     if let Some(cpu) = plan.knobs.cpu {
         probe::knobs::pin_current_thread(cpu).map_err(classify)?;
@@ -161,5 +169,62 @@ pub fn serve(
             ready(format!("fwd: {key} {v}"));
         }
     }
+    Ok(out)
+}
+
+/// The multi-queue forwarder: one pinned thread per queue, one XDP program for all.
+fn serve_queues(
+    plan: &FwdPlan,
+    info: &host::iface::IfaceInfo,
+    stop: &AtomicBool,
+    ready: &mut dyn FnMut(String),
+) -> anyhow::Result<FwdOutcome> {
+    let allowed = probe::knobs::allowed_cpus().map_err(classify)?;
+    // CPUs in order from --cpu (or the first allowed one), wrapping round
+    let start = plan
+        .knobs
+        .cpu
+        .and_then(|c| allowed.iter().position(|&a| a == c))
+        .unwrap_or(0);
+    let cpus: Vec<usize> = allowed[start..]
+        .iter()
+        .chain(&allowed[..start])
+        .copied()
+        .collect();
+    let cfg = AfXdpConfig {
+        ifindex: info.ifindex,
+        iface: plan.iface.clone(),
+        queue: plan.queue,
+        probe_port: plan.port,
+        knobs: Knobs {
+            cpu: None,
+            ..plan.knobs.clone()
+        },
+    };
+    let mut lines = Vec::new();
+    let out = probe::fwd::run_queues(
+        &cfg,
+        plan.queues,
+        &cpus,
+        &MonotonicClock,
+        &plan.cfg,
+        stop,
+        &mut |queue, eff, warnings| {
+            let cpu = cpus[((queue - plan.queue) as usize) % cpus.len()];
+            lines.push(format!(
+                "fwd: afxdp on {} queue {queue} on CPU {cpu} ({} mode, {} bind, napi id {})",
+                plan.iface, eff["xdp_mode"], eff["bind"], eff["napi_id"]
+            ));
+            if queue + 1 == plan.queue + plan.queues {
+                for w in warnings {
+                    lines.push(format!("fwd: warning: {w}"));
+                }
+                for l in lines.drain(..) {
+                    ready(l);
+                }
+            }
+        },
+    )
+    .map_err(classify)?;
     Ok(out)
 }
