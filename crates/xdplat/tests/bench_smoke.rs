@@ -74,3 +74,44 @@ fn quick_json_has_every_benchmark_as_a_ratio() {
     );
     println!("bench --quick took {:?}", started.elapsed());
 }
+
+/// Maximum-rate ping: no interval, a window in flight, the RTT of every probe in the summary
+/// (from the histogram) and a raw row for every 100th only; counts stay exact.
+#[test]
+fn max_rate_ping_keeps_every_nth_row_and_exact_counts() {
+    let Some(tb) = common::TestTestbed::new("bmr", 1) else {
+        return;
+    };
+    let fwd = common::Forwarder::start(&tb, &["--batch", "32"]);
+    let dir = common::out_dir("maxrate");
+    let out = common::ping(
+        &tb,
+        &dir,
+        &[
+            "--interval",
+            "0",
+            "--count",
+            "20000",
+            "--batch",
+            "32",
+            "--window",
+            "64",
+            "--sample-every",
+            "100",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let s = common::summary(&dir);
+    let p = &s.packets;
+    assert_eq!(p.sent, 20_000, "{p:?}");
+    assert_eq!(p.received + p.lost, p.sent, "{p:?}");
+    assert!(p.received > 19_000, "a clean veth loses little: {p:?}");
+    let rtt = s.rtt_ns.expect("rtt statistics");
+    assert_eq!(rtt.count, p.received, "every reply is in the statistics");
+    assert_eq!(s.extra["sample_every"], 100);
+    let rows = results::read_samples(&dir.join(results::SAMPLES_FILE)).expect("samples");
+    assert_eq!(rows.len(), 200, "one raw row per 100 probes");
+    assert!(s.extra["received_pps"].as_f64().unwrap_or(0.0) > 0.0);
+    drop(fwd);
+    let _ = std::fs::remove_dir_all(&dir);
+}
