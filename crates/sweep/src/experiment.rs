@@ -253,7 +253,10 @@ pub fn line_of(text: &str, key: &str) -> usize {
 impl Experiment {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Experiment, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+            path: path.display().to_string(),
+            msg: format!("cannot read the experiment file: {e}"),
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 

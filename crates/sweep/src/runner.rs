@@ -461,7 +461,7 @@ fn run_one(
 
     let r0 = cpu::children();
     let s0 = cpu::softirq_ticks();
-    let mut fwd = transport::spawn(fwd_host, &fwd_args)?;
+    let mut fwd = transport::spawn_measured(fwd_host, &fwd_args)?;
     store.set_children(&local_pids(&[&fwd]))?;
     if let Err((st, why)) = wait_ready(&mut fwd, stop) {
         stop_role(&mut fwd);
@@ -471,7 +471,7 @@ fn run_one(
         }
         return Ok(role_failed(exp, cfg, "fwd", st, &why));
     }
-    let mut ping = transport::spawn(ping_host, &ping_args)?;
+    let mut ping = transport::spawn_measured(ping_host, &ping_args)?;
     store.set_children(&local_pids(&[&fwd, &ping]))?;
     let ping_status = wait_or_stop(&mut ping, stop)?;
     let r1 = cpu::children();
@@ -523,21 +523,36 @@ fn run_one(
     summary.params.extend(extra_params(exp, cfg));
     let mut cost = serde_json::Map::new();
     let (p, f) = (r1.since(r0), r2.since(r1));
-    if ping_host.exec == Exec::Local {
-        cost.insert("ping_user_ns".into(), json!(p.user.as_nanos() as u64));
-        cost.insert("ping_sys_ns".into(), json!(p.sys.as_nanos() as u64));
-    }
-    if fwd_host.exec == Exec::Local {
-        cost.insert("fwd_user_ns".into(), json!(f.user.as_nanos() as u64));
-        cost.insert("fwd_sys_ns".into(), json!(f.sys.as_nanos() as u64));
+    let mut softirq = 0;
+    let mut complete = true;
+    for (role, hs, local, proc_) in [("ping", ping_host, p, &ping), ("fwd", fwd_host, f, &fwd)] {
+        let times = if hs.exec == Exec::Local {
+            Some(local)
+        } else {
+            let cpus = role_cpu(exp, cfg, role, hs).map(|c| vec![c]);
+            match remote_cost(proc_, cpus.as_deref()) {
+                Some((t, si)) => {
+                    softirq += si;
+                    Some(t)
+                }
+                None => {
+                    complete = false;
+                    None
+                }
+            }
+        };
+        if let Some(t) = times {
+            cost.insert(format!("{role}_user_ns"), json!(t.user.as_nanos() as u64));
+            cost.insert(format!("{role}_sys_ns"), json!(t.sys.as_nanos() as u64));
+        }
     }
     if ping_host.exec == Exec::Local || fwd_host.exec == Exec::Local {
         let cpus = involved_cpus(exp, cfg);
-        cost.insert(
-            "softirq_ns".into(),
-            json!(cpu::softirq_ns(&s0, &s1, cpus.as_deref())),
-        );
+        softirq += cpu::softirq_ns(&s0, &s1, cpus.as_deref());
         cost.insert("softirq_cpus".into(), json!(cpus));
+    }
+    if complete {
+        cost.insert("softirq_ns".into(), json!(softirq));
     }
     summary.extra.insert("cpu".into(), Value::Object(cost));
     summary.extra.insert(
@@ -605,6 +620,21 @@ fn hold_remote(
     Err((st, tail(&seen)))
 }
 
+/// What an ssh role's wrapper reported (waiting briefly for its last line).
+fn remote_cost(p: &RoleProc, cpus: Option<&[usize]>) -> Option<(cpu::ChildTimes, u64)> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let marks = p.marks.lock().map(|m| m.clone()).unwrap_or_default();
+        if let Some(c) = cpu::remote_cost(&marks, cpus) {
+            return Some(c);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The CPUs the roles are pinned to (local hosts), or None (all CPUs) when a role floats.
 fn involved_cpus(exp: &Experiment, cfg: &Config) -> Option<Vec<usize>> {
     let mut set = BTreeMap::new();
@@ -613,6 +643,19 @@ fn involved_cpus(exp: &Experiment, cfg: &Config) -> Option<Vec<usize>> {
         if hs.exec != Exec::Local {
             continue;
         }
+        match role_cpu(exp, cfg, role, hs) {
+            Some(c) => {
+                set.insert(c, ());
+            }
+            None => return None,
+        }
+    }
+    Some(set.into_keys().collect())
+}
+
+/// The CPU `role` is pinned to in `cfg` (a cpu axis, else its host's `cpu`).
+fn role_cpu(exp: &Experiment, cfg: &Config, role: &str, hs: &HostSpec) -> Option<usize> {
+    {
         let from_axis = cfg.values.iter().find_map(|(k, v)| {
             let a = exp.axes.iter().find(|a| &a.key == k)?;
             let hit = a.name == "cpu"
@@ -627,12 +670,6 @@ fn involved_cpus(exp: &Experiment, cfg: &Config) -> Option<Vec<usize>> {
                 _ => None,
             }
         });
-        match from_axis.or(hs.cpu) {
-            Some(c) => {
-                set.insert(c, ());
-            }
-            None => return None,
-        }
+        from_axis.or(hs.cpu)
     }
-    Some(set.into_keys().collect())
 }

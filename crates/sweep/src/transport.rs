@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use crate::Error;
@@ -56,6 +56,33 @@ pub fn command(host: &HostSpec, argv: &[String], with_pid: bool) -> Command {
     }
 }
 
+/// The remote wrapper of a role over ssh: prints its pid (its process group: sshd makes each
+/// session a group), the per-CPU lines of /proc/stat, runs the role in the foreground (the trap
+/// lets a SIGINT to the group reach the role and the wrapper carry on), then /proc/stat again and
+/// its own /proc/PID/stat, whose cutime/cstime are the role's CPU time. Lines start `xdplat-`.
+const COST_WRAPPER: &str = r#"trap : INT TERM
+echo $$
+while read -r l; do case $l in cpu[0-9]*) echo "xdplat-si0 $l";; esac; done </proc/stat
+"$@"
+s=$?
+while read -r l; do case $l in cpu[0-9]*) echo "xdplat-si1 $l";; esac; done </proc/stat
+read -r st </proc/$$/stat
+echo "xdplat-stat $st"
+exit $s"#;
+
+fn wrapped(host: &HostSpec, argv: &[String]) -> Command {
+    let Exec::Ssh { dest, options } = &host.exec else {
+        return command(host, argv, false);
+    };
+    let mut full: Vec<String> = vec!["sh".into(), "-c".into(), COST_WRAPPER.into(), "sh".into()];
+    if !host.env.is_empty() {
+        full.push("env".into());
+        full.extend(host.env.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    full.extend(argv.iter().cloned());
+    ssh(dest, options, format!("exec {}", quote::join(&full)))
+}
+
 /// Runs `argv` on `host` to completion; its stdout, or an error with its stderr.
 pub fn output(host: &HostSpec, argv: &[String]) -> Result<String, Error> {
     let out = command(host, argv, false)
@@ -94,14 +121,31 @@ pub struct RoleProc {
     pub remote_pid: Option<u32>,
     /// stderr and stdout lines as they come.
     pub lines: mpsc::Receiver<String>,
+    /// The `xdplat-` lines of the ssh cost wrapper.
+    pub marks: Arc<Mutex<Vec<String>>>,
     host: HostSpec,
 }
 
 /// Starts `argv` on `host` with stderr and stdout read line by line (for readiness and error
 /// messages).
 pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
+    spawn_with(host, argv, false)
+}
+
+/// As [`spawn`]; over ssh wrapped so that the role's CPU time and the host's softirq time are
+/// reported back ([`RoleProc::marks`]).
+pub fn spawn_measured(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
+    spawn_with(host, argv, true)
+}
+
+fn spawn_with(host: &HostSpec, argv: &[String], measured: bool) -> Result<RoleProc, Error> {
     let is_ssh = matches!(host.exec, Exec::Ssh { .. });
-    let mut child = command(host, argv, is_ssh)
+    let mut cmd = if measured {
+        wrapped(host, argv)
+    } else {
+        command(host, argv, is_ssh)
+    };
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -122,6 +166,8 @@ pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
         });
     }
     let (pid_tx, pid_rx) = mpsc::channel();
+    let marks = Arc::new(Mutex::new(Vec::new()));
+    let m = Arc::clone(&marks);
     if let Some(out) = child.stdout.take() {
         std::thread::spawn(move || {
             let mut r = BufReader::new(out);
@@ -131,7 +177,13 @@ pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
                 let _ = pid_tx.send(first.trim().parse::<u32>().ok());
             }
             for l in r.lines().map_while(Result::ok) {
-                let _ = out_tx.send(l);
+                if l.starts_with("xdplat-") {
+                    if let Ok(mut v) = m.lock() {
+                        v.push(l);
+                    }
+                } else {
+                    let _ = out_tx.send(l);
+                }
             }
         });
     }
@@ -144,6 +196,7 @@ pub fn spawn(host: &HostSpec, argv: &[String]) -> Result<RoleProc, Error> {
         child,
         remote_pid,
         lines,
+        marks,
         host: host.clone(),
     })
 }
@@ -157,7 +210,7 @@ impl RoleProc {
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
             }
             (Exec::Ssh { dest, options }, Some(pid)) => {
-                let _ = ssh(dest, options, format!("kill -INT {pid}"))
+                let _ = ssh(dest, options, format!("kill -INT -- -{pid}"))
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())

@@ -1,6 +1,6 @@
-//! The ssh transport against a real OpenSSH server: Debian's sshd runs inside namespace A of a
-//! test testbed (inetd mode, one server per connection, reached through ProxyCommand), with a
-//! generated host key and a fresh client key. A tiny sweep pings from A over ssh; hostile
+//! The ssh transport against a real OpenSSH server: Debian's sshd runs inside namespaces A and B
+//! of a test testbed (inetd mode, one server per connection, reached through ProxyCommand), with
+//! a generated host key and a fresh client key. A tiny sweep runs both roles over ssh; hostile
 //! strings (quotes, `;`, `$()`, backquotes, newlines) reach the remote program as inert argv.
 
 mod common;
@@ -108,7 +108,13 @@ iface = "{iface}"
 env = {{ XDPLAT_STATE_DIR = {state} }}
 
 [hosts.b]
-netns = "{tb}-b"
+ssh = "root@forwarder"
+ssh-options = {opts_b}
+xdplat = {bin}
+iface = "{iface_b}"
+ip = "{ip_b}"
+mac = "{mac_b}"
+env = {{ XDPLAT_STATE_DIR = {state} }}
 
 [roles]
 ping = "a"
@@ -126,6 +132,10 @@ fwd.poll = [true]
 "#,
             tb = tb.name(),
             opts = toml_list(&opts),
+            opts_b = toml_list(&ssh_options(&dir, &cfg, &tb.ab().b.netns)),
+            iface_b = tb.ab().b.iface,
+            ip_b = tb.ab().b.ip().expect("b address"),
+            mac_b = tb.ab().b.mac,
             bin = serde_json::to_string(env!("CARGO_BIN_EXE_xdplat")).expect("json"),
             iface = a.iface,
             state = serde_json::to_string(&dir.join("remote-state")).expect("json"),
@@ -173,9 +183,18 @@ fwd.poll = [true]
         assert!(r.join("samples.parquet").is_file());
         let s = results::read_summary(&r.join("summary.json")).expect("summary");
         assert!(s.packets.received > 0, "{:?}", s.packets);
-        // the pinger ran remotely: only the local forwarder's CPU is known
-        assert!(s.extra["cpu"].get("ping_user_ns").is_none());
-        assert!(s.extra["cpu"]["fwd_user_ns"].as_u64().is_some());
+        // both roles ran remotely: their CPU time came back through the ssh wrapper
+        let cpu = &s.extra["cpu"];
+        for k in [
+            "ping_user_ns",
+            "ping_sys_ns",
+            "fwd_user_ns",
+            "fwd_sys_ns",
+            "softirq_ns",
+        ] {
+            assert!(cpu[k].as_u64().is_some(), "{k}: {cpu}");
+        }
+        assert!(cpu["ping_user_ns"].as_u64() > Some(0), "{cpu}");
     }
     // the remote `host apply --hold` ran there (with the env given) and restored A's setting
     assert!(dir.join("remote-state").join("host.lock").exists());
