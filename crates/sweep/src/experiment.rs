@@ -62,8 +62,16 @@ struct RawHost {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawRoles {
-    ping: String,
+    ping: OneOrMany,
     fwd: String,
+}
+
+/// `ping = "a"` or `ping = ["a", "c"]` (a second pinger, like the paper's host C).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,7 +233,12 @@ pub struct Experiment {
     /// The embedded namespace testbed the hosts live on, if any.
     pub testbed: Option<String>,
     pub hosts: BTreeMap<String, HostSpec>,
+    /// The pinger of the run at hand (the first of `pingers` until [`Experiment::for_pinger`]).
     pub ping_host: String,
+    /// Every pinger; each configuration is run from each, one at a time.
+    pub pingers: Vec<String>,
+    /// The forwarder's interface, address and MAC facing each pinger (from the testbed).
+    pub fwd_links: BTreeMap<String, (String, Option<Ipv4Addr>, Option<String>)>,
     pub fwd_host: String,
     pub probe: Probe,
     pub axes: Vec<Axis>,
@@ -344,7 +357,7 @@ impl Experiment {
             None if raw.hosts_from.is_some() => {}
             None => {
                 let t = testbed.clone().unwrap_or_default();
-                for n in ["a", "b"] {
+                for n in ["a", "b", "c"] {
                     hosts.insert(n.to_string(), netns_host(n, &format!("{t}-{n}")));
                 }
             }
@@ -356,11 +369,21 @@ impl Experiment {
                 }
             }
         }
-        let (ping_host, fwd_host) = match raw.roles {
-            Some(r) => (r.ping, r.fwd),
-            None => ("a".to_string(), "b".to_string()),
+        let (pingers, fwd_host) = match raw.roles {
+            Some(r) => match r.ping {
+                OneOrMany::One(p) => (vec![p], r.fwd),
+                OneOrMany::Many(v) => (v, r.fwd),
+            },
+            None => (vec!["a".to_string()], "b".to_string()),
         };
-        for (role, h) in [("ping", &ping_host), ("fwd", &fwd_host)] {
+        if pingers.is_empty() {
+            return Err(at("ping", "name at least one host".into()));
+        }
+        for (role, h) in pingers
+            .iter()
+            .map(|p| ("ping", p))
+            .chain([("fwd", &fwd_host)])
+        {
             if !hosts.contains_key(h) {
                 return Err(at(
                     role,
@@ -368,9 +391,10 @@ impl Experiment {
                 ));
             }
         }
-        if ping_host == fwd_host {
+        if pingers.contains(&fwd_host) {
             return Err(at("fwd", "ping and fwd must run on different hosts".into()));
         }
+        let ping_host = pingers[0].clone();
 
         let mut axes = Vec::new();
         for (key, v) in flatten(&raw.axes, "") {
@@ -391,6 +415,8 @@ impl Experiment {
             testbed,
             hosts,
             ping_host,
+            pingers,
+            fwd_links: BTreeMap::new(),
             fwd_host,
             probe,
             axes,
@@ -398,6 +424,22 @@ impl Experiment {
             include,
         };
         Ok(exp)
+    }
+
+    /// This experiment as run from pinger `i`: that host pings, and the forwarder listens on
+    /// its interface facing it.
+    pub fn for_pinger(&self, i: usize) -> Experiment {
+        let mut e = self.clone();
+        let p = self.pingers[i.min(self.pingers.len() - 1)].clone();
+        if let Some((iface, ip, mac)) = self.fwd_links.get(&p)
+            && let Some(f) = e.hosts.get_mut(&self.fwd_host)
+        {
+            f.iface = Some(iface.clone());
+            f.ip = ip.or(f.ip);
+            f.mac = mac.clone().or(f.mac.clone());
+        }
+        e.ping_host = p;
+        e
     }
 
     /// The hosts a host-setting axis of `scope` changes.
@@ -438,6 +480,17 @@ fn netns_host(name: &str, netns: &str) -> HostSpec {
 }
 
 fn host_spec(name: &str, mut h: RawHost, inv: Option<&InvHost>) -> Result<HostSpec, String> {
+    // host names appear in run ids and directory names
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "host name {name:?}: use letters, digits, '-', '_' and '.' only"
+        ));
+    }
     let ways = h.netns.is_some() as u8 + h.local as u8 + h.ssh.is_some() as u8;
     if let (0, Some(inv)) = (ways, inv) {
         h.ssh = Some(inv.dest());

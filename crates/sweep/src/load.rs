@@ -210,6 +210,7 @@ pub fn run_load(
                 id: format!("{}-r0", c.id),
                 config: i,
                 rep: 0,
+                pinger: 0,
             })
             .collect();
         let per = Duration::from_millis(300)

@@ -55,6 +55,8 @@ pub struct Run {
     /// Index into [`Plan::configs`].
     pub config: usize,
     pub rep: u32,
+    /// Index into [`Experiment::pingers`].
+    pub pinger: usize,
 }
 
 /// What a sweep will do.
@@ -168,17 +170,24 @@ pub fn expand(exp: &Experiment) -> Plan {
     if exp.probe.baseline {
         configs.push(make(Vec::new(), true));
     }
-    let runs = configs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, c)| {
-            (0..exp.probe.repetitions).map(move |rep| Run {
-                id: format!("{}-r{rep}", c.id),
-                config: i,
-                rep,
-            })
-        })
-        .collect();
+    let mut runs = Vec::new();
+    for (i, c) in configs.iter().enumerate() {
+        for (k, p) in exp.pingers.iter().enumerate() {
+            for rep in 0..exp.probe.repetitions {
+                let id = if exp.pingers.len() == 1 {
+                    format!("{}-r{rep}", c.id)
+                } else {
+                    format!("{}-{p}-r{rep}", c.id)
+                };
+                runs.push(Run {
+                    id,
+                    config: i,
+                    rep,
+                    pinger: k,
+                });
+            }
+        }
+    }
     let batch = 1;
     let count = exp.count(batch);
     let measure_per_run = exp.probe.interval * (count / batch) as u32;

@@ -75,8 +75,25 @@ impl Drop for TestbedGuard {
     }
 }
 
-/// Fills interface, address and MAC of hosts that live in the embedded testbed.
+/// Fills interface, address and MAC of hosts that live in the embedded testbed, and the
+/// forwarder's end of each pinger's link.
 fn fill_from_testbed(exp: &mut Experiment, status: &host::testbed::Status) {
+    let fwd_ns = exp.hosts[&exp.fwd_host].netns.clone();
+    for p in exp.pingers.clone() {
+        let Some(ns) = exp.hosts[&p].netns.clone() else {
+            continue;
+        };
+        for l in &status.links {
+            for (mine, other) in [(&l.a, &l.b), (&l.b, &l.a)] {
+                if mine.netns == ns && Some(&other.netns) == fwd_ns.as_ref() {
+                    exp.fwd_links.insert(
+                        p.clone(),
+                        (other.iface.clone(), other.ip(), Some(other.mac.clone())),
+                    );
+                }
+            }
+        }
+    }
     for h in exp.hosts.values_mut() {
         let Some(ns) = &h.netns else { continue };
         if h.exec != Exec::Local {
@@ -104,7 +121,7 @@ fn check_hosts(exp: &Experiment, local_bin: &Path) -> Result<String, Error> {
         "xdplat {} (sweep), local: kernel {}, cpu {}, host {}\n",
         env.xdplat_version, env.kernel_release, env.cpu_model, env.hostname
     );
-    for role in [&exp.ping_host, &exp.fwd_host] {
+    for role in exp.pingers.iter().chain([&exp.fwd_host]) {
         let h = &exp.hosts[role];
         if h.iface.is_none() {
             return Err(Error::BadInput(format!(
@@ -159,10 +176,15 @@ pub fn run_plan(
         let status = match host::testbed::status(&name) {
             Ok(s) => s,
             Err(_) => {
+                let c = format!("{name}-c");
+                let with_c = exp
+                    .pingers
+                    .iter()
+                    .any(|p| exp.hosts[p].netns.as_deref() == Some(c.as_str()));
                 let s = host::testbed::up(&host::testbed::TestbedSpec {
                     name: name.clone(),
                     queues: 1,
-                    with_c: false,
+                    with_c,
                 })?;
                 _testbed = TestbedGuard(Some(name));
                 s
@@ -223,7 +245,15 @@ pub fn run_plan(
         }
         let cfg = &plan.configs[run.config];
         let started = Instant::now();
-        let end = run_one(&exp, plan, cfg, run, &store, opts, stop)?;
+        let end = run_one(
+            &exp.for_pinger(run.pinger),
+            plan,
+            cfg,
+            run,
+            &store,
+            opts,
+            stop,
+        )?;
         let secs = started.elapsed().as_secs_f64();
         let (st, why, p50) = match &end {
             RunEnd::Done { p50_ns } => {
@@ -521,6 +551,11 @@ fn run_one(
         }
     };
     summary.params.extend(extra_params(exp, cfg));
+    if exp.pingers.len() > 1 {
+        summary
+            .params
+            .insert("pinger".into(), json!(exp.ping_host.clone()));
+    }
     let mut cost = serde_json::Map::new();
     let (p, f) = (r1.since(r0), r2.since(r1));
     let mut softirq = 0;

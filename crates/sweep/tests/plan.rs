@@ -111,7 +111,7 @@ fn errors_name_key_and_line() {
     assert!(e.contains("skb, drv, auto"), "{e}");
     let e = error("[axes]\ngro-flush-timeout = [\"soon\"]\n");
     assert!(e.contains("gro-flush-timeout"), "{e}");
-    let e = error("[axes]\nc.poll = [true]\n");
+    let e = error("[axes]\nd.poll = [true]\n");
     assert!(e.contains("unknown scope"), "{e}");
     let e = error("[axes]\npoll = [true]\n[[exclude]]\nbusy-poll = true\n");
     assert!(e.contains("busy-poll") && e.contains("not an axis"), "{e}");
@@ -173,4 +173,19 @@ poll = [false, true]
     assert_eq!(exp.hosts["server-b"].iface.as_deref(), Some("ens1f0"));
     assert!(exp.testbed.is_none());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_pingers_double_the_runs() {
+    let exp = parse(&format!(
+        "{BASE}\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n[axes]\npoll = [false, true]\n"
+    ));
+    let plan = expand(&exp);
+    assert_eq!(plan.configs.len(), 2);
+    assert_eq!(plan.runs.len(), 2 * 2 * 2);
+    assert!(plan.runs.iter().any(|r| r.id.contains("-c-r1")));
+    let e = error("[roles]\nping = [\"a\", \"b\"]\nfwd = \"b\"\n");
+    assert!(e.contains("different hosts"), "{e}");
+    let e = error("[hosts.\"../x\"]\nlocal = true\niface = \"lo\"\n");
+    assert!(e.contains("host name"), "{e}");
 }

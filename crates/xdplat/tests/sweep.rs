@@ -341,3 +341,42 @@ fn unsupported_values_skip_or_fail() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn two_pingers_share_the_forwarder() {
+    let Some(tb) = TestTestbed::with_spec("sw2", 1, true) else {
+        return;
+    };
+    let dir = out_dir("sweep-two");
+    let text = small(tb.name(), 1, "")
+        .replace("fwd.poll = [false, true]", "fwd.poll = [true]")
+        .replace(
+            "[axes]",
+            "baseline = false\n\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n\n[axes]",
+        );
+    let file = write(&dir, &text);
+    let out = dir.join("out");
+    let o = sweep_cmd(&file, &out, &dir.join("state"))
+        .output()
+        .expect("sweep");
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let runs = complete_runs(&out);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let mut seen = Vec::new();
+    for r in &runs {
+        let s =
+            results::read_summary(&out.join("runs").join(r).join("summary.json")).expect("summary");
+        assert!(s.packets.received > 0, "{r}: {:?}", s.packets);
+        seen.push((s.params["pinger"].clone(), s.params["iface"].clone()));
+    }
+    seen.sort_by_key(|(p, _)| p.to_string());
+    assert_eq!(seen[0].0, "a");
+    assert_eq!(seen[1].0, "c");
+    assert_ne!(seen[0].1, seen[1].1, "each pinger on its own link");
+    let _ = std::fs::remove_dir_all(&dir);
+}
