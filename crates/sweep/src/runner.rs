@@ -311,7 +311,7 @@ fn wait_ready(fwd: &mut RoleProc, stop: &AtomicBool) -> Result<(), (Option<ExitS
             }
         }
         if let Ok(Some(st)) = fwd.child.try_wait() {
-            seen.extend(fwd.drain());
+            seen.extend(stderr_after_exit(fwd));
             return Err((Some(st), tail(&seen)));
         }
     }
