@@ -10,8 +10,9 @@ packages=(clang make pkg-config libelf-dev zlib1g-dev linux-libc-dev libbpf-dev)
 # run: namespaces and veth pairs for the testbed, ethtool for interface facts in tests and docs.
 packages+=(iproute2 ethtool iputils-ping procps)
 if [[ ${1:-} == --with-test-deps ]]; then
-  # tests: a real sshd for remote runs, binutils and bpftrace for the USDT probes, chromium for the report test.
-  packages+=(openssh-server openssh-client binutils chromium bpftrace)
+  # tests: a real sshd for remote runs, binutils and bpftrace for the USDT probes, chromium for the report test,
+  # capsh (libcap2-bin) and setpriv (util-linux) to run the roles with the least capabilities.
+  packages+=(openssh-server openssh-client binutils chromium bpftrace libcap2-bin util-linux)
 fi
 
 missing=()

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use host::doctor::{self as hd, Capabilities};
 use serde_json::{Value, json};
 
-use crate::cmd::common::{ROLE_CAPS, enter_netns};
+use crate::cmd::common::{ROLE_NEEDS, enter_netns, unmet};
 use crate::exit::classify;
 
 #[derive(Debug, clap::Args)]
@@ -239,22 +239,29 @@ fn process(f: &mut Findings) -> Value {
     let caps = Capabilities::of_self().ok();
     let memlock = hd::memlock_limit().ok();
     let euid = nix::unistd::geteuid().as_raw();
-    let missing: Vec<Value> = ROLE_CAPS
+    let unmet = unmet(&ROLE_NEEDS).unwrap_or_else(|_| ROLE_NEEDS.to_vec());
+    let missing: Vec<Value> = unmet
         .iter()
-        .filter(|(c, _)| !caps.is_some_and(|k| k.has(*c)))
-        .map(|(c, why)| json!({ "capability": hd::cap_name(*c), "needed_to": why }))
+        .map(|n| {
+            json!({
+                "capability": hd::cap_name(n.caps[0]),
+                "or": n.caps[1..].iter().map(|c| hd::cap_name(*c)).collect::<Vec<_>>(),
+                "needed_to": n.why,
+                "when": n.when.as_str(),
+            })
+        })
         .collect();
-    for (c, why) in ROLE_CAPS {
-        if !caps.is_some_and(|k| k.has(*c)) {
-            f.add(
-                Level::Missing,
-                "process",
-                format!("no {} in the effective set", hd::cap_name(*c)),
-                &format!(
-                    "xdplat ping/fwd (afxdp) will refuse to start without it: needed to {why}"
-                ),
-            );
-        }
+    for n in &unmet {
+        f.add(
+            Level::Missing,
+            "process",
+            format!("no {} in the effective set", hd::cap_name(n.caps[0])),
+            &format!(
+                "xdplat ping/fwd with {} will refuse to start: needed to {}",
+                n.when.as_str(),
+                n.why
+            ),
+        );
     }
     let soft = memlock.and_then(|m| m.0);
     if let Some(limit) = soft
@@ -698,12 +705,15 @@ fn print_text(r: &Value) {
     let k = &r["kernel"];
     println!("kernel: Linux {}", k["release"].as_str().unwrap_or("?"));
     let p = &r["process"];
-    let missing: Vec<&str> = p["missing_for_roles"]
+    let mut missing: Vec<&str> = p["missing_for_roles"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|m| m["capability"].as_str())
         .collect();
+    missing.dedup();
+    missing.sort_unstable();
+    missing.dedup();
     println!(
         "process: euid {}, CapEff {} ({} capabilities; {}), memlock soft {} hard {}",
         p["euid"],
