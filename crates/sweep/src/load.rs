@@ -186,7 +186,7 @@ pub fn run_load(
             0 => lo.count,
             ns => ((exp.probe.duration.as_nanos() / ns) as u64).clamp(1, lo.count),
         });
-        e.probe.warmup = 1000;
+        e.probe.warmup = (lo.count / 10).min(1000);
         e.probe.repetitions = 1;
         e.probe.baseline = false;
         e.probe.sample_every = Some(lo.sample_every);

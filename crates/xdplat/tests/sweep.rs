@@ -380,3 +380,65 @@ fn two_pingers_share_the_forwarder() {
     assert_ne!(seen[0].1, seen[1].1, "each pinger on its own link");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn load_reruns_clusters() {
+    let Some(tb) = TestTestbed::new("swl", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-load");
+    let state = dir.join("state");
+    let text = small(tb.name(), 1, "").replace("[axes]", "baseline = false\n\n[axes]");
+    let file = write(&dir, &text);
+    let out = dir.join("out");
+    let o = sweep_cmd(&file, &out, &state).output().expect("sweep");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // an analysis with one configuration per cluster (written here: clustering two noisy
+    // configurations on a shared 2-core machine gives no stable order to test against)
+    let mut configs = Vec::new();
+    let mut clusters = Vec::new();
+    for (i, r) in complete_runs(&out).iter().enumerate() {
+        let s =
+            results::read_summary(&out.join("runs").join(r).join("summary.json")).expect("summary");
+        let id = format!("config {i}");
+        configs.push(serde_json::json!({ "id": id, "params": s.params }));
+        clusters.push(serde_json::json!({ "id": i, "mean_ns": 20000.0, "configs": [id] }));
+    }
+    let analysis = dir.join("analysis.json");
+    std::fs::write(
+        &analysis,
+        serde_json::to_vec(&serde_json::json!({ "clusters": clusters, "configs": configs }))
+            .expect("json"),
+    )
+    .expect("write analysis");
+    let o = xdplat()
+        .args(["sweep", "load"])
+        .arg(&out)
+        .arg("--analysis")
+        .arg(&analysis)
+        .args(["--count", "200", "--high-interval", "1ms"])
+        .env("XDPLAT_STATE_DIR", &state)
+        .output()
+        .expect("load");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let load: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("load/load.json")).expect("load.json"))
+            .expect("json");
+    let phases = load["phases"].as_array().expect("phases");
+    assert_eq!(phases.len(), 2);
+    for p in phases {
+        assert_eq!(p["configs"].as_array().map(Vec::len), Some(2), "{p}");
+        assert!(p["same_order"].is_boolean());
+        for c in p["configs"].as_array().into_iter().flatten() {
+            assert!(c["mean_ns"].as_f64().is_some(), "{c}");
+        }
+    }
+    assert_eq!(phases[1]["interval_ns"], 0);
+    assert_eq!(complete_runs(&out.join("load/no-interval")).len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
