@@ -70,7 +70,12 @@ impl Store {
             }
             return Ok(store);
         }
-        let non_empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        // an empty runs/ is what a sweep killed before its first write leaves
+        let empty_runs = |e: &std::fs::DirEntry| {
+            e.file_name() == "runs"
+                && std::fs::read_dir(e.path()).is_ok_and(|mut r| r.next().is_none())
+        };
+        let non_empty = std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| !empty_runs(&e)));
         if non_empty {
             return Err(Error::BadInput(format!(
                 "{} exists and is not a sweep directory: choose another --out",
