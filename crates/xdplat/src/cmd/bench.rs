@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-use crate::cmd::common::require_root;
+use crate::cmd::common::{require_root, stop_flag};
 
 mod analysis;
 mod net;
@@ -96,6 +96,17 @@ impl Figure {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     require_root("xdplat bench")?;
+    // Ctrl-C / SIGTERM: the running ping stops early, the bench ends with an error, and the
+    // testbed and scratch directory are removed on the way out
+    let stop = stop_flag()?;
+    let _ = net::STOP.set(std::sync::Arc::clone(&stop));
+    let interrupted = || {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(anyhow::anyhow!("interrupted"))
+        } else {
+            Ok(())
+        }
+    };
     let quick = args.quick;
     let cpus = args.cpus.clone().map(|c| (c[0], c[1]));
     let note = |s: &str| {
@@ -108,10 +119,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let tb = net::Bed::up()?;
         note("rtt_vs_udp: AF_XDP and udp pings through the forwarder");
         out.push(("rtt_vs_udp", net::rtt_vs_udp(&tb, quick, cpus)?));
+        interrupted()?;
         note("fwd_vs_xdp_tx: maximum-rate ping through the forwarder, then the XDP_TX reflector");
         out.push(("fwd_vs_xdp_tx", net::fwd_vs_xdp_tx(&tb, quick, cpus)?));
+        interrupted()?;
         note("timestamp_cost");
         out.push(("timestamp_cost", timestamp_cost(quick)?));
+        interrupted()?;
         note("analysis_vs_numpy");
         out.push((
             "analysis_vs_numpy",
@@ -119,6 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
         note("sweep_efficiency: a small `xdplat sweep run` on the same testbed");
         out.push(("sweep_efficiency", sweep::efficiency(&tb, quick)?));
+        interrupted()?;
     }
     if args.json {
         let m: Map<String, Value> = out

@@ -18,6 +18,9 @@ use super::Figure;
 use crate::cmd::fwd::{FwdPlan, serve};
 use crate::cmd::ping::{PingPlan, measure};
 
+/// Set by SIGINT/SIGTERM: the running ping stops early.
+pub static STOP: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
 /// A testbed for the benchmarks, removed on drop; also a scratch directory for run directories.
 pub struct Bed {
     pub status: host::testbed::Status,
@@ -152,10 +155,13 @@ fn ping_through(
     let result = started.and_then(|()| {
         let ns = link.a.netns.clone();
         let dir = bed.run_dir("ping");
-        let never = Arc::new(AtomicBool::new(false));
+        let stop = STOP
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
         std::thread::spawn(move || -> anyhow::Result<results::Summary> {
             let _g = host::netns::enter(&ns).map_err(crate::exit::classify)?;
-            measure(&ping, &dir, &never, &mut |_| {})
+            measure(&ping, &dir, &stop, &mut |_| {})
         })
         .join()
         .map_err(|_| anyhow::anyhow!("ping thread panicked"))?
@@ -222,28 +228,50 @@ fn rtt(s: &results::Summary, what: &str) -> anyhow::Result<results::Describe> {
 }
 
 /// Median RTT of AF_XDP over udp (p99 beside it), same probes, same forwarder host, same CPUs.
+/// The backends alternate (`reps` times each); the medians over repetitions are compared.
 pub fn rtt_vs_udp(bed: &Bed, quick: bool, asked: Option<(usize, usize)>) -> anyhow::Result<Figure> {
     let cpus = cpus(asked);
-    let count = if quick { 300 } else { 20_000 };
-    let mut got = Vec::new();
-    for udp in [false, true] {
-        let (fwd, mut ping) = plans(bed, udp, Knobs::default(), cpus)?;
-        ping.count = count;
-        let (s, _) = ping_through(bed, BSide::Forwarder(fwd), ping, cpus.1)?;
-        got.push(rtt(&s, if udp { "udp" } else { "afxdp" })?);
+    let (count, reps) = if quick { (300, 1) } else { (10_000, 3) };
+    let (mut med, mut p99, mut runs) = (
+        [Vec::new(), Vec::new()],
+        [Vec::new(), Vec::new()],
+        Vec::new(),
+    );
+    for _ in 0..reps {
+        let mut run = serde_json::Map::new();
+        for (i, udp) in [false, true].into_iter().enumerate() {
+            let what = if udp { "udp" } else { "afxdp" };
+            let (fwd, mut ping) = plans(bed, udp, Knobs::default(), cpus)?;
+            ping.count = count;
+            let (s, _) = ping_through(bed, BSide::Forwarder(fwd), ping, cpus.1)?;
+            let r = rtt(&s, what)?;
+            med[i].push(r.median);
+            p99[i].push(r.p99);
+            run.insert(
+                what.into(),
+                json!({ "median_ns": r.median, "p99_ns": r.p99, "lost": s.packets.lost }),
+            );
+        }
+        runs.push(serde_json::Value::Object(run));
     }
-    let (x, u) = (&got[0], &got[1]);
+    let [xm, um] = med;
+    let [xp, up] = p99;
+    let (xp, up) = (median(xp), median(up));
     let mut f = Figure::new(
-        x.median,
-        u.median,
+        median(xm),
+        median(um),
         "ns",
         "AF_XDP median RTT / udp backend median RTT (target at most 0.6)",
     );
     f.extra.insert(
         "p99".into(),
-        json!({ "value": x.p99, "baseline": u.p99, "ratio": x.p99 / u.p99 }),
+        json!({ "value": xp, "baseline": up, "ratio": xp / up }),
     );
-    f.extra.insert("probes".into(), json!(count));
+    f.extra.insert(
+        "probes".into(),
+        json!({ "per_run": count, "interval_us": 200, "size": wire::MIN_PROBE_SIZE, "repetitions": reps }),
+    );
+    f.extra.insert("runs".into(), json!(runs));
     Ok(f)
 }
 

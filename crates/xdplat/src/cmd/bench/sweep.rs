@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use super::Figure;
 use super::net::Bed;
 
+const MEANING: &str = "time probing / wall time of a sweep (1 = no overhead)";
+
 pub fn efficiency(bed: &Bed, quick: bool) -> anyhow::Result<Figure> {
     let (duration, reps) = if quick { ("500ms", 1) } else { ("3s", 2) };
     let name = &bed.status.name;
@@ -37,14 +39,28 @@ fwd.poll = [false, true]
     std::fs::write(&file, experiment).with_context(|| format!("write {}", file.display()))?;
     let out_dir = bed.run_dir("sweep");
     let exe = std::env::current_exe().context("locating the xdplat binary")?;
-    let out = Command::new(exe)
+    // a rebuilt binary replaces ours on disk while we run: take the new one at the same path
+    let exe = match exe.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
+        Some(s) => std::path::PathBuf::from(s),
+        None => exe,
+    };
+    let out = match Command::new(&exe)
         .args(["sweep", "run"])
         .arg(&file)
         .arg("--out")
         .arg(&out_dir)
         .arg("--json")
         .output()
-        .context("running xdplat sweep run")?;
+    {
+        Ok(o) => o,
+        Err(e) => {
+            return Ok(Figure::skipped(
+                "fraction",
+                MEANING,
+                format!("running {} sweep run: {e}", exe.display()),
+            ));
+        }
+    };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let end = stdout
         .lines()
@@ -53,7 +69,7 @@ fwd.poll = [false, true]
     let Some(end) = end.filter(|_| out.status.success()) else {
         return Ok(Figure::skipped(
             "fraction",
-            "time probing / wall time of a sweep (1 = no overhead)",
+            MEANING,
             format!(
                 "xdplat sweep run failed ({}): {}",
                 out.status,
@@ -65,12 +81,7 @@ fwd.poll = [false, true]
         .get("measuring_fraction")
         .and_then(Value::as_f64)
         .context("sweep end event without measuring_fraction")?;
-    let mut f = Figure::new(
-        fraction,
-        1.0,
-        "fraction",
-        "time probing / wall time of a sweep (1 = no overhead)",
-    );
+    let mut f = Figure::new(fraction, 1.0, "fraction", MEANING);
     f.extra.insert(
         "sweep".into(),
         json!({ "runs": end.get("done"), "wall_s": end.get("wall_s"), "measured_s": end.get("measured_s"), "run_duration": duration }),
