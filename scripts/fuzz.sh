@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The long fuzz run: every target of fuzz/ under cargo-fuzz (libFuzzer, nightly) for SECONDS each
+# (default 300), starting from the seed corpus that the smoke test generates, plus fuzz/seeds and
+# fuzz/regressions. A crash leaves its input in fuzz/artifacts/TARGET/: copy it into
+# fuzz/regressions/TARGET/ so that `cargo test -p xdplat --test fuzz_smoke` replays it forever.
+# The short CI run is that smoke test (XDPLAT_FUZZ_SECS seconds per target, default 1).
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (needs: rustup nightly, cargo install cargo-fuzz)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-300}
+shift || true
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  targets=(probe_packet emit_roundtrip experiment table_csv table_parquet)
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "scripts/fuzz.sh: needs a nightly toolchain and cargo-fuzz (rustup toolchain install nightly; cargo install cargo-fuzz)" >&2
+  exit 2
+fi
+# seed corpus: generated probes, tables and experiments, plus fuzz/seeds and fuzz/regressions
+XDPLAT_FUZZ_SECS=0 XDPLAT_FUZZ_SEEDS_OUT="$PWD/fuzz/corpus" \
+  cargo test -q -p xdplat --test fuzz_smoke >/dev/null
+cd fuzz
+status=0
+for t in "${targets[@]}"; do
+  echo "== $t: ${secs}s"
+  # -rss_limit_mb: the analysis targets hold whole tables; -timeout: a hang is a finding too
+  if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- \
+      -max_total_time="$secs" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 2>&1 \
+      | tee "corpus/$t.log" | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY|artifact_prefix|Test unit written)"; then
+    :
+  fi
+  if ls "artifacts/$t"/crash-* "artifacts/$t"/timeout-* "artifacts/$t"/oom-* >/dev/null 2>&1; then
+    echo "$t: findings in fuzz/artifacts/$t/" >&2
+    status=1
+  fi
+done
+exit $status
