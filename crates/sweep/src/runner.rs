@@ -157,6 +157,27 @@ fn check_hosts(exp: &Experiment, local_bin: &Path) -> Result<String, Error> {
     Ok(facts)
 }
 
+/// A local host's `cpu` this process may not use (a machine with fewer CPUs than the file
+/// assumes) is dropped with a note, so the roles float instead of failing every run.
+fn drop_missing_cpus(exp: &mut Experiment) -> Vec<String> {
+    let Ok(mask) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    for h in exp.hosts.values_mut() {
+        if let (Exec::Local, Some(c)) = (&h.exec, h.cpu)
+            && !mask.is_set(c).unwrap_or(false)
+        {
+            notes.push(format!(
+                "host {}: CPU {c} is not available here; its roles are not pinned",
+                h.name
+            ));
+            h.cpu = None;
+        }
+    }
+    notes
+}
+
 /// Runs the sweep of `exp`; `stop` is set by SIGINT/SIGTERM.
 pub fn run(exp: &Experiment, opts: &Options, stop: &AtomicBool) -> Result<Outcome, Error> {
     run_plan(exp, &expand(exp), opts, stop)
@@ -193,8 +214,12 @@ pub fn run_plan(
         fill_from_testbed(&mut exp, &status);
     }
     let facts = check_hosts(&exp, &opts.local_bin)?;
+    let unpinned = drop_missing_cpus(&mut exp);
     let store = Store::open(&opts.out, &exp.text, &facts, opts.resume)?;
     let mut progress = Progress::new(opts.json, plan.runs.len());
+    for n in unpinned {
+        progress.note(&n);
+    }
     for n in store.clean_leftovers()? {
         progress.note(&n);
     }
