@@ -140,10 +140,24 @@ fn table(data: &[u8], ext: &str) {
             return;
         }
     }
-    if let Ok(ds) = analysis::load_table(&path) {
-        for c in &ds.configs {
-            assert!(!c.runs.is_empty(), "a configuration without runs");
+    match analysis::load_table(&path) {
+        Ok(ds) => {
+            for c in &ds.configs {
+                assert!(!c.runs.is_empty(), "a configuration without runs");
+            }
         }
+        // a panic of the Parquet reader, turned into an error by the loader: keep the input
+        // when asked (XDPLAT_FUZZ_CAUGHT_DIR), as a regression candidate
+        Err(e) if e.to_string().contains("the Parquet reader failed") => {
+            if let Some(dir) = std::env::var_os("XDPLAT_FUZZ_CAUGHT_DIR") {
+                let _ = std::fs::create_dir_all(&dir);
+                let _ = std::fs::write(
+                    std::path::Path::new(&dir).join(format!("caught-{}", data.len())),
+                    data,
+                );
+            }
+        }
+        Err(_) => {}
     }
     let _ = std::fs::remove_file(&path);
 }
