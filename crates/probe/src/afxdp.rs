@@ -387,6 +387,10 @@ impl<C: Clock> Port for AfXdpPort<C> {
         Ok(n)
     }
 
+    fn blocks(&self) -> bool {
+        self.knobs.poll
+    }
+
     fn wait(&mut self, timeout: Duration) -> Result<()> {
         // An idle socket never learns that its interface was deleted (the kernel unbinds it and
         // poll() stays silent), so now and then a TX kick asks: it fails with ENXIO once unbound.

@@ -142,8 +142,10 @@ pub struct PingOutcome {
     pub warmup: u64,
     /// Replies that came back so late that their probe's slot had been reused.
     pub late: u64,
-    /// Stopped by the caller's stop flag before the end.
+    /// Stopped before the end: by the caller's stop flag, or stalled.
     pub interrupted: bool,
+    /// Stopped because the window stayed full with no reply for `linger` (peer gone).
+    pub stalled: bool,
     pub elapsed: Duration,
 }
 
@@ -214,6 +216,7 @@ pub fn run<P: Port, C: Clock>(
     let mut next_seq = 0u64;
     let mut batch_left = 0u64;
     let mut last_send = start;
+    let (mut answered_seen, mut last_reply, mut stalled) = (0u64, start, false);
     let mut next_report = start + 1_000_000_000;
     let mut interrupted = false;
     let linger = cfg.linger.as_nanos() as u64;
@@ -287,6 +290,18 @@ pub fn run<P: Port, C: Clock>(
         if next_seq == total && (now >= last_send + linger || t.answered == total) {
             break;
         }
+        // a full window with no reply for `linger`: the peer is gone, and sending on would
+        // only trickle one window per linger; stop with what was measured
+        if window != u64::MAX && t.outstanding() >= window {
+            if t.answered != answered_seen {
+                answered_seen = t.answered;
+                last_reply = now;
+            } else if now >= last_reply.max(last_send) + linger {
+                stalled = true;
+                interrupted = true;
+                break;
+            }
+        }
         if now >= next_report {
             progress(&progress_of(
                 &t,
@@ -317,6 +332,7 @@ pub fn run<P: Port, C: Clock>(
         warmup,
         late,
         interrupted,
+        stalled,
         elapsed,
     })
 }

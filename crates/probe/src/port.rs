@@ -36,4 +36,9 @@ pub trait Port {
     /// Waits for incoming packets for at most `timeout` (spinning ports return at once after
     /// any wake-up the kernel asked for).
     fn wait(&mut self, timeout: std::time::Duration) -> Result<()>;
+
+    /// True when [`Port::wait`] blocks (poll()), false when the port spins.
+    fn blocks(&self) -> bool {
+        false
+    }
 }

@@ -166,7 +166,12 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         }
         ClockRelation::Unknown => {}
     }
-    if outcome.interrupted {
+    if outcome.stalled {
+        warnings.push(
+            "stopped early: the window stayed full with no reply for the linger time (is the forwarder still running?)"
+                .into(),
+        );
+    } else if outcome.interrupted {
         warnings
             .push("interrupted before the end: the run holds the probes sent until then".into());
     }

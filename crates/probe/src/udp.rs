@@ -153,6 +153,10 @@ impl<C: Clock> Port for UdpPort<C> {
         Ok(n)
     }
 
+    fn blocks(&self) -> bool {
+        self.poll
+    }
+
     fn wait(&mut self, timeout: Duration) -> Result<()> {
         if !self.poll {
             return Ok(());
