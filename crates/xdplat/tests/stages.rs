@@ -78,8 +78,8 @@ fn stages_are_causal_and_add_up_to_the_rtt() {
 
 /// B's processing stage and the RTT median both rise by the hold D (a busy-wait added after B's
 /// own processing): every probe's stage is at least D; the stage's median rises by D within
-/// [-5 µs, +20 µs] (B's own few µs of processing vary between runs in a debug build) and the
-/// minimum RTT by D within [-10 µs, +50 µs], wide enough for a loaded 2-core VM.
+/// [-8 µs, +30 µs] (B's own few µs of processing vary between runs in a debug build) and the
+/// minimum RTT by D within [-15 µs, +80 µs], wide enough for a heavily loaded 2-core VM.
 #[test]
 fn a_known_delay_in_b_is_attributed_to_b() {
     let Some(tb) = TestTestbed::new("hold", 1) else {
@@ -100,12 +100,12 @@ fn a_known_delay_in_b_is_attributed_to_b() {
         );
         let proc_rise = median(&s, "b_processing") - base_proc;
         assert!(
-            proc_rise >= d - 5_000.0 && proc_rise <= d + 20_000.0,
+            proc_rise >= d - 8_000.0 && proc_rise <= d + 30_000.0,
             "hold {hold}: b_processing median rose by {proc_rise} ns"
         );
         let rise = s.rtt_ns.expect("rtt").min - base_rtt;
         assert!(
-            rise >= d - 10_000.0 && rise <= d + 50_000.0,
+            rise >= d - 15_000.0 && rise <= d + 80_000.0,
             "hold {hold}: the minimum RTT rose by {rise} ns"
         );
     }
