@@ -122,6 +122,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// The embedded object has no `.rodata` to write the probe port into (a build problem).
+    pub(crate) fn no_rodata(ifindex: u32) -> Error {
+        Error::Prepare {
+            ifindex,
+            call: "bpf_map__initial_value(.rodata)",
+            cause: Cause(libbpf_rs::Error::from(std::io::Error::other(
+                "no .rodata to set probe_port in",
+            ))),
+        }
+    }
+
     /// The errno behind the error, when the kernel gave one.
     pub fn errno(&self) -> Option<i32> {
         match self {

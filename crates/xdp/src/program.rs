@@ -79,13 +79,7 @@ impl ProbeProgram {
             .open(&mut storage)
             .map_err(|e| Error::Open(Cause(e)))?;
         let Some(rodata) = open.maps.rodata_data.as_deref_mut() else {
-            return Err(Error::Prepare {
-                ifindex,
-                call: "bpf_map__initial_value(.rodata)",
-                cause: Cause(libbpf_rs::Error::from(std::io::Error::other(
-                    "no .rodata to set probe_port in",
-                ))),
-            });
+            return Err(Error::no_rodata(ifindex));
         };
         rodata.probe_port = cfg.probe_port;
         let prog_name = if cfg.hw_rx_timestamp {

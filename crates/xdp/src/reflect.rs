@@ -45,13 +45,7 @@ impl ReflectProgram {
             .open(&mut storage)
             .map_err(|e| Error::Open(Cause(e)))?;
         let Some(rodata) = open.maps.rodata_data.as_deref_mut() else {
-            return Err(Error::Prepare {
-                ifindex,
-                call: "bpf_map__initial_value(.rodata)",
-                cause: Cause(libbpf_rs::Error::from(std::io::Error::other(
-                    "no .rodata to set probe_port in",
-                ))),
-            });
+            return Err(Error::no_rodata(ifindex));
         };
         rodata.probe_port = probe_port;
         let skel = open.load().map_err(|e| Error::Load {
