@@ -113,13 +113,13 @@ fn not_root_exits_2_with_a_clear_message() {
         println!("skipping: needs root to drop to an unprivileged user");
         return;
     }
-    let bin = env!("CARGO_BIN_EXE_xdplat");
+    let bin = nobody_bin();
     let res = std::process::Command::new("setpriv")
         .args([
             "--reuid=65534",
             "--regid=65534",
             "--clear-groups",
-            bin,
+            bin.to_str().expect("utf-8 path"),
             "ping",
             "--iface",
             "lo",

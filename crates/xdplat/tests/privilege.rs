@@ -51,8 +51,8 @@ fn as_nobody_in(netns: Option<&str>, caps: &[&str]) -> Command {
         "--clear-groups",
         &format!("--inh-caps={list}"),
         &format!("--ambient-caps={list}"),
-        env!("CARGO_BIN_EXE_xdplat"),
     ]);
+    c.arg(nobody_bin());
     c
 }
 
@@ -67,13 +67,9 @@ fn have_setpriv() -> bool {
     ok
 }
 
-/// An output directory that nobody may write.
+/// An output directory that nobody may write (see `common::nobody_out`).
 fn writable_out(test: &str) -> PathBuf {
-    let parent = out_dir(test);
-    std::fs::create_dir_all(&parent).expect("mkdir");
-    std::fs::set_permissions(&parent, std::os::unix::fs::PermissionsExt::from_mode(0o777))
-        .expect("chmod");
-    parent.join("run")
+    nobody_out(test)
 }
 
 struct Fwd(Child);

@@ -154,3 +154,51 @@ pub fn xdp_attached(netns: &str, iface: &str) -> bool {
         .and_then(|a| a.first())
         .is_some_and(|l| l.get("xdp").is_some())
 }
+
+/// Where tests that drop to an unprivileged user keep what that user must reach: the checkout
+/// (and so the target dir) may sit below a directory only root may enter (`/root`, a
+/// `mktemp -d` folder), as on a fresh machine or in CI.
+pub fn nobody_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("xdplat-test-nobody");
+    std::fs::create_dir_all(&dir).expect("mkdir nobody dir");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod nobody dir");
+    dir
+}
+
+/// The xdplat binary where an unprivileged user can run it: a hard link (a copy across
+/// filesystems) in [`nobody_dir`], replaced atomically, made once per test process.
+pub fn nobody_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = nobody_dir();
+        let bin = dir.join("xdplat");
+        let tmp = dir.join(format!(".xdplat-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let src = env!("CARGO_BIN_EXE_xdplat");
+        if std::fs::hard_link(src, &tmp).is_err() {
+            std::fs::copy(src, &tmp).expect("copy xdplat for the unprivileged user");
+        }
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod xdplat");
+        std::fs::rename(&tmp, &bin).expect("place xdplat");
+        bin
+    })
+    .clone()
+}
+
+/// A fresh output directory (not yet created) inside a world-writable parent that an
+/// unprivileged user can reach.
+pub fn nobody_out(test: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let parent = nobody_dir().join(format!(
+        "{test}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&parent);
+    std::fs::create_dir_all(&parent).expect("mkdir");
+    std::fs::set_permissions(&parent, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+        .expect("chmod");
+    parent.join("run")
+}
