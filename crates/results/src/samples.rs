@@ -2,9 +2,11 @@
 //! batches (bounded memory at any packet count), and read back by column.
 //!
 //! Columns: `seq` UInt64, `tx_ns` Int64, then nullable Int64 `rx_ns`,
-//! `rtt_ns` and the stage stamps (all CLOCK_MONOTONIC nanoseconds of the host
-//! that took them). A stage column that was never measured is all null.
-//! Readers accept files without some of the nullable columns (all null then).
+//! `rtt_ns` and the stage stamps: CLOCK_MONOTONIC nanoseconds of the host
+//! that took them, except `tx_hw_ns` and `rx_hw_ns`, which are in the NIC's
+//! clock (comparable only with each other). A stage column that was never
+//! measured is all null. Readers accept files without some of the nullable
+//! columns (all null then), so files written before a column existed still read.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -28,7 +30,7 @@ const TMP_FILE: &str = ".samples.parquet.tmp";
 const BATCH_ROWS: usize = 65_536;
 
 /// The nullable Int64 columns after `seq` and `tx_ns`, in file order.
-const OPTIONAL: [&str; 9] = [
+const OPTIONAL: [&str; N_OPTIONAL] = [
     "rx_ns",
     "rtt_ns",
     "sched_ns",
@@ -38,7 +40,11 @@ const OPTIONAL: [&str; 9] = [
     "fwd_rx_ns",
     "fwd_tx_ns",
     "xdp_ns",
+    "tx_stack_ns",
+    "tx_hw_ns",
+    "rx_hw_ns",
 ];
+const N_OPTIONAL: usize = 12;
 
 /// One probe packet. Every stamp is CLOCK_MONOTONIC nanoseconds.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,10 +69,17 @@ pub struct Sample {
     pub fwd_tx_ns: Option<i64>,
     /// A's XDP hook for the reply.
     pub xdp_ns: Option<i64>,
+    /// The kernel's software TX timestamp of A's frame (copy mode: taken when the driver freed
+    /// the frame's skb after sending it), converted from CLOCK_TAI to CLOCK_MONOTONIC.
+    pub tx_stack_ns: Option<i64>,
+    /// A's NIC TX timestamp (zero-copy with AF_XDP TX metadata), in the NIC's clock.
+    pub tx_hw_ns: Option<i64>,
+    /// A's NIC RX timestamp of the reply (device-bound XDP program), in the NIC's clock.
+    pub rx_hw_ns: Option<i64>,
 }
 
 impl Sample {
-    fn optional(&self) -> [Option<i64>; 9] {
+    fn optional(&self) -> [Option<i64>; N_OPTIONAL] {
         [
             self.rx_ns,
             self.rtt_ns,
@@ -77,6 +90,9 @@ impl Sample {
             self.fwd_rx_ns,
             self.fwd_tx_ns,
             self.xdp_ns,
+            self.tx_stack_ns,
+            self.tx_hw_ns,
+            self.rx_hw_ns,
         ]
     }
 }
@@ -105,7 +121,7 @@ pub struct SamplesWriter {
     schema: SchemaRef,
     seq: UInt64Builder,
     tx: Int64Builder,
-    opt: [Int64Builder; 9],
+    opt: [Int64Builder; N_OPTIONAL],
     pending: usize,
     rows: u64,
     /// Set once the file is under its final name; until then drop removes the temporary file.
@@ -231,6 +247,9 @@ pub struct SamplesColumns {
     pub fwd_rx_ns: Vec<Option<i64>>,
     pub fwd_tx_ns: Vec<Option<i64>>,
     pub xdp_ns: Vec<Option<i64>>,
+    pub tx_stack_ns: Vec<Option<i64>>,
+    pub tx_hw_ns: Vec<Option<i64>>,
+    pub rx_hw_ns: Vec<Option<i64>>,
 }
 
 impl SamplesColumns {
@@ -256,10 +275,13 @@ impl SamplesColumns {
             fwd_rx_ns: self.fwd_rx_ns[i],
             fwd_tx_ns: self.fwd_tx_ns[i],
             xdp_ns: self.xdp_ns[i],
+            tx_stack_ns: self.tx_stack_ns[i],
+            tx_hw_ns: self.tx_hw_ns[i],
+            rx_hw_ns: self.rx_hw_ns[i],
         }
     }
 
-    fn optional_mut(&mut self) -> [&mut Vec<Option<i64>>; 9] {
+    fn optional_mut(&mut self) -> [&mut Vec<Option<i64>>; N_OPTIONAL] {
         [
             &mut self.rx_ns,
             &mut self.rtt_ns,
@@ -270,6 +292,9 @@ impl SamplesColumns {
             &mut self.fwd_rx_ns,
             &mut self.fwd_tx_ns,
             &mut self.xdp_ns,
+            &mut self.tx_stack_ns,
+            &mut self.tx_hw_ns,
+            &mut self.rx_hw_ns,
         ]
     }
 }

@@ -45,6 +45,8 @@ fn sample(i: u64) -> Sample {
         sched_ns: Some(tx - 5),
         kick_ns: i.is_multiple_of(2).then_some(tx + 100),
         xdp_ns: (!lost).then_some(tx + 19_000),
+        tx_stack_ns: Some(tx + 2_000),
+        rx_hw_ns: (!lost && i % 3 == 0).then_some(7_000_000_000 + i as i64),
         ..Default::default()
     }
 }
@@ -78,6 +80,7 @@ fn samples_round_trip_across_batches() {
         assert_eq!(cols.row(i as usize), sample(i));
     }
     assert!(cols.fwd_tx_ns.iter().all(Option::is_none));
+    assert!(cols.tx_hw_ns.iter().all(Option::is_none));
 
     let rtts = read_rtts(&dir.path().join("samples.parquet")).unwrap();
     assert_eq!(rtts.len(), (0..n).filter(|i| i % 10 != 3).count());
@@ -225,4 +228,40 @@ fn python_reads_samples() {
         String::from_utf8_lossy(&out.stdout).trim(),
         "1000 100 uint64 [20000, 20001, 20002]"
     );
+}
+
+/// A file written before the stage and hardware columns existed (only `seq`, `tx_ns`,
+/// `rtt_ns`) still reads, with the missing columns all null.
+#[test]
+fn older_file_without_the_newer_columns_reads() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, UInt64Array};
+    use arrow_schema::{DataType, Field, Schema};
+
+    let dir = TempDir::new();
+    let path = dir.path().join("samples.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("seq", DataType::UInt64, false),
+        Field::new("tx_ns", DataType::Int64, false),
+        Field::new("rtt_ns", DataType::Int64, true),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from(vec![0, 1])),
+        Arc::new(Int64Array::from(vec![10, 20])),
+        Arc::new(Int64Array::from(vec![Some(5), None])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let cols = read_samples(&path).unwrap();
+    assert_eq!(cols.len(), 2);
+    assert_eq!(cols.rtt_ns, [Some(5), None]);
+    assert_eq!(cols.tx_stack_ns, [None, None]);
+    assert_eq!(cols.rx_hw_ns, [None, None]);
+    assert_eq!(cols.row(1).tx_ns, 20);
 }
