@@ -4,6 +4,13 @@
 //! UMEM layout: frames `0..rx_frames` cycle through the fill ring; the rest are TX frames kept on
 //! a free list. The forwarder sends received frames back in place (like xdpsock l2fwd), so its
 //! completions return to the fill ring instead.
+//!
+//! Device timestamps (`hw_timestamps`): the device-bound XDP program asks the NIC for each
+//! probe's RX timestamp, and each TX descriptor carries an AF_XDP TX-metadata timestamp request.
+//! Both are used only where the device offers them (the netdev family's
+//! `xdp-rx-metadata-features` and `xsk-features`). In copy mode the kernel answers the TX request
+//! itself, with a software CLOCK_TAI stamp, which is put on CLOCK_MONOTONIC and kept apart from
+//! hardware stamps ([`TxStamp`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +18,9 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::knobs::Knobs;
-use crate::port::{Port, RxInfo};
+use crate::port::{Port, RxInfo, TxStamp};
 
 /// Most sendto() calls one kick makes while the kernel reports frames left on the TX ring.
 const MAX_KICKS: u32 = 8;
@@ -37,6 +44,32 @@ pub struct PortCounters {
     pub fill_needed_wakeup: u64,
     pub tx_needed_wakeup: u64,
     pub tx_ring_full: u64,
+    /// Packets received (by ping or fwd).
+    pub rx_packets: u64,
+    /// Received packets that carried a NIC RX timestamp.
+    pub hw_rx_stamps: u64,
+    /// Completed frames that carried a TX timestamp.
+    pub tx_stamps: u64,
+}
+
+/// Where a port's TX timestamps come from, when asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStampSource {
+    /// Copy mode: the kernel's software stamp (CLOCK_TAI, converted).
+    Kernel,
+    /// Zero-copy on a device with `tx-timestamp` in its xsk-features: the NIC's clock.
+    Nic,
+    /// Not requested, and why.
+    Off(String),
+}
+
+/// What `hw_timestamps` obtained on a port.
+#[derive(Debug, Clone)]
+struct HwStamps {
+    tx: TxStampSource,
+    iface: String,
+    /// CLOCK_TAI − CLOCK_MONOTONIC when the port opened.
+    tai_offset: i64,
 }
 
 #[derive(Debug)]
@@ -44,6 +77,8 @@ pub struct AfXdpPort<C: Clock> {
     sock: xsk::Socket,
     /// Shared by the ports of one interface (one attachment, one XSKMAP for all queues).
     prog: Arc<xdp::ProbeProgram>,
+    /// Set when device timestamps were asked for.
+    hw: Option<HwStamps>,
     knobs: Knobs,
     clock: C,
     /// TX frame indices not in flight.
@@ -72,12 +107,34 @@ impl<C: Clock> AfXdpPort<C> {
     /// Attaches the XDP program that ports of `cfg.ifindex` share ([`AfXdpPort::open_with`]).
     pub fn attach_program(cfg: &AfXdpConfig) -> Result<Arc<xdp::ProbeProgram>> {
         cfg.knobs.validate()?;
+        if cfg.knobs.hw_timestamps {
+            let features = device_features(cfg.ifindex);
+            if let Some(rx) = features
+                .as_ref()
+                .and_then(|f| f.xdp_rx_metadata_features.as_ref())
+                && !rx.iter().any(|f| f == "timestamp")
+            {
+                return Err(Error::config(
+                    "--hw-timestamps",
+                    true,
+                    format!(
+                        "device {} gives XDP programs no RX timestamp (netdev xdp-rx-metadata-features: {}): drop --hw-timestamps",
+                        cfg.iface,
+                        if rx.is_empty() {
+                            "none".to_string()
+                        } else {
+                            rx.join(",")
+                        }
+                    ),
+                ));
+            }
+        }
         Ok(Arc::new(xdp::ProbeProgram::attach(
             &xdp::ProbeProgramConfig {
                 ifindex: cfg.ifindex,
                 mode: cfg.knobs.xdp_mode,
                 probe_port: cfg.probe_port,
-                hw_rx_timestamp: false,
+                hw_rx_timestamp: cfg.knobs.hw_timestamps,
             },
         )?))
     }
@@ -111,9 +168,22 @@ impl<C: Clock> AfXdpPort<C> {
         let free_tx: Vec<u32> = (rx_frames..frames.end).rev().collect();
         let tags = vec![0; frames.end as usize];
         let refill = Vec::with_capacity(frames.end as usize);
+        let hw = knobs.hw_timestamps.then(|| HwStamps {
+            tx: if forwarder {
+                TxStampSource::Off(
+                    "the forwarder sends its received frames back in place and takes no TX stamps"
+                        .into(),
+                )
+            } else {
+                tx_stamp_source(&sock, cfg.ifindex)
+            },
+            iface: cfg.iface.clone(),
+            tai_offset: crate::clock::tai_minus_monotonic(),
+        });
         Ok(AfXdpPort {
             sock,
             prog,
+            hw,
             knobs,
             clock,
             free_tx,
@@ -176,6 +246,39 @@ impl<C: Clock> AfXdpPort<C> {
         let Value::Object(mut m) = m else {
             unreachable!("object literal")
         };
+        if let Some(hw) = &self.hw {
+            let c = &self.counters;
+            let drift = crate::clock::tai_minus_monotonic() - hw.tai_offset;
+            m.insert(
+                "hw_timestamps".into(),
+                json!({
+                    "rx": "device-bound XDP program (bpf_xdp_metadata_rx_timestamp)",
+                    "rx_stamped": c.hw_rx_stamps,
+                    "rx_packets": c.rx_packets,
+                    "tx": match &hw.tx {
+                        TxStampSource::Kernel => "kernel software stamp (copy mode; CLOCK_TAI converted to CLOCK_MONOTONIC)".to_string(),
+                        TxStampSource::Nic => "NIC (zero-copy TX metadata)".to_string(),
+                        TxStampSource::Off(why) => format!("off: {why}"),
+                    },
+                    "tx_stamped": c.tx_stamps,
+                    "tai_offset_drift_ns": drift,
+                }),
+            );
+            if c.rx_packets > 0 && c.hw_rx_stamps == 0 {
+                warnings.push(format!(
+                    "--hw-timestamps: {} gave no hardware RX timestamp for any of {} packets (the device-bound program loaded; the device does not timestamp received packets, as veth never does): the NIC stages are not measured",
+                    hw.iface, c.rx_packets
+                ));
+            }
+            if let TxStampSource::Off(why) = &hw.tx {
+                warnings.push(format!("--hw-timestamps: no TX timestamps: {why}"));
+            }
+            if drift.abs() > 10_000 {
+                warnings.push(format!(
+                    "the wall clock was stepped during the run (CLOCK_TAI moved {drift} ns against CLOCK_MONOTONIC): the kernel TX stamps may be off by that much"
+                ));
+            }
+        }
         if let Ok(s) = self.sock.ctl.statistics() {
             m.insert(
                 "xdp_statistics".into(),
@@ -266,18 +369,14 @@ impl<C: Clock> AfXdpPort<C> {
         let mut sent = 0;
         for i in 0..rx.len() {
             let desc = rx.get(i);
-            let xdp_ns = self
-                .sock
-                .frames
-                .before(&desc, xdp::META_LEN)
-                .and_then(xdp::XdpMeta::from_bytes)
-                .map(|m| m.xdp_ns);
+            let meta = rx_meta(&self.sock.frames, &mut self.counters, &desc);
             let keep = match self.sock.frames.packet_mut(&desc) {
                 Some(pkt) => f(
                     pkt,
                     RxInfo {
                         rx_ns,
-                        xdp_ns,
+                        xdp_ns: meta.xdp_ns,
+                        hw_rx_ns: meta.hw_rx_ns,
                         payload_only: false,
                     },
                 ),
@@ -330,26 +429,42 @@ impl<C: Clock> Port for AfXdpPort<C> {
                 .expect("TX frames lie inside the UMEM");
             let len = write(i as usize, buf);
             self.tags[idx as usize] = tags[i as usize];
-            tx.set(
-                i,
-                xsk::Desc {
-                    addr,
-                    len: len as u32,
-                    options: 0,
-                },
-            );
+            let mut desc = xsk::Desc {
+                addr,
+                len: len as u32,
+                options: 0,
+            };
+            if self
+                .hw
+                .as_ref()
+                .is_some_and(|h| !matches!(h.tx, TxStampSource::Off(_)))
+            {
+                xsk::txmeta::request_timestamp(&mut self.sock.frames, &mut desc);
+            }
+            tx.set(i, desc);
         }
         tx.commit(n);
         let kick = if n > 0 { self.kick()? } else { None };
         Ok((n as usize, kick))
     }
 
-    fn completions(&mut self, done: &mut dyn FnMut(u64)) -> Result<()> {
+    fn completions(&mut self, done: &mut dyn FnMut(u64, Option<TxStamp>)) -> Result<()> {
         let frame_size = self.sock.frames.frame_size() as u64;
         let c = self.sock.completion.peek(self.knobs.ring_size);
         for addr in c.iter() {
             let idx = (self.sock.frames.frame_of(addr) / frame_size) as u32;
-            done(self.tags[idx as usize]);
+            let stamp = self.hw.as_ref().and_then(|hw| {
+                let ts = xsk::txmeta::completion_timestamp(&self.sock.frames, addr)?;
+                match hw.tx {
+                    TxStampSource::Kernel => {
+                        Some(TxStamp::Software((ts as i64 - hw.tai_offset).max(0) as u64))
+                    }
+                    TxStampSource::Nic => Some(TxStamp::Hardware(ts)),
+                    TxStampSource::Off(_) => None,
+                }
+            });
+            self.counters.tx_stamps += stamp.is_some() as u64;
+            done(self.tags[idx as usize], stamp);
             self.free_tx.push(idx);
         }
         Ok(())
@@ -364,18 +479,14 @@ impl<C: Clock> Port for AfXdpPort<C> {
         let rx_ns = self.clock.now_ns();
         for i in 0..n {
             let desc = rx.get(i);
-            let xdp_ns = self
-                .sock
-                .frames
-                .before(&desc, xdp::META_LEN)
-                .and_then(xdp::XdpMeta::from_bytes)
-                .map(|m| m.xdp_ns);
+            let meta = rx_meta(&self.sock.frames, &mut self.counters, &desc);
             if let Some(pkt) = self.sock.frames.packet_mut(&desc) {
                 f(
                     pkt,
                     RxInfo {
                         rx_ns,
-                        xdp_ns,
+                        xdp_ns: meta.xdp_ns,
+                        hw_rx_ns: meta.hw_rx_ns,
                         payload_only: false,
                     },
                 );
@@ -413,5 +524,57 @@ impl<C: Clock> Port for AfXdpPort<C> {
             self.sock.ctl.wakeup_rx()?;
         }
         Ok(())
+    }
+}
+
+/// The XDP program's stamps of one received packet.
+#[derive(Debug, Clone, Copy)]
+struct RxMeta {
+    xdp_ns: Option<u64>,
+    hw_rx_ns: Option<u64>,
+}
+
+/// The XDP program's stamps in front of a received packet; counts received packets and NIC RX
+/// stamps.
+fn rx_meta(frames: &xsk::Frames, counters: &mut PortCounters, desc: &xsk::Desc) -> RxMeta {
+    let m = frames
+        .before(desc, xdp::META_LEN)
+        .and_then(xdp::XdpMeta::from_bytes);
+    let hw_rx_ns = m.and_then(|m| m.hw_rx_ns());
+    counters.rx_packets += 1;
+    counters.hw_rx_stamps += hw_rx_ns.is_some() as u64;
+    RxMeta {
+        xdp_ns: m.and_then(|m| m.xdp_ns()),
+        hw_rx_ns,
+    }
+}
+
+/// The netdev family's view of the device, None where the kernel cannot tell (then timestamps
+/// are tried and their absence reported per packet).
+fn device_features(ifindex: u32) -> Option<host::doctor::DevFeatures> {
+    host::doctor::dev_features(ifindex).ok()?.ok()
+}
+
+/// Where TX timestamps of a bound socket would come from.
+fn tx_stamp_source(sock: &xsk::Socket, ifindex: u32) -> TxStampSource {
+    let info = sock.ctl.info();
+    let zero_copy = sock.ctl.is_zero_copy().unwrap_or(info.zero_copy);
+    if sock.frames.tx_metadata_len() < xsk::txmeta::TIMESTAMP_METADATA_LEN {
+        return TxStampSource::Off("the UMEM has no TX metadata room".into());
+    }
+    if !zero_copy {
+        return TxStampSource::Kernel;
+    }
+    match device_features(ifindex).and_then(|f| f.xsk_features) {
+        Some(f) if f.iter().any(|n| n == "tx-timestamp") => TxStampSource::Nic,
+        Some(f) => TxStampSource::Off(format!(
+            "the device has no AF_XDP TX timestamps (netdev xsk-features: {})",
+            if f.is_empty() {
+                "none".to_string()
+            } else {
+                f.join(",")
+            }
+        )),
+        None => TxStampSource::Nic,
     }
 }

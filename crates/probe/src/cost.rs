@@ -52,7 +52,14 @@ pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<T
             }
             let rx = clock.now_ns();
             for s in seq..seq + batch {
-                black_box(tally.reply(black_box(s), rx, None, None));
+                black_box(tally.reply(
+                    black_box(s),
+                    &crate::RxInfo {
+                        rx_ns: rx,
+                        ..Default::default()
+                    },
+                    None,
+                ));
             }
             seq += batch;
         }

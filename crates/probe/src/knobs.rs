@@ -22,6 +22,9 @@ pub struct Knobs {
     pub ring_size: u32,
     /// Packets handled per ring operation (and sent per interval by ping).
     pub batch: u32,
+    /// Ask the device for timestamps: RX through the device-bound XDP program, TX through AF_XDP
+    /// TX metadata (in copy mode the kernel answers with a software stamp, recorded as such).
+    pub hw_timestamps: bool,
 }
 
 impl Default for Knobs {
@@ -39,6 +42,7 @@ impl Default for Knobs {
             frames: 4096,
             ring_size: 2048,
             batch: 1,
+            hw_timestamps: false,
         }
     }
 }
@@ -57,6 +61,13 @@ impl Knobs {
                 "--frames",
                 self.frames,
                 "must hold at least two batches",
+            ));
+        }
+        if self.hw_timestamps && self.xdp_mode == xdp::XdpMode::Skb {
+            return Err(Error::config(
+                "--hw-timestamps",
+                true,
+                "the device-bound program that reads NIC RX timestamps attaches in driver mode only: use --xdp-mode drv (or auto), or drop --hw-timestamps",
             ));
         }
         if let Some(cpu) = self.cpu {
@@ -81,6 +92,11 @@ impl Knobs {
             frame_count: self.frames,
             fill_size: ring2,
             completion_size: ring2,
+            tx_metadata_len: if self.hw_timestamps {
+                xsk::txmeta::TIMESTAMP_METADATA_LEN
+            } else {
+                0
+            },
             ..Default::default()
         }
     }
@@ -114,6 +130,7 @@ impl Knobs {
             "frames": self.frames,
             "ring_size": self.ring_size,
             "batch": self.batch,
+            "hw_timestamps": self.hw_timestamps,
         });
         match v {
             Value::Object(m) => m,

@@ -20,6 +20,7 @@ mod payload;
 pub mod ping;
 mod port;
 pub mod record;
+pub mod sources;
 pub mod tally;
 pub mod trace;
 pub mod udp;
@@ -27,7 +28,7 @@ pub mod udp;
 pub use clock::{Clock, MonotonicClock};
 pub use error::{Error, Result};
 pub use knobs::Knobs;
-pub use port::{Port, RxInfo};
+pub use port::{Port, RxInfo, TxStamp};
 
 /// The default UDP port of probe traffic (both source and destination, so that a forwarder that
 /// swaps only MAC addresses still returns packets our XDP program recognises).

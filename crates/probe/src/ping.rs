@@ -182,7 +182,7 @@ fn on_reply(t: &mut Tally, counts_run: u16, pkt: &[u8], info: RxInfo) {
         t.counts.foreign += 1;
         return;
     }
-    match t.reply(probe.seq, info.rx_ns, info.xdp_ns, probe.stamps) {
+    match t.reply(probe.seq, &info, probe.stamps) {
         Reply::Measured(rtt) => {
             crate::trace::ping_rx(probe.seq, info.rx_ns, rtt, info.xdp_ns.unwrap_or(0))
         }
@@ -279,9 +279,9 @@ pub fn run<P: Port, C: Clock>(
         let tally = &mut t;
         // one clock read for all the frames one look at the completion ring finds
         let mut done_ns = None;
-        port.completions(&mut |tag| {
+        port.completions(&mut |tag, stamp| {
             let now = *done_ns.get_or_insert_with(|| clock.now_ns());
-            tally.completed(tag, now);
+            tally.completed(tag, now, stamp);
             crate::trace::ping_tx_done(tag, now);
         })?;
         let tally = &mut t;

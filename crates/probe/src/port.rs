@@ -10,8 +10,21 @@ pub struct RxInfo {
     pub rx_ns: u64,
     /// When it met the XDP hook (from the XDP program's metadata), if known.
     pub xdp_ns: Option<u64>,
+    /// The NIC's RX timestamp (NIC clock), when the device-bound program got one.
+    pub hw_rx_ns: Option<u64>,
     /// The bytes are a UDP payload (kernel backend), not a whole Ethernet frame.
     pub payload_only: bool,
+}
+
+/// The kernel's answer to a TX timestamp request (AF_XDP TX metadata), read when the frame
+/// came back on the completion ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxStamp {
+    /// Copy mode: the kernel's software stamp, taken when the driver freed the frame's skb after
+    /// sending it, already converted to CLOCK_MONOTONIC ns.
+    Software(u64),
+    /// Zero-copy: the NIC's TX timestamp, in the NIC's clock.
+    Hardware(u64),
 }
 
 pub trait Port {
@@ -27,8 +40,9 @@ pub trait Port {
         write: &mut dyn FnMut(usize, &mut [u8]) -> usize,
     ) -> Result<(usize, Option<u64>)>;
 
-    /// Reports the tags of sent frames the kernel is done with.
-    fn completions(&mut self, done: &mut dyn FnMut(u64)) -> Result<()>;
+    /// Reports the tags of sent frames the kernel is done with, each with the TX timestamp the
+    /// kernel wrote for it, if one was asked for and given.
+    fn completions(&mut self, done: &mut dyn FnMut(u64, Option<TxStamp>)) -> Result<()>;
 
     /// Receives up to `max` packets, calling `f` for each with its bytes.
     fn recv(&mut self, max: u32, f: &mut dyn FnMut(&mut [u8], RxInfo)) -> Result<u32>;

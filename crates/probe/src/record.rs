@@ -21,6 +21,19 @@ pub const STAGES: &[(&str, Stamp, Stamp)] = &[
     ("b_xdp_to_user", |s| s.fwd_xdp_ns, |s| s.fwd_rx_ns),
     ("b_processing", |s| s.fwd_rx_ns, |s| s.fwd_tx_ns),
     ("a_xdp_to_user", |s| s.xdp_ns, |s| s.rx_ns),
+    ("a_tx_to_stack", |s| Some(s.tx_ns), |s| s.tx_stack_ns),
+];
+
+type Interval = fn(&Sample) -> Option<i64>;
+
+/// Intervals from NIC stamps (`--hw-timestamps` on a device that timestamps both ways): A's
+/// NIC-to-NIC round trip on the NIC's clock, and the part of the RTT spent in A's host (the RTT
+/// minus the NIC-to-NIC time; each a difference of two stamps of one clock).
+pub const NIC_STAGES: &[(&str, Interval)] = &[
+    ("a_nic_rtt", |s| Some(s.rx_hw_ns? - s.tx_hw_ns?)),
+    ("a_host_part", |s| {
+        Some(s.rtt_ns? - (s.rx_hw_ns? - s.tx_hw_ns?))
+    }),
 ];
 
 /// The round trip cut into consecutive stages, valid only where A and B stamp with one clock
@@ -62,7 +75,7 @@ impl ClockRelation {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             ClockRelation::Shared => "shared",
             ClockRelation::Separate => "separate",
@@ -126,6 +139,13 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
                 .iter()
                 .filter_map(|s| Some(end(s)? - start(s)?)),
         );
+        if let Some(d) = describe(&mut buf) {
+            stages.insert(name.to_string(), json!(d));
+        }
+    }
+    for (name, interval) in NIC_STAGES {
+        buf.clear();
+        buf.extend(outcome.samples.iter().filter_map(interval));
         if let Some(d) = describe(&mut buf) {
             stages.insert(name.to_string(), json!(d));
         }
@@ -219,6 +239,15 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         .iter()
         .filter(|s| s.rtt_ns.is_some())
         .count();
+    extra.insert(
+        "stage_sources".into(),
+        json!(crate::sources::stage_sources(
+            &outcome.samples,
+            &facts.params,
+            &facts.effective,
+            clock
+        )),
+    );
     extra.insert(
         "stage_coverage".into(),
         json!({ "complete": complete, "received": received }),

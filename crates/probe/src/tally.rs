@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use results::{PacketCounts, Sample};
 
 use crate::error::{Error, Result};
+use crate::port::{RxInfo, TxStamp};
 
 /// Largest RTT the histogram holds (60 s); larger ones are clamped to it.
 pub const HIST_MAX_NS: u64 = 60_000_000_000;
@@ -153,22 +154,24 @@ impl Tally {
         }
     }
 
-    /// Probe `seq`'s frame came back on the completion ring at `ns`.
-    pub fn completed(&mut self, seq: u64, ns: u64) {
+    /// Probe `seq`'s frame came back on the completion ring at `ns`, with the kernel's TX
+    /// timestamp if it wrote one.
+    pub fn completed(&mut self, seq: u64, ns: u64, stamp: Option<TxStamp>) {
         if seq.is_multiple_of(self.every) && seq < self.sent {
-            self.row(seq).tx_done_ns = Some(ns as i64);
+            let row = self.row(seq);
+            row.tx_done_ns = Some(ns as i64);
+            match stamp {
+                Some(TxStamp::Software(t)) => row.tx_stack_ns = Some(t as i64),
+                Some(TxStamp::Hardware(t)) => row.tx_hw_ns = Some(t as i64),
+                None => {}
+            }
         }
     }
 
     /// A reply to probe `seq` was read at `rx_ns`.
     #[inline]
-    pub fn reply(
-        &mut self,
-        seq: u64,
-        rx_ns: u64,
-        xdp_ns: Option<u64>,
-        stamps: Option<wire::FwdStamps>,
-    ) -> Reply {
+    pub fn reply(&mut self, seq: u64, info: &RxInfo, stamps: Option<wire::FwdStamps>) -> Reply {
+        let rx_ns = info.rx_ns;
         let slot = &mut self.ring[(seq & self.mask) as usize];
         if seq >= self.sent || slot.seq != seq || slot.state == State::Empty {
             if seq < self.sent {
@@ -206,7 +209,8 @@ impl Tally {
             let row = self.row(seq);
             row.rx_ns = Some(rx_ns as i64);
             row.rtt_ns = Some(rtt);
-            row.xdp_ns = xdp_ns.map(|v| v as i64);
+            row.xdp_ns = info.xdp_ns.map(|v| v as i64);
+            row.rx_hw_ns = info.hw_rx_ns.map(|v| v as i64);
             if let Some(s) = stamps.filter(|s| s.rx_ns != 0) {
                 row.fwd_xdp_ns = (s.xdp_ns != 0).then_some(s.xdp_ns as i64);
                 row.fwd_rx_ns = Some(s.rx_ns as i64);
@@ -252,6 +256,13 @@ impl Tally {
 mod tests {
     use super::*;
 
+    fn rx(rx_ns: u64) -> RxInfo {
+        RxInfo {
+            rx_ns,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn counts_loss_duplicates_reordering_and_samples_every_nth() {
         let mut t = Tally::new(10, 2, 3, 4).unwrap();
@@ -259,10 +270,10 @@ mod tests {
             t.sent(seq, 100 + seq, 100);
         }
         assert_eq!(t.room(), 0);
-        assert_eq!(t.reply(1, 150, None, None), Reply::Warmup);
-        assert_eq!(t.reply(3, 160, None, None), Reply::Measured(57));
-        assert_eq!(t.reply(2, 170, None, None), Reply::Measured(68));
-        assert_eq!(t.reply(2, 171, None, None), Reply::Duplicate);
+        assert_eq!(t.reply(1, &rx(150), None), Reply::Warmup);
+        assert_eq!(t.reply(3, &rx(160), None), Reply::Measured(57));
+        assert_eq!(t.reply(2, &rx(170), None), Reply::Measured(68));
+        assert_eq!(t.reply(2, &rx(171), None), Reply::Duplicate);
         // probe 0 is never answered: it times out and frees the ring
         t.expire(1000, 500);
         assert_eq!(t.room(), 4);
@@ -270,11 +281,11 @@ mod tests {
         for seq in 4..10 {
             t.sent(seq, 2000 + seq, 2000);
             t.expire(2000, 500);
-            assert_eq!(t.reply(seq, 2100 + seq, None, None), Reply::Measured(100));
+            assert_eq!(t.reply(seq, &rx(2100 + seq), None), Reply::Measured(100));
         }
         // a reply to probe 0 now finds its slot reused
-        assert_eq!(t.reply(0, 3000, None, None), Reply::Late);
-        assert_eq!(t.reply(99, 3000, None, None), Reply::Unknown);
+        assert_eq!(t.reply(0, &rx(3000), None), Reply::Late);
+        assert_eq!(t.reply(99, &rx(3000), None), Reply::Unknown);
         assert_eq!(t.late, 1);
         let (rows, hist, counts) = t.into_parts(10);
         assert_eq!(counts.sent, 8);
@@ -296,9 +307,34 @@ mod tests {
         t.sent(0, 10, 10);
         t.expire(1000, 100);
         assert_eq!(t.outstanding(), 0);
-        assert_eq!(t.reply(0, 1010, None, None), Reply::Measured(1000));
+        assert_eq!(t.reply(0, &rx(1010), None), Reply::Measured(1000));
         let (rows, _, counts) = t.into_parts(1);
         assert_eq!((counts.sent, counts.received, counts.lost), (1, 1, 0));
         assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn kernel_and_nic_stamps_land_in_their_own_columns() {
+        let mut t = Tally::new(3, 0, 1, 4).unwrap();
+        for seq in 0..3 {
+            t.sent(seq, 100, 100);
+        }
+        t.completed(0, 150, Some(TxStamp::Software(120)));
+        t.completed(1, 150, Some(TxStamp::Hardware(9_000)));
+        t.completed(2, 150, None);
+        let nic = RxInfo {
+            rx_ns: 300,
+            xdp_ns: Some(290),
+            hw_rx_ns: Some(9_180),
+            payload_only: false,
+        };
+        assert_eq!(t.reply(1, &nic, None), Reply::Measured(200));
+        assert_eq!(t.reply(0, &rx(300), None), Reply::Measured(200));
+        let (rows, _, _) = t.into_parts(3);
+        assert_eq!((rows[0].tx_stack_ns, rows[0].tx_hw_ns), (Some(120), None));
+        assert_eq!((rows[1].tx_stack_ns, rows[1].tx_hw_ns), (None, Some(9_000)));
+        assert_eq!((rows[1].rx_hw_ns, rows[1].xdp_ns), (Some(9_180), Some(290)));
+        assert_eq!(rows[0].rx_hw_ns, None);
+        assert_eq!((rows[2].tx_done_ns, rows[2].tx_stack_ns), (Some(150), None));
     }
 }

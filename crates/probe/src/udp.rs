@@ -14,7 +14,7 @@ use nix::sys::time::TimeSpec;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::port::{Port, RxInfo};
+use crate::port::{Port, RxInfo, TxStamp};
 
 /// Largest UDP payload we receive.
 const MAX_DATAGRAM: usize = 9216;
@@ -72,6 +72,7 @@ impl<C: Clock> UdpPort<C> {
             let info = RxInfo {
                 rx_ns: self.clock.now_ns(),
                 xdp_ns: None,
+                hw_rx_ns: None,
                 payload_only: true,
             };
             if f(&mut self.buf[..len], info) {
@@ -124,9 +125,9 @@ impl<C: Clock> Port for UdpPort<C> {
         Ok((sent, (sent > 0).then(|| self.clock.now_ns())))
     }
 
-    fn completions(&mut self, done: &mut dyn FnMut(u64)) -> Result<()> {
+    fn completions(&mut self, done: &mut dyn FnMut(u64, Option<TxStamp>)) -> Result<()> {
         for tag in self.done.drain(..) {
-            done(tag);
+            done(tag, None);
         }
         Ok(())
     }
@@ -140,6 +141,7 @@ impl<C: Clock> Port for UdpPort<C> {
                     let info = RxInfo {
                         rx_ns: self.clock.now_ns(),
                         xdp_ns: None,
+                        hw_rx_ns: None,
                         payload_only: true,
                     };
                     f(&mut self.buf[..len], info);

@@ -46,7 +46,7 @@ fn sample(i: u64) -> Sample {
         kick_ns: i.is_multiple_of(2).then_some(tx + 100),
         xdp_ns: (!lost).then_some(tx + 19_000),
         tx_stack_ns: Some(tx + 2_000),
-        rx_hw_ns: (!lost && i % 3 == 0).then_some(7_000_000_000 + i as i64),
+        rx_hw_ns: (!lost && i.is_multiple_of(3)).then_some(7_000_000_000 + i as i64),
         ..Default::default()
     }
 }

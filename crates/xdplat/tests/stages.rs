@@ -1,7 +1,9 @@
 //! The per-stage breakdown (issue 7): on the namespace testbed A and B share one clock, so every
 //! received probe that carries all stamps has them in causal order and its five chain stages
 //! add up exactly to its RTT; a known delay inserted in B (`fwd --hold D`) shows up in B's
-//! processing stage and in the RTT. Also: the USDT probes are in the binary.
+//! processing stage and in the RTT. Device timestamps on veth: the device-bound program loads,
+//! no hardware stamp is passed off as data, and copy mode's kernel TX stamp lands on the
+//! monotonic clock between the send and the completion. Also: the USDT probes are in the binary.
 
 mod common;
 
@@ -74,6 +76,174 @@ fn stages_are_causal_and_add_up_to_the_rtt() {
     ] {
         assert!(s.stages.contains_key(stage), "missing {stage}");
     }
+}
+
+/// `--hw-timestamps` on veth (copy mode, no NIC clock): both roles load the device-bound
+/// program, every RX hardware column stays null and the summary says so, and the kernel's
+/// software TX stamp (CLOCK_TAI, converted) falls between A's send stamp and the completion.
+#[test]
+fn hw_timestamps_on_veth_report_none_and_keep_the_kernel_tx_stamp() {
+    let Some(tb) = TestTestbed::new("hwts", 1) else {
+        return;
+    };
+    let fwd = Forwarder::start(
+        &tb,
+        &["--stamp", "--poll", "true", "--hw-timestamps", "true"],
+    );
+    let out = out_dir("hwts");
+    let res = ping(
+        &tb,
+        &out,
+        &[
+            "--count",
+            "200",
+            "--interval",
+            "1ms",
+            "--size",
+            "88",
+            "--stamp-room",
+            "--poll",
+            "true",
+            "--hw-timestamps",
+            "true",
+        ],
+    );
+    let fwd_out = fwd.stop();
+    assert!(res.status.success(), "{}", text(&res));
+    assert!(
+        fwd_out.contains("no hardware RX timestamp"),
+        "the forwarder says its device gave no stamp: {fwd_out}"
+    );
+    let s = summary(&out);
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("no hardware RX timestamp")),
+        "{:?}",
+        s.warnings
+    );
+    let sources = &s.extra["stage_sources"];
+    assert_eq!(sources["a_tx_to_stack"], "software");
+    let nic = sources["a_nic_rtt"].as_str().expect("a_nic_rtt source");
+    assert!(
+        nic.starts_with("not measured") && nic.contains("rx_hw_ns: the device gave no"),
+        "{nic}"
+    );
+    assert!(!s.stages.contains_key("a_nic_rtt"));
+    assert_eq!(s.effective["hw_timestamps"]["rx_stamped"], 0);
+
+    let cols = results::read_samples(&out.join("samples.parquet")).expect("samples");
+    assert!(
+        cols.rx_hw_ns.iter().all(Option::is_none),
+        "no zeros passed off as stamps"
+    );
+    assert!(cols.tx_hw_ns.iter().all(Option::is_none));
+    let mut stamped = 0;
+    for i in 0..cols.len() {
+        let row = cols.row(i);
+        let (Some(stack), Some(done)) = (row.tx_stack_ns, row.tx_done_ns) else {
+            continue;
+        };
+        stamped += 1;
+        // the TAI-to-monotonic offset is read to within a clock read (tens of ns)
+        assert!(
+            stack >= row.tx_ns - 2_000 && stack <= done + 2_000,
+            "row {i}: kernel TX stamp {stack} outside send {} .. completion {done}",
+            row.tx_ns
+        );
+    }
+    assert!(
+        stamped >= 190,
+        "only {stamped} of 200 probes got a kernel TX stamp"
+    );
+}
+
+/// `--hw-timestamps` needs the device-bound program, which attaches in driver mode only.
+#[test]
+fn hw_timestamps_in_skb_mode_is_bad_input() {
+    let Some(tb) = TestTestbed::new("hwskb", 1) else {
+        return;
+    };
+    let out = out_dir("hwskb");
+    let res = ping(
+        &tb,
+        &out,
+        &[
+            "--count",
+            "5",
+            "--xdp-mode",
+            "skb",
+            "--hw-timestamps",
+            "true",
+        ],
+    );
+    assert_eq!(res.status.code(), Some(2), "{}", text(&res));
+    let t = text(&res);
+    assert!(
+        t.contains("--hw-timestamps") && t.contains("--xdp-mode drv"),
+        "{t}"
+    );
+    assert!(!out.join("summary.json").exists());
+    assert!(
+        !xdp_attached(&tb.ab().a.netns, &tb.ab().a.iface),
+        "nothing left attached"
+    );
+}
+
+/// A namespace with one bridge device (no XDP RX metadata at all), deleted on drop.
+struct BridgeNs(String);
+
+impl Drop for BridgeNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+/// A device that offers XDP programs no RX timestamp (netdev xdp-rx-metadata-features): asking
+/// for device timestamps there is bad input, refused before anything is attached.
+#[test]
+fn hw_timestamps_on_a_device_without_them_is_bad_input() {
+    if !host::test_support::require_root("hw_timestamps_on_a_device_without_them") {
+        return;
+    }
+    let ns = BridgeNs(host::test_support::unique_name("hwbr"));
+    let ip = |args: &str| {
+        let ok = std::process::Command::new("ip")
+            .args(args.split(' '))
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip {args}");
+    };
+    ip(&format!("netns add {}", ns.0));
+    ip(&format!("-n {} link add br0 type bridge", ns.0));
+    ip(&format!("-n {} addr add 10.9.9.1/24 dev br0", ns.0));
+    ip(&format!("-n {} link set br0 up", ns.0));
+    let out = out_dir("hwbr");
+    let res = xdplat()
+        .args([
+            "ping", "--netns", &ns.0, "--iface", "br0", "--dst-ip", "10.9.9.2",
+        ])
+        .args([
+            "--dst-mac",
+            "02:00:00:00:00:02",
+            "--count",
+            "3",
+            "--hw-timestamps",
+            "true",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run xdplat");
+    assert_eq!(res.status.code(), Some(2), "{}", text(&res));
+    let t = text(&res);
+    assert!(
+        t.contains("--hw-timestamps") && t.contains("xdp-rx-metadata-features: none"),
+        "{t}"
+    );
+    assert!(!xdp_attached(&ns.0, "br0"));
 }
 
 /// B's processing stage and the RTT median both rise by the hold D (a busy-wait added after B's

@@ -157,17 +157,21 @@ pub fn serve(
         "fwd: afxdp on {} queue {} ({} mode, {} bind, napi id {})",
         plan.iface, plan.queue, effective["xdp_mode"], effective["bind"], effective["napi_id"]
     ));
-    for w in warnings {
+    for w in &warnings {
         ready(format!("fwd: warning: {w}"));
     }
     let out = probe::fwd::run(&mut port, &clock, &plan.cfg, stop).map_err(classify)?;
     // ring trouble (RX ring full, fill ring empty, TX ring empty) shows in the kernel's counters,
-    // and what the XDP program took (probes) and passed (everything else) in its own
-    let effective = port.effective().0;
-    for key in ["xdp_statistics", "xdp_program"] {
+    // what the XDP program took (probes) and passed (everything else) in its own, and what the
+    // device timestamped in hw_timestamps
+    let (effective, at_end) = port.effective();
+    for key in ["xdp_statistics", "xdp_program", "hw_timestamps"] {
         if let Some(v) = effective.get(key) {
             ready(format!("fwd: {key} {v}"));
         }
+    }
+    for w in at_end.iter().filter(|w| !warnings.contains(w)) {
+        ready(format!("fwd: warning: {w}"));
     }
     Ok(out)
 }

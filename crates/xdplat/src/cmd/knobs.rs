@@ -38,6 +38,11 @@ pub struct KnobArgs {
     /// Packets per batch (ping: sent per interval; fwd: handled per ring operation).
     #[arg(long, default_value_t = 1)]
     pub batch: u32,
+    /// Device timestamps: NIC RX stamps through a device-bound XDP program (drv mode), TX stamps
+    /// through AF_XDP TX metadata (copy mode: the kernel's software stamp). Refused where the
+    /// device offers no RX timestamps to XDP; the summary says which stages each source measured.
+    #[arg(long, default_value_t = false, action = ArgAction::Set)]
+    pub hw_timestamps: bool,
 }
 
 impl KnobArgs {
@@ -63,6 +68,7 @@ impl KnobArgs {
             frames: self.frames,
             ring_size: self.ring_size,
             batch: self.batch,
+            hw_timestamps: self.hw_timestamps,
         };
         knobs.validate().map_err(crate::exit::classify)?;
         Ok(knobs)

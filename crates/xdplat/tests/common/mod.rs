@@ -31,6 +31,7 @@ pub fn out_dir(test: &str) -> PathBuf {
 pub struct Forwarder {
     child: Child,
     pub stdout: Option<std::process::ChildStdout>,
+    stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Forwarder {
@@ -74,12 +75,21 @@ impl Forwarder {
             assert!(Instant::now() < deadline, "forwarder not ready: {seen:?}");
         }
         // keep draining stderr so the child never blocks on a full pipe
-        std::thread::spawn(move || for _ in lines {});
+        let stderr = std::thread::spawn(move || {
+            lines
+                .map_while(Result::ok)
+                .fold(String::new(), |acc, l| acc + &l + "\n")
+        });
         let stdout = child.stdout.take();
-        Forwarder { child, stdout }
+        Forwarder {
+            child,
+            stdout,
+            stderr: Some(stderr),
+        }
     }
 
-    /// Stops the forwarder with SIGTERM and returns its stdout.
+    /// Stops the forwarder with SIGTERM and returns its stdout, then what it wrote to stderr
+    /// after it was ready.
     pub fn stop(mut self) -> String {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
@@ -91,6 +101,9 @@ impl Forwarder {
             let _ = s.read_to_string(&mut out);
         }
         let _ = self.child.wait();
+        if let Some(t) = self.stderr.take() {
+            out += &t.join().unwrap_or_default();
+        }
         out
     }
 }
