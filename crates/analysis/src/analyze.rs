@@ -123,6 +123,10 @@ pub struct Analysis {
     pub effects: Vec<Effect>,
     pub interactions: Vec<Interaction>,
     pub warnings: Vec<String>,
+    /// How each stage was measured across the runs: "software", "hardware", "not measured:
+    /// why", or "varies: ..." when runs disagree.
+    #[serde(default)]
+    pub stage_sources: BTreeMap<String, String>,
 }
 
 fn check_features(features: &[String]) -> Result<(), Error> {
@@ -188,6 +192,30 @@ fn mean_stages<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, f64>>) -> BTr
     }
     acc.into_iter()
         .map(|(k, (s, n))| (k, s / f64::from(n)))
+        .collect()
+}
+
+/// One verdict per stage over every run: the runs' common one, or each verdict with its count.
+fn merge_sources(ds: &Dataset) -> BTreeMap<String, String> {
+    let mut seen: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for r in ds.configs.iter().flat_map(|c| &c.runs) {
+        for (stage, verdict) in &r.stage_sources {
+            *seen.entry(stage).or_default().entry(verdict).or_default() += 1;
+        }
+    }
+    seen.into_iter()
+        .map(|(stage, verdicts)| {
+            let v = if verdicts.len() == 1 {
+                verdicts.into_keys().next().unwrap_or_default().to_owned()
+            } else {
+                let parts: Vec<String> = verdicts
+                    .iter()
+                    .map(|(v, n)| format!("{v} ({n} runs)"))
+                    .collect();
+                format!("varies: {}", parts.join("; "))
+            };
+            (stage.to_owned(), v)
+        })
         .collect()
 }
 
@@ -344,5 +372,6 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         effects: eff,
         interactions: inter,
         warnings,
+        stage_sources: merge_sources(ds),
     })
 }

@@ -105,6 +105,16 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
             .iter()
             .filter_map(|(k, v)| Some((k.clone(), v.get("median")?.as_f64()?)))
             .collect();
+        run.stage_sources = s
+            .extra
+            .get("stage_sources")
+            .and_then(|v| v.as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
         let key = serde_json::to_string(&params).expect("params serialise");
         groups
             .entry(key)

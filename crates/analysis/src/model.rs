@@ -28,6 +28,9 @@ pub struct Run {
     pub source: String,
     /// Median of each measured stage interval (ns), by stage name (summary.json `stages`).
     pub stages: BTreeMap<String, f64>,
+    /// How each stage was measured: "software", "hardware", "not measured: why"
+    /// (summary.json `stage_sources`).
+    pub stage_sources: BTreeMap<String, String>,
 }
 
 impl Run {
@@ -44,6 +47,7 @@ impl Run {
             sample,
             source,
             stages: BTreeMap::new(),
+            stage_sources: BTreeMap::new(),
         }
     }
 }

@@ -120,8 +120,8 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     if let Some(svg) = &plots.stages {
         let names: std::collections::BTreeSet<&String> =
             a.clusters.iter().flat_map(|c| c.stages.keys()).collect();
-        h += "<h2>Where the time goes</h2><p>Median of each stage interval (µs), averaged over the cluster's configurations. Stages overlap: they are intervals between stamps, not a partition of the RTT.</p>";
-        h += "<table><tr><th>Stage</th>";
+        h += "<h2>Where the time goes</h2><p>Median of each stage interval (µs), averaged over the cluster's configurations. Stages overlap: they are intervals between stamps, not a partition of the RTT. <em>Measured by</em> says whose clock took the stamps: software (CLOCK_MONOTONIC in user space, the XDP program or the kernel) or hardware (the NIC's clock).</p>";
+        h += "<table><tr><th>Stage</th><th>Measured by</th>";
         for c in &a.clusters {
             h += &format!(
                 "<th><span class=\"sw\" style=\"background:{}\"></span>cluster {}</th>",
@@ -131,7 +131,11 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
         }
         h += "</tr>\n";
         for n in names {
-            h += &format!("<tr><td>{}</td>", esc(n));
+            h += &format!(
+                "<tr><td>{}</td><td>{}</td>",
+                esc(n),
+                esc(a.stage_sources.get(n).map_or("-", String::as_str))
+            );
             for c in &a.clusters {
                 h += &format!(
                     "<td class=\"n\">{}</td>",
@@ -143,7 +147,20 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
             }
             h += "</tr>\n";
         }
-        h += &format!("</table><figure>{svg}</figure>\n");
+        h += "</table>\n";
+        let unmeasured: Vec<String> = a
+            .stage_sources
+            .iter()
+            .filter(|(_, v)| v.starts_with("not measured"))
+            .map(|(k, v)| format!("{k} ({})", v.trim_start_matches("not measured: ")))
+            .collect();
+        if !unmeasured.is_empty() {
+            h += &format!(
+                "<p>Not measured in any run: {}.</p>\n",
+                esc(&unmeasured.join("; "))
+            );
+        }
+        h += &format!("<figure>{svg}</figure>\n");
     }
 
     h += "<h2>Choice of k</h2>\n";

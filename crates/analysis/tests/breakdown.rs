@@ -37,6 +37,15 @@ fn write_run(dir: &Path, name: &str, hold: u32, rep: u32, base: i64, b_processin
     for (k, v) in results::CHAIN_STAGES.iter().zip(stages) {
         s.stages.insert(k.to_string(), json!({ "median": v }));
     }
+    // how the stages were measured: the same in every run but one verdict
+    s.extra.insert(
+        "stage_sources".into(),
+        json!({
+            "chain_b_processing": "software",
+            "a_nic_rtt": "not measured: rx_hw_ns: the device gave no hardware RX timestamp",
+            "a_tx_to_stack": if hold == 0 { "software" } else { "not measured: tx_stack_ns: not asked" },
+        }),
+    );
     results::write_summary(&d, &s).unwrap();
 }
 
@@ -65,6 +74,12 @@ fn the_stage_that_separates_clusters_is_named() {
         "{findings:?}"
     );
     assert!(analysis::breakdown_svg(&a).unwrap().is_some());
+    assert_eq!(a.stage_sources["chain_b_processing"], "software");
+    assert!(a.stage_sources["a_nic_rtt"].starts_with("not measured: rx_hw_ns"));
+    assert_eq!(
+        a.stage_sources["a_tx_to_stack"],
+        "varies: not measured: tx_stack_ns: not asked (4 runs); software (4 runs)"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
