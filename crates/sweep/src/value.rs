@@ -49,7 +49,7 @@ impl std::fmt::Display for Val {
 }
 
 /// The knobs an axis may set on a role.
-pub const KNOBS: [&str; 12] = [
+pub const KNOBS: [&str; 13] = [
     "xdp-mode",
     "bind",
     "need-wakeup",
@@ -62,6 +62,7 @@ pub const KNOBS: [&str; 12] = [
     "frames",
     "ring-size",
     "batch",
+    "hw-timestamps",
 ];
 
 /// The type of a knob's values.
@@ -77,7 +78,7 @@ pub fn knob(name: &str) -> Option<Knob> {
     Some(match name {
         "xdp-mode" => Knob::Choice(&["skb", "drv", "auto"]),
         "bind" => Knob::Choice(&["copy", "zero-copy", "auto"]),
-        "need-wakeup" | "busy-poll" | "poll" => Knob::Bool,
+        "need-wakeup" | "busy-poll" | "poll" | "hw-timestamps" => Knob::Bool,
         "busy-poll-usecs" | "busy-poll-budget" | "cpu" | "frame-size" | "frames" | "ring-size"
         | "batch" => Knob::Count,
         _ => return None,
