@@ -1,4 +1,5 @@
-//! Maps errors to the documented exit codes: 2 for bad input, 1 for everything else.
+//! Maps errors to the documented exit codes: 2 for bad input, 1 for everything else, 141 (as a
+//! shell reports a process killed by SIGPIPE) when stdout was closed early (`xdplat ... | head`).
 
 use std::process::ExitCode;
 
@@ -60,7 +61,20 @@ fn message(err: &anyhow::Error) -> String {
 }
 
 pub fn run(cli: crate::cmd::Cli) -> ExitCode {
-    match crate::cmd::dispatch(cli) {
+    // Rust ignores SIGPIPE, so a print to a closed pipe panics ("failed printing to stdout");
+    // unwinding still restores every host change, then the exit is quiet, as with SIGPIPE
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default_hook(info);
+        }
+    }));
+    let outcome = match std::panic::catch_unwind(|| crate::cmd::dispatch(cli)) {
+        Ok(outcome) => outcome,
+        Err(payload) if is_broken_pipe(payload.as_ref()) => return ExitCode::from(141),
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("xdplat: error: {}", message(&err));
@@ -71,4 +85,14 @@ pub fn run(cli: crate::cmd::Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// True for the panic `print!` raises when stdout is a closed pipe.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    text.starts_with("failed printing to stdout") && text.contains("Broken pipe")
 }

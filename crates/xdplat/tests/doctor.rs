@@ -141,3 +141,19 @@ fn bad_iface_or_netns_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no-such-ns-doc"), "{}", text(&out));
 }
+
+/// `xdplat ... | head`: stdout closed before the first line. The exit is quiet with 141 (as a
+/// shell reports SIGPIPE), not a panic with 101.
+#[test]
+fn a_closed_stdout_exits_quietly() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let res = xdplat()
+        .args(["doctor", "--passive"])
+        .stdout(writer)
+        .output()
+        .expect("run xdplat");
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

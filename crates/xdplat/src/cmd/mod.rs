@@ -21,7 +21,7 @@ mod testbed;
     about = "Measure, explain and minimise the latency of AF_XDP applications"
 )]
 #[command(
-    after_help = "Exit codes: 0 success, 1 run-time failure, 2 bad input (usage, config, value)."
+    after_help = "Exit codes: 0 success, 1 run-time failure, 2 bad input (usage, config, value), 141 stdout closed early (as SIGPIPE)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -272,9 +272,13 @@ pub fn measure(
     probe::record::write_run(out, &outcome, facts).map_err(classify)
 }
 
+/// One progress line; a closed stdout does not stop the measurement (its results still go to the
+/// run directory).
 fn print_progress(p: &Progress) {
+    use std::io::Write;
     let q = |v: Option<u64>| v.map_or("-".to_string(), |ns| us(ns as f64));
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "{:>4.0}s  sent {:>8}  received {:>8}  lost {:>6}  p50 {:>10}  p99 {:>10}",
         p.elapsed.as_secs_f64(),
         p.sent,
