@@ -247,6 +247,11 @@ fn interface_deleted_mid_run_stops_both_roles_with_a_clear_error() {
             text.contains("the interface went down or was removed"),
             "{who} did not say why: {text}"
         );
+        let iface = if who == "ping" { &a.iface } else { &b.iface };
+        assert!(
+            text.contains(&format!("{who} on {iface} queue 0")),
+            "{who} did not name its interface: {text}"
+        );
         assert!(!text.contains("panicked"), "{who}: {text}");
     }
     assert!(!out.join("summary.json").exists());

@@ -4,6 +4,7 @@ use std::net::SocketAddrV4;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use anyhow::Context;
 use probe::afxdp::{AfXdpConfig, AfXdpPort};
 use probe::fwd::{FwdConfig, FwdOutcome};
 use probe::udp::UdpPort;
@@ -160,7 +161,9 @@ pub fn serve(
     for w in &warnings {
         ready(format!("fwd: warning: {w}"));
     }
-    let out = probe::fwd::run(&mut port, &clock, &plan.cfg, stop).map_err(classify)?;
+    let out = probe::fwd::run(&mut port, &clock, &plan.cfg, stop)
+        .map_err(classify)
+        .with_context(|| format!("fwd on {} queue {}", plan.iface, plan.queue))?;
     // ring trouble (RX ring full, fill ring empty, TX ring empty) shows in the kernel's counters,
     // what the XDP program took (probes) and passed (everything else) in its own, and what the
     // device timestamped in hw_timestamps

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use anyhow::Context;
 use probe::afxdp::{AfXdpConfig, AfXdpPort};
 use probe::ping::{PingConfig, Progress};
 use probe::record::RunFacts;
@@ -255,8 +256,9 @@ pub fn measure(
         let mut port = AfXdpPort::open(&acfg, clock, false).map_err(classify)?;
         cfg.validate(probe::Port::max_frame(&port))
             .map_err(classify)?;
-        let outcome =
-            probe::ping::run(&mut port, &clock, &cfg, stop, progress).map_err(classify)?;
+        let outcome = probe::ping::run(&mut port, &clock, &cfg, stop, progress)
+            .map_err(classify)
+            .with_context(|| format!("ping on {} queue {}", plan.iface, plan.queue))?;
         let (eff, warnings) = port.effective();
         (outcome, eff, warnings)
     };
