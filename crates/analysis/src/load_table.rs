@@ -352,7 +352,7 @@ fn cell(a: &ArrayRef, i: usize) -> Option<Cell<'_>> {
 /// Arrow schema declaring an integer 262159 bits wide): a damaged file is an input error, not a
 /// crash. The embedded Arrow schema is not read at all (the Parquet types say enough).
 fn load_parquet(path: &Path) -> Result<Dataset, Error> {
-    std::panic::catch_unwind(|| load_parquet_unguarded(path)).unwrap_or_else(|panic| {
+    quiet_panics(|| load_parquet_unguarded(path)).unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<String>()
             .cloned()
@@ -365,6 +365,30 @@ fn load_parquet(path: &Path) -> Result<Dataset, Error> {
             format!("the Parquet reader failed on this file (damaged?): {why}"),
         ))
     })
+}
+
+thread_local! {
+    /// Set while this thread runs a reader whose panics become input errors.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `catch_unwind` without the panic message on stderr: the caught panic is reported as an input
+/// error, so the library's own message (and a backtrace) would only confuse. The process-wide
+/// hook is wrapped once; it stays silent only on a thread inside this function.
+fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static WRAP: std::sync::Once = std::sync::Once::new();
+    WRAP.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    out
 }
 
 fn load_parquet_unguarded(path: &Path) -> Result<Dataset, Error> {

@@ -343,3 +343,27 @@ fn compare_two_run_directories() {
     let o = xdplat(&["compare", &p("a"), &p("missing")]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A damaged Parquet table that makes the reader library panic (found by fuzzing) is an input
+/// error: exit 2, the file named, and no library panic message or backtrace on stderr.
+#[test]
+fn damaged_parquet_is_bad_input_without_a_panic_message() {
+    let dir = TempDir::new();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/table_parquet/thrift-metadata-panic-a.parquet");
+    let out = dir.0.join("report");
+    let res = xdplat(&[
+        "analyze",
+        "--table",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("thrift-metadata-panic-a.parquet"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
