@@ -11,24 +11,13 @@ use probe::udp::UdpPort;
 use probe::{Knobs, MonotonicClock};
 
 use crate::cmd::common::{enter_netns, iface, parse_duration, require_role_caps, stop_flag};
-use crate::cmd::knobs::KnobArgs;
+use crate::cmd::knobs::{KnobArgs, PlaceArgs};
 use crate::exit::classify;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Network namespace to run in (e.g. lab-b from `xdplat testbed up`).
-    #[arg(long)]
-    pub netns: Option<String>,
-    #[arg(long)]
-    pub iface: String,
-    #[arg(long, default_value_t = 0)]
-    pub queue: u32,
-    /// afxdp (our AF_XDP path) or udp (kernel sockets: the baseline).
-    #[arg(long, default_value = "afxdp")]
-    pub backend: String,
-    /// UDP port of the probe traffic.
-    #[arg(long, default_value_t = probe::DEFAULT_PROBE_PORT)]
-    pub port: u16,
+    #[command(flatten)]
+    pub at: PlaceArgs,
     /// Stop after this long (default: until Ctrl-C / SIGTERM).
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -65,16 +54,16 @@ pub struct FwdPlan {
 pub fn run(args: Args) -> anyhow::Result<()> {
     require_role_caps(
         "xdplat fwd",
-        args.netns.as_deref(),
-        &args.backend,
+        args.at.netns.as_deref(),
+        &args.at.backend,
         &args.knobs,
     )?;
     let plan = FwdPlan {
-        iface: args.iface.clone(),
-        queue: args.queue,
+        iface: args.at.iface.clone(),
+        queue: args.at.queue,
         queues: args.queues,
-        udp: backend_is_udp(&args.backend)?,
-        port: args.port,
+        udp: backend_is_udp(&args.at.backend)?,
+        port: args.at.port,
         knobs: args.knobs.to_knobs()?,
         cfg: FwdConfig {
             stamp: args.stamp,
@@ -83,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             hold: args.hold,
         },
     };
-    let _ns = enter_netns(args.netns.as_deref())?;
+    let _ns = enter_netns(args.at.netns.as_deref())?;
     let stop = stop_flag()?;
     let out = serve(&plan, &stop, &mut |ready| eprintln!("{ready}"))?;
     println!(

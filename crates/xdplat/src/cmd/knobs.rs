@@ -1,6 +1,25 @@
-//! The socket knob flags shared by `ping` and `fwd` (DESIGN.md: same spelling as experiment keys).
+//! The flags shared by `ping` and `fwd`: where the role runs ([`PlaceArgs`]) and the socket knobs
+//! ([`KnobArgs`]; DESIGN.md: same spelling as experiment keys).
 
 use clap::ArgAction;
+
+/// Where a role runs and what traffic it handles.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlaceArgs {
+    /// Network namespace to run in (lab-a or lab-b from `xdplat testbed up`).
+    #[arg(long)]
+    pub netns: Option<String>,
+    #[arg(long)]
+    pub iface: String,
+    #[arg(long, default_value_t = 0)]
+    pub queue: u32,
+    /// afxdp (our AF_XDP path) or udp (kernel sockets: the baseline).
+    #[arg(long, default_value = "afxdp")]
+    pub backend: String,
+    /// UDP port of the probe traffic.
+    #[arg(long, default_value_t = probe::DEFAULT_PROBE_PORT)]
+    pub port: u16,
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct KnobArgs {

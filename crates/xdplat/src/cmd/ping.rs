@@ -17,29 +17,19 @@ use crate::cmd::common::{
     enter_netns, iface, parse_duration, require_role_caps, run_id, stop_flag, us,
 };
 use crate::cmd::fwd::backend_is_udp;
-use crate::cmd::knobs::KnobArgs;
+use crate::cmd::knobs::{KnobArgs, PlaceArgs};
 use crate::exit::{bad_input, classify};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Network namespace to run in (e.g. lab-a from `xdplat testbed up`).
-    #[arg(long)]
-    pub netns: Option<String>,
-    #[arg(long)]
-    pub iface: String,
-    #[arg(long, default_value_t = 0)]
-    pub queue: u32,
+    #[command(flatten)]
+    pub at: PlaceArgs,
     /// The forwarder's IPv4 address.
     #[arg(long)]
     pub dst_ip: Ipv4Addr,
     /// The forwarder's MAC, or `auto` to take it from the kernel's neighbour table.
     #[arg(long, default_value = "auto")]
     pub dst_mac: String,
-    /// afxdp (our AF_XDP path) or udp (kernel sockets: the baseline).
-    #[arg(long, default_value = "afxdp")]
-    pub backend: String,
-    #[arg(long, default_value_t = probe::DEFAULT_PROBE_PORT)]
-    pub port: u16,
     /// Bytes per probe frame (64 minimum; 88 with --stamp-room).
     #[arg(long, default_value_t = 64)]
     pub size: usize,
@@ -111,8 +101,8 @@ pub fn default_window(interval: Duration) -> u32 {
 pub fn run(args: Args) -> anyhow::Result<()> {
     require_role_caps(
         "xdplat ping",
-        args.netns.as_deref(),
-        &args.backend,
+        args.at.netns.as_deref(),
+        &args.at.backend,
         &args.knobs,
     )?;
     let knobs = args.knobs.to_knobs()?;
@@ -125,12 +115,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         s => Some(host::iface::parse_mac("--dst-mac", s).map_err(classify)?),
     };
     let plan = PingPlan {
-        iface: args.iface.clone(),
-        queue: args.queue,
+        iface: args.at.iface.clone(),
+        queue: args.at.queue,
         dst_ip: args.dst_ip,
         dst_mac,
-        udp: backend_is_udp(&args.backend)?,
-        port: args.port,
+        udp: backend_is_udp(&args.at.backend)?,
+        port: args.at.port,
         size: args.size,
         interval: args.interval,
         count,
@@ -142,7 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         sample_every: args.sample_every,
         knobs,
     };
-    let _ns = enter_netns(args.netns.as_deref())?;
+    let _ns = enter_netns(args.at.netns.as_deref())?;
     let stop = stop_flag()?;
     let quiet = args.quiet;
     let summary = measure(&plan, &args.out, &stop, &mut |p| {
