@@ -336,21 +336,31 @@ fn int64<'a>(
     }
 }
 
-/// Reads every column of a samples file.
-pub fn read_samples(path: &Path) -> Result<SamplesColumns, Error> {
-    let reader = open(path)?
+/// The record batches of `builder`'s file, with errors naming `path`.
+fn batches(
+    path: &Path,
+    builder: ParquetRecordBatchReaderBuilder<File>,
+) -> Result<impl Iterator<Item = Result<RecordBatch, Error>> + '_, Error> {
+    let reader = builder
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|source| Error::Parquet {
             path: path.to_path_buf(),
             source,
         })?;
-    let mut out = SamplesColumns::default();
-    for batch in reader {
-        let batch = batch.map_err(|source| Error::Arrow {
+    Ok(reader.map(move |batch| {
+        batch.map_err(|source| Error::Arrow {
             path: path.to_path_buf(),
             source,
-        })?;
+        })
+    }))
+}
+
+/// Reads every column of a samples file.
+pub fn read_samples(path: &Path) -> Result<SamplesColumns, Error> {
+    let mut out = SamplesColumns::default();
+    for batch in batches(path, open(path)?)? {
+        let batch = batch?;
         let n = batch.num_rows();
         let seq = batch
             .column_by_name("seq")
@@ -396,20 +406,9 @@ pub fn read_rtts(path: &Path) -> Result<Vec<i64>, Error> {
         .position(|c| c.name() == "rtt_ns")
         .ok_or_else(|| column_error(path, "rtt_ns", "missing"))?;
     let mask = ProjectionMask::leaves(builder.parquet_schema(), [idx]);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|source| Error::Parquet {
-            path: path.to_path_buf(),
-            source,
-        })?;
     let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|source| Error::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    for batch in batches(path, builder.with_projection(mask))? {
+        let batch = batch?;
         let a = int64(path, &batch, "rtt_ns")?
             .ok_or_else(|| column_error(path, "rtt_ns", "missing"))?;
         if a.null_count() == 0 {
