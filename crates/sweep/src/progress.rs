@@ -69,6 +69,9 @@ impl Progress {
         }
     }
 
+    /// A run (or a group of runs probing together) begins.
+    pub fn begin(&mut self, _cfg: &Config, _runs: &[&Run]) {}
+
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,

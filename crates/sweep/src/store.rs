@@ -3,6 +3,7 @@
 //! complete, so a run directory exists only when whole), `DIR/index.json` (every planned run
 //! with its status, rewritten atomically after each run) and `DIR/.children` (the role
 //! processes in flight, so that a sweep killed with SIGKILL leaves none behind once resumed).
+//! With `rate = "auto"`, `DIR/calibration/` holds the calibration run (committed the same way).
 
 use std::fs::File;
 use std::io::Write;
@@ -16,6 +17,7 @@ const EXPERIMENT: &str = "experiment.toml";
 const INDEX: &str = "index.json";
 const CHILDREN: &str = ".children";
 const REMOTE: &str = ".remote-holders";
+const CALIBRATION: &str = "calibration";
 pub(crate) const AS_RUN: &str = "\n# --- as run ---\n";
 
 /// A sweep's output directory.
@@ -108,22 +110,27 @@ impl Store {
         self.run_dir(id).join(results::SUMMARY_FILE).is_file()
     }
 
-    /// Makes the temporary directory of `id` its run directory (atomically and durably).
-    pub fn commit(&self, id: &str) -> Result<(), Error> {
-        let tmp = self.tmp_dir(id);
-        sync_dir(&tmp)?;
-        let dst = self.run_dir(id);
-        std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename", &dst, e))?;
-        sync_dir(&self.dir.join("runs"))
+    /// The calibration run of `rate = "auto"` (not a run of the sweep) and its temporary.
+    pub fn calibration_dirs(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.join(format!(".tmp-{CALIBRATION}")),
+            self.dir.join(CALIBRATION),
+        )
     }
 
-    /// A fresh, empty temporary directory for `id`.
-    pub fn fresh_tmp(&self, id: &str) -> Result<PathBuf, Error> {
-        let tmp = self.tmp_dir(id);
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
+    /// Makes the temporary directory `tmp` the run directory `dst` (atomically and durably).
+    pub fn commit(&self, tmp: &Path, dst: &Path) -> Result<(), Error> {
+        sync_dir(tmp)?;
+        std::fs::rename(tmp, dst).map_err(|e| Error::io("rename", dst, e))?;
+        sync_dir(dst.parent().unwrap_or(&self.dir))
+    }
+
+    /// Removes a directory a run left (a partial run, or a complete one redone).
+    pub fn remove(&self, dir: &Path) -> Result<(), Error> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| Error::io("remove", dir, e))?;
         }
-        Ok(tmp)
+        Ok(())
     }
 
     /// Removes what an interrupted sweep left: its role processes and partial runs.
@@ -145,6 +152,8 @@ impl Store {
             }
         }
         self.set_children(&[])?;
+        let (cal_tmp, _) = self.calibration_dirs();
+        self.remove(&cal_tmp)?;
         let runs = self.dir.join("runs");
         std::fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
         let entries = std::fs::read_dir(&runs).map_err(|e| Error::io("read", &runs, e))?;
