@@ -442,3 +442,162 @@ fn load_reruns_clusters() {
     assert_eq!(complete_runs(&out.join("load/no-interval")).len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rate_auto_records_its_derivation() {
+    let Some(tb) = TestTestbed::new("swr", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-rate");
+    let text = small(tb.name(), 2, "")
+        .replace("interval = \"1ms\"", "rate = \"auto\"")
+        .replace("[axes]", "baseline = false\n\n[axes]");
+    let file = write(&dir, &text);
+    let plan = xdplat()
+        .args(["sweep", "plan"])
+        .arg(&file)
+        .output()
+        .expect("plan");
+    let said = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        said.contains("rate = auto") && said.contains("assumes"),
+        "{said}"
+    );
+    let out = dir.join("out");
+    let o = sweep_cmd(&file, &out, &dir.join("state"))
+        .output()
+        .expect("sweep");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("calibration"), "{stdout}");
+    // the calibration run is kept, and is not a run of the sweep
+    let cal = results::read_summary(&out.join("calibration/summary.json")).expect("calibration");
+    assert_eq!(cal.params["interval_ns"], 1_000_000);
+    let runs = complete_runs(&out);
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    let mut by_config: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        Default::default();
+    let mut froms = Vec::new();
+    for r in &runs {
+        let s =
+            results::read_summary(&out.join("runs").join(r).join("summary.json")).expect("summary");
+        let rate = &s.extra["rate"];
+        assert_eq!(rate["auto"], true, "{rate}");
+        let (pps, b, l, size) = (
+            rate["pps"].as_f64().expect("pps"),
+            rate["b_bps"].as_f64().expect("b"),
+            rate["l_min_ns"].as_f64().expect("l_min"),
+            rate["size"].as_f64().expect("size"),
+        );
+        assert!(b > 0.0 && l > 0.0, "{rate}");
+        // equation (1), and the interval the ping was given
+        assert!(
+            (pps - b * l / 1e9 / (8.0 * size)).abs() < 1e-6 * pps,
+            "{rate}"
+        );
+        let iv = rate["interval_ns"].as_f64().expect("interval");
+        assert!((iv - 1e9 / pps).abs() <= 1.0, "{rate}");
+        froms.push(rate["from"].as_str().expect("from").to_string());
+        // the configuration's identity does not carry the derived interval
+        assert_eq!(s.params["interval_ns"], "auto");
+        let mut p = s.params.clone();
+        p.remove("repetition");
+        by_config
+            .entry(s.extra["sweep"]["config"].to_string())
+            .or_default()
+            .push(serde_json::Value::Object(p));
+    }
+    assert_eq!(by_config.len(), 2);
+    for reps in by_config.values() {
+        assert_eq!(reps.len(), 2);
+        assert_eq!(reps[0], reps[1], "repetitions of one configuration differ");
+    }
+    // the first run's l_min came from the calibration, the later ones from completed runs
+    assert!(froms.iter().any(|f| f == "calibration"), "{froms:?}");
+    for f in froms.iter().filter(|f| *f != "calibration") {
+        let id = f.strip_prefix("run ").expect("run <id>");
+        assert!(runs.iter().any(|r| r == id), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_pingers_together_overlap() {
+    let Some(tb) = TestTestbed::with_spec("sw3", 1, true) else {
+        return;
+    };
+    let dir = out_dir("sweep-together");
+    let text = small(tb.name(), 2, "")
+        .replace("fwd.poll = [false, true]", "fwd.poll = [true]")
+        .replace("count = 100", "count = 500")
+        .replace(
+            "[axes]",
+            "baseline = false\n\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\npingers = \"together\"\n\n[axes]",
+        );
+    let file = write(&dir, &text);
+    let out = dir.join("out");
+    let o = sweep_cmd(&file, &out, &dir.join("state"))
+        .arg("--json")
+        .output()
+        .expect("sweep");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let runs = complete_runs(&out);
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    // per repetition: A's and C's runs, each on its own link, probing at the same time
+    for rep in 0..2 {
+        let mut windows = Vec::new();
+        let mut ifaces = Vec::new();
+        for p in ["a", "c"] {
+            let r = runs
+                .iter()
+                .find(|r| r.ends_with(&format!("-{p}-r{rep}")))
+                .expect("run of each pinger");
+            let d = out.join("runs").join(r);
+            let s = results::read_summary(&d.join("summary.json")).expect("summary");
+            assert!(s.packets.received > 0, "{r}: {:?}", s.packets);
+            assert_eq!(s.params["pinger"], p);
+            assert_eq!(s.extra["sweep"]["together"], serde_json::json!(["a", "c"]));
+            ifaces.push(s.params["iface"].clone());
+            let cols = results::read_samples(&d.join("samples.parquet")).expect("samples");
+            let tx = &cols.tx_ns;
+            let (lo, hi) = (
+                *tx.iter().min().expect("rows"),
+                *tx.iter().max().expect("rows"),
+            );
+            windows.push((lo, hi));
+        }
+        assert_ne!(ifaces[0], ifaces[1], "each pinger on its own link");
+        let (a, c) = (windows[0], windows[1]);
+        let overlap = a.1.min(c.1) - a.0.max(c.0);
+        // 500 probes at 1 ms each: the two windows share most of their half second
+        assert!(
+            overlap > 100_000_000,
+            "windows {a:?} {c:?} overlap {overlap} ns"
+        );
+    }
+    // a group left half committed (as a SIGKILL between its two renames would) is redone whole
+    let c1 = runs.iter().find(|r| r.ends_with("-c-r1")).expect("c r1");
+    let a1 = runs.iter().find(|r| r.ends_with("-a-r1")).expect("a r1");
+    let a1_summary = out.join("runs").join(a1).join("summary.json");
+    let before = std::fs::read(&a1_summary).expect("a r1 summary");
+    std::fs::remove_dir_all(out.join("runs").join(c1)).expect("remove c r1");
+    let o = sweep_cmd(&file, &out, &dir.join("state"))
+        .arg("--resume")
+        .output()
+        .expect("resume");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("removed {a1}")), "{stdout}");
+    assert_eq!(complete_runs(&out).len(), 4);
+    assert_ne!(std::fs::read(&a1_summary).expect("redone"), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
