@@ -601,3 +601,47 @@ fn two_pingers_together_overlap() {
     assert_ne!(std::fs::read(&a1_summary).expect("redone"), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn progress_bar_on_a_terminal() {
+    // `script` (util-linux) gives the sweep a pseudo-terminal for stdout and stderr
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let Some(tb) = TestTestbed::new("swb", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-bar");
+    let file = write(&dir, &small(tb.name(), 1, ""));
+    let out = dir.join("out");
+    let cmd = format!(
+        "XDPLAT_STATE_DIR={} {} sweep run {} --out {}",
+        dir.join("state").display(),
+        env!("CARGO_BIN_EXE_xdplat"),
+        file.display(),
+        out.display()
+    );
+    let log = dir.join("tty.log");
+    let o = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(&cmd)
+        .arg(&log)
+        .stdin(Stdio::null())
+        .output()
+        .expect("script");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(o.status.success(), "{text}");
+    // the bar (runs done of total, failures, ETA, the configuration running) and, above it,
+    // the per-run history and the closing line
+    assert!(text.contains("/3 runs | failures 0 | ETA"), "{text}");
+    assert!(text.contains("fwd.poll=true"), "{text}");
+    assert!(text.contains("[3/3] "), "{text}");
+    assert!(text.contains("sweep: 3/3 runs done"), "{text}");
+    assert_eq!(complete_runs(&out).len(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
