@@ -645,3 +645,109 @@ fn progress_bar_on_a_terminal() {
     assert_eq!(complete_runs(&out).len(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn load_after_a_real_sweep_and_analysis() {
+    let Some(tb) = TestTestbed::new("swd", 1) else {
+        return;
+    };
+    let dir = out_dir("sweep-load-real");
+    let state = dir.join("state");
+    let text = small(tb.name(), 1, "ping.poll = [false, true]")
+        .replace("[axes]", "baseline = false\n\n[axes]");
+    let file = write(&dir, &text);
+    let out = dir.join("out");
+    let o = sweep_cmd(&file, &out, &state).output().expect("sweep");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(complete_runs(&out).len(), 4);
+    // the real analysis, with two clusters asked for (with `auto`, four noisy configurations
+    // on a shared 2-core machine may well make one) and no filter that could drop one
+    let report = out.join("report");
+    let o = xdplat()
+        .arg("analyze")
+        .arg(&out)
+        .args(["--k", "2", "--no-baseline", "--no-interval-filter"])
+        .args(["--max-loss", "1", "--out"])
+        .arg(&report)
+        .output()
+        .expect("analyze");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let analysis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("analysis.json")).expect("analysis"))
+            .expect("json");
+    let clusters = analysis["clusters"].as_array().expect("clusters");
+    assert_eq!(clusters.len(), 2, "{analysis}");
+    // `sweep load DIR` with its defaults: the analysis in DIR/report, the rate of equation (1)
+    let o = xdplat()
+        .args(["sweep", "load"])
+        .arg(&out)
+        .args(["--count", "200"])
+        .env("XDPLAT_STATE_DIR", &state)
+        .output()
+        .expect("load");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let load: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("load/load.json")).expect("load.json"))
+            .expect("json");
+    // the clusters in the analysis's order
+    let ids: Vec<u64> = clusters.iter().filter_map(|c| c["id"].as_u64()).collect();
+    assert_eq!(load["clusters"], serde_json::json!(ids));
+    // the high rate derived from equation (1) with cluster 0's mean
+    let rate = &load["high_rate"];
+    assert_eq!(rate["auto"], true, "{rate}");
+    assert_eq!(rate["from"], "cluster 0 mean");
+    assert_eq!(rate["l_min_ns"], clusters[0]["mean_ns"]);
+    let (b, l, size, pps) = (
+        rate["b_bps"].as_f64().expect("b"),
+        rate["l_min_ns"].as_f64().expect("l"),
+        rate["size"].as_f64().expect("size"),
+        rate["pps"].as_f64().expect("pps"),
+    );
+    assert!(
+        (pps - b * l / 1e9 / (8.0 * size)).abs() < 1e-6 * pps,
+        "{rate}"
+    );
+    // up to two configurations per cluster, each from its cluster
+    let expected: usize = clusters
+        .iter()
+        .map(|c| c["configs"].as_array().map_or(0, |v| v.len().min(2)))
+        .sum();
+    let phases = load["phases"].as_array().expect("phases");
+    assert_eq!(phases.len(), 2);
+    assert_eq!(phases[0]["name"], "high-rate");
+    assert_eq!(phases[0]["interval_ns"], rate["interval_ns"]);
+    assert_eq!(phases[1]["name"], "no-interval");
+    assert_eq!(phases[1]["interval_ns"], 0);
+    for p in phases {
+        let configs = p["configs"].as_array().expect("configs");
+        assert_eq!(configs.len(), expected, "{p}");
+        for c in configs {
+            assert!(
+                ids.contains(&c["cluster"].as_u64().expect("cluster")),
+                "{c}"
+            );
+            assert!(c["mean_ns"].as_f64().is_some(), "{c}");
+        }
+        // the verdict, whatever the order on this noisy machine
+        assert!(p["same_order"].is_boolean(), "{p}");
+        let mut order: Vec<u64> = p["order"]
+            .as_array()
+            .expect("order")
+            .iter()
+            .filter_map(|v| v.as_u64())
+            .collect();
+        order.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(order, want, "{p}");
+        let name = p["name"].as_str().expect("name");
+        assert_eq!(complete_runs(&out.join("load").join(name)).len(), expected);
+    }
+    assert!(stdout.contains("cluster order by mean RTT"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
