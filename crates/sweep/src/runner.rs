@@ -299,6 +299,10 @@ pub fn run_plan(
     let facts = check_hosts(&exp, &opts.local_bin)?;
     let unpinned = drop_missing_cpus(&mut exp);
     let store = Store::open(&opts.out, &exp.text, &facts, opts.resume)?;
+    let mark = store.owner_mark();
+    for h in exp.hosts.values_mut().filter(|h| h.exec == Exec::Local) {
+        h.env.insert(crate::store::OWNER_ENV.into(), mark.clone());
+    }
     let mut progress = Progress::new(opts.json, plan.runs.len());
     for n in unpinned {
         progress.note(&n);

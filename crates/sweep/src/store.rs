@@ -18,6 +18,11 @@ const INDEX: &str = "index.json";
 const CHILDREN: &str = ".children";
 const REMOTE: &str = ".remote-holders";
 const CALIBRATION: &str = "calibration";
+
+/// Set in the environment of every local role process of a sweep (the sweep directory), so that
+/// a resumed sweep finds the roles a SIGKILL left even when they were started a moment before
+/// `.children` could name them.
+pub const OWNER_ENV: &str = "XDPLAT_SWEEP_DIR";
 pub(crate) const AS_RUN: &str = "\n# --- as run ---\n";
 
 /// A sweep's output directory.
@@ -97,6 +102,14 @@ impl Store {
         Ok(store)
     }
 
+    /// The value of [`OWNER_ENV`] for this sweep's role processes.
+    pub fn owner_mark(&self) -> String {
+        std::fs::canonicalize(&self.dir)
+            .unwrap_or_else(|_| self.dir.clone())
+            .display()
+            .to_string()
+    }
+
     pub fn run_dir(&self, id: &str) -> PathBuf {
         self.dir.join("runs").join(id)
     }
@@ -150,6 +163,20 @@ impl Store {
                     "killed role process {pid} left by an interrupted sweep"
                 ));
             }
+        }
+        let mark = format!("{OWNER_ENV}={}", self.owner_mark());
+        for pid in owned_by(mark.as_bytes()) {
+            let p = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+            for _ in 0..200 {
+                if start_time(pid).is_none() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            notes.push(format!(
+                "killed role process {pid} left by an interrupted sweep (found by {OWNER_ENV})"
+            ));
         }
         self.set_children(&[])?;
         let (cal_tmp, _) = self.calibration_dirs();
@@ -225,6 +252,22 @@ impl Store {
             .and_then(|v| v.get("runs").and_then(Value::as_array).cloned())
             .unwrap_or_default()
     }
+}
+
+/// The processes whose environment holds `entry` (`NAME=value`), other than this one.
+fn owned_by(entry: &[u8]) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == entry))
+        })
+        .collect()
 }
 
 /// The start time (clock ticks since boot) of process `pid`, from /proc/PID/stat.
