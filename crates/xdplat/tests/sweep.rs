@@ -176,14 +176,38 @@ fn sigkill_and_resume() {
     let Some(tb) = TestTestbed::new("swk", 1) else {
         return;
     };
-    let dir = out_dir("sweep-kill");
-    let state = dir.join("state");
-    let file = write(
-        &dir,
-        &small(tb.name(), 2, "\"b.gro-flush-timeout\" = [0, 50000]"),
+    let text = small(tb.name(), 2, "\"b.gro-flush-timeout\" = [0, 50000]");
+    // 5 configurations (2 × 2 + baseline) × 2 repetitions, each exactly once
+    kill_and_resume(&tb, "sweep-kill", &text, 10);
+}
+
+#[test]
+fn sigkill_and_resume_pingers_together() {
+    let Some(tb) = TestTestbed::with_spec("swj", 1, true) else {
+        return;
+    };
+    let text = small(tb.name(), 2, "").replace(
+        "[axes]",
+        "baseline = false\n\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\npingers = \"together\"\n\n[axes]",
     );
+    // 2 configurations × 2 repetitions × 2 pingers; a group is never left half done
+    let out = kill_and_resume(&tb, "sweep-kill-together", &text, 8);
+    for r in complete_runs(&out).iter().filter(|r| r.contains("-a-r")) {
+        let s =
+            results::read_summary(&out.join("runs").join(r).join("summary.json")).expect("summary");
+        assert_eq!(s.extra["sweep"]["together"], serde_json::json!(["a", "c"]));
+    }
+}
+
+/// SIGKILLs the sweep of `text` at 6 pseudo-random moments, resumes it to the end and checks
+/// that exactly `expected` runs are complete, none twice, the host restored and no role left.
+/// Returns the sweep directory.
+fn kill_and_resume(tb: &TestTestbed, name: &str, text: &str, expected: usize) -> PathBuf {
+    let dir = out_dir(name);
+    let state = dir.join("state");
+    let file = write(&dir, text);
     let out = dir.join("out");
-    let before = gro_flush_timeout(&tb);
+    let before = gro_flush_timeout(tb);
     // pseudo-random kill moments (no rand dependency): from the clock
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -226,11 +250,10 @@ fn sigkill_and_resume() {
         String::from_utf8_lossy(&o.stderr)
     );
     let runs = complete_runs(&out);
-    // 5 configurations (2 × 2 + baseline) × 2 repetitions, each exactly once
-    assert_eq!(runs.len(), 10, "{runs:?}");
+    assert_eq!(runs.len(), expected, "{runs:?}");
     let ids: std::collections::BTreeSet<_> = runs.iter().collect();
-    assert_eq!(ids.len(), 10);
-    assert_eq!(gro_flush_timeout(&tb), before, "host restored");
+    assert_eq!(ids.len(), expected);
+    assert_eq!(gro_flush_timeout(tb), before, "host restored");
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index"))
             .expect("index json");
@@ -252,7 +275,7 @@ fn sigkill_and_resume() {
         String::from_utf8_lossy(&left.stdout)
     );
     println!("{kills} SIGKILLs");
-    let _ = std::fs::remove_dir_all(&dir);
+    out
 }
 
 #[test]
