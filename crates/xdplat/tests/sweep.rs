@@ -1,6 +1,8 @@
 //! `xdplat sweep` through the real binary on a namespace testbed: a small sweep, bad input,
 //! refusal of an existing directory, and SIGKILL at random moments followed by `--resume`
-//! (exactly configurations × repetitions complete runs, none duplicated, hosts restored).
+//! (exactly configurations × repetitions complete runs, none duplicated, hosts restored), also
+//! with two pingers together; `rate = "auto"` and its recorded derivation; two pingers probing at
+//! the same time; the progress bar on a terminal; `sweep load` after a real sweep and analysis.
 
 mod common;
 

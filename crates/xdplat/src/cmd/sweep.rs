@@ -126,8 +126,12 @@ fn plan(a: &PlanArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(());
     }
+    let pingers = match exp.pingers.len() {
+        1 => String::new(),
+        n => format!(" × {n} pingers"),
+    };
     println!(
-        "{}: {} configurations × {} repetitions = {} runs, {} excluded",
+        "{}: {} configurations × {} repetitions{pingers} = {} runs, {} excluded",
         a.file.display(),
         plan.configs.len(),
         exp.probe.repetitions,
