@@ -64,6 +64,7 @@ struct RawHost {
 struct RawRoles {
     ping: OneOrMany,
     fwd: String,
+    pingers: Option<String>,
 }
 
 /// `ping = "a"` or `ping = ["a", "c"]` (a second pinger, like the paper's host C).
@@ -80,8 +81,7 @@ struct RawProbe {
     size: Option<usize>,
     #[serde(default = "yes")]
     stamp: bool,
-    #[serde(default = "one_second")]
-    interval: String,
+    interval: Option<String>,
     #[serde(default = "thirty_seconds")]
     duration: String,
     count: Option<u64>,
@@ -119,7 +119,7 @@ impl Default for RawProbe {
         RawProbe {
             size: None,
             stamp: true,
-            interval: one_second(),
+            interval: None,
             duration: thirty_seconds(),
             count: None,
             warmup: 0,
@@ -222,6 +222,18 @@ pub struct Probe {
     pub port: Option<u16>,
     /// Keep a raw sample of every Nth probe only (statistics still cover all).
     pub sample_every: Option<u64>,
+    /// `rate = "auto"`: each run's interval comes from equation (1) ([`crate::rate`]);
+    /// `interval` then holds the plan's assumption only.
+    pub auto_rate: bool,
+}
+
+/// How several pingers share a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pingers {
+    /// One pinger at a time, each with the forwarder to itself (the default).
+    InTurn,
+    /// All pingers at once through the same forwarder (the paper's Fig. 2, hosts A and C).
+    Together,
 }
 
 /// A parsed, checked experiment file.
@@ -235,8 +247,9 @@ pub struct Experiment {
     pub hosts: BTreeMap<String, HostSpec>,
     /// The pinger of the run at hand (the first of `pingers` until [`Experiment::for_pinger`]).
     pub ping_host: String,
-    /// Every pinger; each configuration is run from each, one at a time.
+    /// Every pinger; each configuration is run from each, one at a time or together.
     pub pingers: Vec<String>,
+    pub pinger_mode: Pingers,
     /// The forwarder's interface, address and MAC facing each pinger (from the testbed).
     pub fwd_links: BTreeMap<String, (String, Option<Ipv4Addr>, Option<String>)>,
     pub fwd_host: String,
@@ -285,14 +298,25 @@ impl Experiment {
         };
         let raw: RawFile = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let p = raw.probe;
-        if let Some(r) = &p.rate {
-            return Err(at(
-                "rate",
-                format!(
-                    "rate = {r:?}: not available in a sweep (give `interval`); `xdplat sweep load DIR` runs at the rate of the paper's equation (1)"
-                ),
-            ));
-        }
+        let auto_rate = match (p.rate.as_deref(), &p.interval) {
+            (None, _) => false,
+            (Some("auto"), None) => true,
+            (Some("auto"), Some(_)) => {
+                return Err(at(
+                    "rate",
+                    "rate = \"auto\" derives the interval: remove `interval`, or remove `rate`"
+                        .into(),
+                ));
+            }
+            (Some(r), _) => {
+                return Err(at(
+                    "rate",
+                    format!(
+                        "rate = {r:?}: the only rate is \"auto\" (the paper's equation (1)); for a fixed rate give `interval`"
+                    ),
+                ));
+            }
+        };
         let dur = |key: &str, s: &str| {
             humantime::parse_duration(s)
                 .map_err(|e| at(key, format!("{s:?}: {e} (examples: 30s, 500ms, 1m)")))
@@ -308,7 +332,15 @@ impl Experiment {
         if p.repetitions == 0 {
             return Err(at("repetitions", "must be at least 1".into()));
         }
-        let interval = dur("interval", &p.interval)?;
+        let interval = match &p.interval {
+            _ if auto_rate => crate::rate::interval(crate::rate::pps(
+                crate::rate::DEFAULT_BPS,
+                crate::rate::ASSUMED_L_MIN_NS,
+                size,
+            )),
+            Some(i) => dur("interval", i)?,
+            None => dur("interval", &one_second())?,
+        };
         if interval.is_zero() && p.count.is_none() {
             return Err(at(
                 "interval",
@@ -327,6 +359,7 @@ impl Experiment {
             baseline: p.baseline,
             port: p.port,
             sample_every: p.sample_every,
+            auto_rate,
         };
 
         let testbed = match (&raw.testbed, &raw.hosts) {
@@ -369,12 +402,31 @@ impl Experiment {
                 }
             }
         }
-        let (pingers, fwd_host) = match raw.roles {
-            Some(r) => match r.ping {
-                OneOrMany::One(p) => (vec![p], r.fwd),
-                OneOrMany::Many(v) => (v, r.fwd),
-            },
-            None => (vec!["a".to_string()], "b".to_string()),
+        let (pingers, fwd_host, mode) = match raw.roles {
+            Some(r) => {
+                let pingers = match r.ping {
+                    OneOrMany::One(p) => vec![p],
+                    OneOrMany::Many(v) => v,
+                };
+                (pingers, r.fwd, r.pingers)
+            }
+            None => (vec!["a".to_string()], "b".to_string(), None),
+        };
+        let pinger_mode = match mode.as_deref() {
+            None | Some("in-turn") => Pingers::InTurn,
+            Some("together") if pingers.len() > 1 => Pingers::Together,
+            Some("together") => {
+                return Err(at(
+                    "pingers",
+                    "\"together\" needs two pingers or more: ping = [\"a\", \"c\"]".into(),
+                ));
+            }
+            Some(m) => {
+                return Err(at(
+                    "pingers",
+                    format!("{m:?}: expected \"in-turn\" or \"together\""),
+                ));
+            }
         };
         if pingers.is_empty() {
             return Err(at("ping", "name at least one host".into()));
@@ -416,6 +468,7 @@ impl Experiment {
             hosts,
             ping_host,
             pingers,
+            pinger_mode,
             fwd_links: BTreeMap::new(),
             fwd_host,
             probe,

@@ -2,16 +2,19 @@
 //! hosts, the roles, the probing and the axes; [`plan`] expands it into configurations and runs
 //! with stable ids; [`runner`] runs them one at a time through a [`transport`] (local
 //! processes, namespaces, or ssh), recording each run's CPU cost ([`cpu`]); [`store`] keeps
-//! the results resumable after any interruption; [`load`] re-runs a sweep's clusters at load.
+//! the results resumable after any interruption; [`load`] re-runs a sweep's clusters at load;
+//! [`rate`] is the paper's equation (1) behind `rate = "auto"` and the load experiment.
 
 pub mod cpu;
 mod error;
+mod execute;
 pub mod experiment;
 pub mod inventory;
 pub mod load;
 pub mod plan;
 pub mod progress;
 pub mod quote;
+pub mod rate;
 pub mod roles;
 pub mod runner;
 pub mod store;

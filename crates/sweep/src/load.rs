@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::plan::{Config, Plan, Run, expand};
+use crate::rate::{Derived, link_speed_bps};
 use crate::runner::{Options, run_plan};
 use crate::store::write_atomic;
 use crate::{Error, Experiment};
@@ -71,28 +72,6 @@ pub fn experiment_of(dir: &Path) -> Result<Experiment, Error> {
 
 /// A run's parameters (repetition keys removed) and its sweep configuration id.
 type Keyed = (Map<String, Value>, String);
-
-/// The ping interface's link speed in bit/s (sysfs `speed`, in Mb/s; read in the host's
-/// namespace through `ip netns exec`, or over ssh); 10 Gb/s when the driver does not say.
-pub fn link_speed_bps(exp: &Experiment) -> f64 {
-    let h = &exp.hosts[&exp.ping_host];
-    let Some(iface) = &h.iface else {
-        return 1e10;
-    };
-    let file = format!("/sys/class/net/{iface}/speed");
-    let argv: Vec<String> = match &h.netns {
-        Some(ns) => ["ip", "netns", "exec", ns, "cat", &file]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        None => vec!["cat".into(), file],
-    };
-    crate::transport::output(h, &argv)
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .filter(|mbps| *mbps > 0)
-        .map_or(1e10, |mbps| mbps as f64 * 1e6)
-}
 
 /// The sweep configuration id of every analysed configuration, matched on `params`.
 fn sweep_ids(dir: &Path) -> Result<Vec<Keyed>, Error> {
@@ -168,19 +147,26 @@ pub fn run_load(
             analysis.display()
         )));
     }
-    let high = match lo.high_interval {
-        Some(d) => d,
+    let (high, rate) = match lo.high_interval {
+        Some(d) => (
+            d,
+            json!({ "auto": false, "interval_ns": d.as_nanos() as u64 }),
+        ),
         None => {
-            let l_min = a["clusters"][0]["mean_ns"].as_f64().unwrap_or(10_000.0) / 1e9;
-            let bps = link_speed_bps(&exp);
-            let pps = bps * l_min / (8.0 * exp.probe.size as f64);
-            Duration::from_secs_f64(1.0 / pps.max(1.0))
+            let d = Derived {
+                b_bps: link_speed_bps(&exp),
+                l_min_ns: a["clusters"][0]["mean_ns"].as_f64().unwrap_or(10_000.0),
+                size: exp.probe.size,
+                from: "cluster 0 mean".into(),
+            };
+            (d.interval(), d.to_json())
         }
     };
     let mut phases = Vec::new();
     for (name, interval) in [("high-rate", high), ("no-interval", Duration::ZERO)] {
         let mut e = exp.clone();
         e.probe.interval = interval;
+        e.probe.auto_rate = false;
         // the high-rate phase lasts as long as a run of the sweep, at most `count` probes
         e.probe.count = Some(match interval.as_nanos() {
             0 => lo.count,
@@ -221,6 +207,7 @@ pub fn run_load(
             runs,
             measure_per_run: per,
             wall_per_run: per + Duration::from_millis(500),
+            together: false,
         };
         let out: PathBuf = dir.join("load").join(name);
         let mut o = opts.clone();
@@ -259,7 +246,7 @@ pub fn run_load(
             configs: rows,
         });
     }
-    let body = json!({ "clusters": clusters, "phases": phases });
+    let body = json!({ "clusters": clusters, "high_rate": rate, "phases": phases });
     let mut text = serde_json::to_vec_pretty(&body).map_err(|source| Error::Json {
         path: dir.join("load/load.json"),
         source,

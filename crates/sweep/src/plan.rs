@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::experiment::{Experiment, Rule};
+use crate::experiment::{Experiment, Pingers, Rule};
 use crate::value::Val;
 
 /// One configuration: a value for every axis (or the kernel baseline).
@@ -69,6 +69,8 @@ pub struct Plan {
     pub measure_per_run: Duration,
     /// Estimated wall time of one run (warm-up, linger and start-up included).
     pub wall_per_run: Duration,
+    /// The pingers of a configuration and repetition run at the same time.
+    pub together: bool,
 }
 
 /// Start-up and tear-down per run measured on the namespace testbed (process start, XDP attach,
@@ -171,21 +173,30 @@ pub fn expand(exp: &Experiment) -> Plan {
         configs.push(make(Vec::new(), true));
     }
     let mut runs = Vec::new();
+    let id = |c: &Config, p: &str, rep: u32| {
+        if exp.pingers.len() == 1 {
+            format!("{}-r{rep}", c.id)
+        } else {
+            format!("{}-{p}-r{rep}", c.id)
+        }
+    };
     for (i, c) in configs.iter().enumerate() {
-        for (k, p) in exp.pingers.iter().enumerate() {
-            for rep in 0..exp.probe.repetitions {
-                let id = if exp.pingers.len() == 1 {
-                    format!("{}-r{rep}", c.id)
-                } else {
-                    format!("{}-{p}-r{rep}", c.id)
-                };
-                runs.push(Run {
-                    id,
-                    config: i,
-                    rep,
-                    pinger: k,
-                });
-            }
+        // together, the pingers of one repetition are adjacent: they run as one group
+        let order: Vec<(usize, u32)> = match exp.pinger_mode {
+            Pingers::InTurn => (0..exp.pingers.len())
+                .flat_map(|k| (0..exp.probe.repetitions).map(move |r| (k, r)))
+                .collect(),
+            Pingers::Together => (0..exp.probe.repetitions)
+                .flat_map(|r| (0..exp.pingers.len()).map(move |k| (k, r)))
+                .collect(),
+        };
+        for (k, rep) in order {
+            runs.push(Run {
+                id: id(c, &exp.pingers[k], rep),
+                config: i,
+                rep,
+                pinger: k,
+            });
         }
     }
     let batch = 1;
@@ -201,12 +212,33 @@ pub fn expand(exp: &Experiment) -> Plan {
         runs,
         measure_per_run,
         wall_per_run,
+        together: exp.pinger_mode == Pingers::Together,
     }
 }
 
 impl Plan {
     /// Estimated wall time of the whole sweep.
     pub fn estimate(&self) -> Duration {
-        self.wall_per_run * self.runs.len() as u32
+        self.wall_per_run * self.groups().len() as u32
+    }
+
+    /// The runs that run at the same time (indices into [`Plan::runs`]): the pingers of one
+    /// configuration and repetition with `pingers = "together"`, else each run alone.
+    pub fn groups(&self) -> Vec<Vec<usize>> {
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        for (i, r) in self.runs.iter().enumerate() {
+            match out.last_mut() {
+                Some(g)
+                    if self.together && {
+                        let f = &self.runs[g[0]];
+                        f.config == r.config && f.rep == r.rep
+                    } =>
+                {
+                    g.push(i)
+                }
+                _ => out.push(vec![i]),
+            }
+        }
+        out
     }
 }

@@ -1,9 +1,13 @@
 //! Progress of a sweep: one line per run (configuration, runs done of total, failures, ETA), or
 //! one JSON object per line with `--json` for scripts; and the closing line with the fraction of
-//! wall time spent measuring.
+//! wall time spent measuring. On a terminal (stdout and stderr both) a progress bar (indicatif)
+//! shows the configuration running, runs done, failures and ETA, and the per-run lines scroll
+//! above it; anything else gets the plain lines only, so pipes and files read as before.
 
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::plan::{Config, Run};
@@ -17,7 +21,11 @@ pub struct Progress {
     started: Instant,
     done_at_start: usize,
     estimate: Duration,
+    bar: Option<ProgressBar>,
 }
+
+const TEMPLATE: &str =
+    "{spinner} [{bar:30}] {pos}/{len} runs | {prefix} | {elapsed} elapsed\n  {wide_msg}";
 
 fn hms(d: Duration) -> String {
     let s = d.as_secs();
@@ -31,13 +39,43 @@ fn hms(d: Duration) -> String {
 }
 
 impl Progress {
+    /// Progress on stdout; with a bar when stdout and stderr are terminals and not `json`.
     pub fn new(json: bool, total: usize) -> Self {
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let target = (!json && tty).then(ProgressDrawTarget::stderr);
+        Self::with_target(json, total, target)
+    }
+
+    /// As [`Progress::new`], drawing a bar on `target` when given.
+    pub fn with_target(json: bool, total: usize, target: Option<ProgressDrawTarget>) -> Self {
+        let bar = target.map(|t| {
+            let b = ProgressBar::with_draw_target(Some(total as u64), t);
+            if let Ok(style) = ProgressStyle::with_template(TEMPLATE) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_prefix("failures 0 | ETA -");
+            b
+        });
         Progress {
             json,
             total,
             started: Instant::now(),
             done_at_start: 0,
             estimate: Duration::ZERO,
+            bar,
+        }
+    }
+
+    /// The bar, when there is one.
+    pub fn bar(&self) -> Option<&ProgressBar> {
+        self.bar.as_ref()
+    }
+
+    /// A text line: above the bar when there is one, else on stdout.
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => println!("{text}"),
         }
     }
 
@@ -45,7 +83,7 @@ impl Progress {
         if self.json {
             println!("{}", json!({ "event": "note", "message": msg }));
         } else {
-            println!("sweep: {msg}");
+            self.line(format!("sweep: {msg}"));
         }
     }
 
@@ -60,12 +98,26 @@ impl Progress {
                         "estimate_s": estimate.as_secs_f64() })
             );
         } else {
-            println!(
+            let left = estimate.mul_f64((self.total - done) as f64 / self.total.max(1) as f64);
+            self.line(format!(
                 "sweep: {} runs, {} already done, estimated {}",
                 self.total,
                 done,
-                hms(estimate.mul_f64((self.total - done) as f64 / self.total.max(1) as f64))
-            );
+                hms(left)
+            ));
+            if let Some(b) = &self.bar {
+                b.set_position(done as u64);
+                b.set_prefix(format!("failures 0 | ETA {}", hms(left)));
+                b.enable_steady_tick(Duration::from_millis(250));
+            }
+        }
+    }
+
+    /// A run (or a group of runs probing together) begins: the bar shows its configuration.
+    pub fn begin(&mut self, cfg: &Config, runs: &[&Run]) {
+        if let Some(b) = &self.bar {
+            let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+            b.set_message(format!("{} {}", ids.join(" + "), cfg.label()));
         }
     }
 
@@ -97,14 +149,18 @@ impl Progress {
         } else {
             let p50 = p50_ns.map_or(String::new(), |ns| format!(" p50 {:.1} µs", ns / 1000.0));
             let why = why.map_or(String::new(), |w| format!(" ({w})"));
-            println!(
+            self.line(format!(
                 "[{finished}/{}] {} {}: {status}{p50}{why} | failures {} | ETA {}",
                 self.total,
                 run.id,
                 cfg.label(),
                 out.failed,
                 hms(eta)
-            );
+            ));
+            if let Some(b) = &self.bar {
+                b.set_position(finished as u64);
+                b.set_prefix(format!("failures {} | ETA {}", out.failed, hms(eta)));
+            }
         }
     }
 
@@ -118,6 +174,9 @@ impl Progress {
                         "measuring_fraction": out.efficiency() })
             );
         } else {
+            if let Some(b) = &self.bar {
+                b.finish_and_clear();
+            }
             println!(
                 "sweep: {}/{} runs done, {} failed, {} skipped in {}; measuring {:.1}% of the wall time ({:.1} s of {:.1} s)",
                 out.done,
@@ -130,5 +189,78 @@ impl Progress {
                 out.wall.as_secs_f64()
             );
         }
+    }
+}
+
+impl Drop for Progress {
+    /// A sweep that ends in an error leaves no bar behind its message.
+    fn drop(&mut self) {
+        if let Some(b) = self.bar.as_ref().filter(|b| !b.is_finished()) {
+            b.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Outcome;
+
+    #[test]
+    fn the_bar_follows_the_runs() {
+        // not a terminal under cargo test: no bar
+        assert!(Progress::new(false, 3).bar().is_none());
+        assert!(
+            Progress::with_target(true, 3, None).bar().is_none(),
+            "--json: lines only"
+        );
+        let mut p = Progress::with_target(false, 3, Some(ProgressDrawTarget::hidden()));
+        p.start(1, Duration::from_secs(30));
+        let cfg = Config {
+            id: "c0".into(),
+            values: vec![("fwd.poll".into(), crate::Val::Bool(true))],
+            baseline: false,
+        };
+        let run = Run {
+            id: "c0-r0".into(),
+            config: 0,
+            rep: 0,
+            pinger: 0,
+        };
+        p.begin(&cfg, &[&run]);
+        let b = p.bar().expect("bar");
+        assert_eq!(b.length(), Some(3));
+        assert_eq!(b.position(), 1);
+        assert!(
+            b.message().contains("c0-r0 fwd.poll=true"),
+            "{}",
+            b.message()
+        );
+        let out = Outcome {
+            total: 3,
+            done: 1,
+            failed: 1,
+            skipped: 0,
+            wall: Duration::ZERO,
+            measured: Duration::ZERO,
+        };
+        p.run(
+            &run,
+            &cfg,
+            "failed",
+            Some("x"),
+            None,
+            &out,
+            Duration::from_secs(1),
+        );
+        let b = p.bar().expect("bar");
+        assert_eq!(b.position(), 2);
+        assert!(
+            b.prefix().starts_with("failures 1 | ETA "),
+            "{}",
+            b.prefix()
+        );
+        p.end(&out);
+        assert!(p.bar().is_some_and(ProgressBar::is_finished));
     }
 }

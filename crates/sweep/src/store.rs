@@ -3,6 +3,7 @@
 //! complete, so a run directory exists only when whole), `DIR/index.json` (every planned run
 //! with its status, rewritten atomically after each run) and `DIR/.children` (the role
 //! processes in flight, so that a sweep killed with SIGKILL leaves none behind once resumed).
+//! With `rate = "auto"`, `DIR/calibration/` holds the calibration run (committed the same way).
 
 use std::fs::File;
 use std::io::Write;
@@ -16,6 +17,12 @@ const EXPERIMENT: &str = "experiment.toml";
 const INDEX: &str = "index.json";
 const CHILDREN: &str = ".children";
 const REMOTE: &str = ".remote-holders";
+const CALIBRATION: &str = "calibration";
+
+/// Set in the environment of every local role process of a sweep (the sweep directory), so that
+/// a resumed sweep finds the roles a SIGKILL left even when they were started a moment before
+/// `.children` could name them.
+pub const OWNER_ENV: &str = "XDPLAT_SWEEP_DIR";
 pub(crate) const AS_RUN: &str = "\n# --- as run ---\n";
 
 /// A sweep's output directory.
@@ -95,6 +102,14 @@ impl Store {
         Ok(store)
     }
 
+    /// The value of [`OWNER_ENV`] for this sweep's role processes.
+    pub fn owner_mark(&self) -> String {
+        std::fs::canonicalize(&self.dir)
+            .unwrap_or_else(|_| self.dir.clone())
+            .display()
+            .to_string()
+    }
+
     pub fn run_dir(&self, id: &str) -> PathBuf {
         self.dir.join("runs").join(id)
     }
@@ -108,22 +123,27 @@ impl Store {
         self.run_dir(id).join(results::SUMMARY_FILE).is_file()
     }
 
-    /// Makes the temporary directory of `id` its run directory (atomically and durably).
-    pub fn commit(&self, id: &str) -> Result<(), Error> {
-        let tmp = self.tmp_dir(id);
-        sync_dir(&tmp)?;
-        let dst = self.run_dir(id);
-        std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename", &dst, e))?;
-        sync_dir(&self.dir.join("runs"))
+    /// The calibration run of `rate = "auto"` (not a run of the sweep) and its temporary.
+    pub fn calibration_dirs(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.join(format!(".tmp-{CALIBRATION}")),
+            self.dir.join(CALIBRATION),
+        )
     }
 
-    /// A fresh, empty temporary directory for `id`.
-    pub fn fresh_tmp(&self, id: &str) -> Result<PathBuf, Error> {
-        let tmp = self.tmp_dir(id);
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
+    /// Makes the temporary directory `tmp` the run directory `dst` (atomically and durably).
+    pub fn commit(&self, tmp: &Path, dst: &Path) -> Result<(), Error> {
+        sync_dir(tmp)?;
+        std::fs::rename(tmp, dst).map_err(|e| Error::io("rename", dst, e))?;
+        sync_dir(dst.parent().unwrap_or(&self.dir))
+    }
+
+    /// Removes a directory a run left (a partial run, or a complete one redone).
+    pub fn remove(&self, dir: &Path) -> Result<(), Error> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| Error::io("remove", dir, e))?;
         }
-        Ok(tmp)
+        Ok(())
     }
 
     /// Removes what an interrupted sweep left: its role processes and partial runs.
@@ -144,7 +164,23 @@ impl Store {
                 ));
             }
         }
+        let mark = format!("{OWNER_ENV}={}", self.owner_mark());
+        for pid in owned_by(mark.as_bytes()) {
+            let p = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+            for _ in 0..200 {
+                if start_time(pid).is_none() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            notes.push(format!(
+                "killed role process {pid} left by an interrupted sweep (found by {OWNER_ENV})"
+            ));
+        }
         self.set_children(&[])?;
+        let (cal_tmp, _) = self.calibration_dirs();
+        self.remove(&cal_tmp)?;
         let runs = self.dir.join("runs");
         std::fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
         let entries = std::fs::read_dir(&runs).map_err(|e| Error::io("read", &runs, e))?;
@@ -216,6 +252,22 @@ impl Store {
             .and_then(|v| v.get("runs").and_then(Value::as_array).cloned())
             .unwrap_or_default()
     }
+}
+
+/// The processes whose environment holds `entry` (`NAME=value`), other than this one.
+fn owned_by(entry: &[u8]) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == entry))
+        })
+        .collect()
 }
 
 /// The start time (clock ticks since boot) of process `pid`, from /proc/PID/stat.

@@ -189,3 +189,56 @@ fn two_pingers_double_the_runs() {
     let e = error("[hosts.\"../x\"]\nlocal = true\niface = \"lo\"\n");
     assert!(e.contains("host name"), "{e}");
 }
+
+#[test]
+fn pingers_together_group_the_runs() {
+    let exp = parse(&format!(
+        "{BASE}\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\npingers = \"together\"\n[axes]\npoll = [false, true]\n"
+    ));
+    let plan = expand(&exp);
+    assert_eq!(plan.runs.len(), 2 * 2 * 2);
+    let groups = plan.groups();
+    // one group per configuration and repetition, holding both pingers
+    assert_eq!(groups.len(), 2 * 2);
+    for g in &groups {
+        let ids: Vec<&str> = g.iter().map(|i| plan.runs[*i].id.as_str()).collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(
+            ids[0].contains("-a-r") && ids[1].contains("-c-r"),
+            "{ids:?}"
+        );
+        assert_eq!(plan.runs[g[0]].rep, plan.runs[g[1]].rep);
+    }
+    // the same ids as in turn: a file can switch modes and keep its run names
+    let in_turn = expand(&parse(&format!(
+        "{BASE}\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n[axes]\npoll = [false, true]\n"
+    )));
+    let mut a: Vec<_> = plan.runs.iter().map(|r| r.id.clone()).collect();
+    let mut b: Vec<_> = in_turn.runs.iter().map(|r| r.id.clone()).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(in_turn.groups().len(), 8);
+    // the estimate counts groups, not runs
+    assert_eq!(plan.estimate() * 2, in_turn.estimate());
+    let e = error("[roles]\nping = \"a\"\nfwd = \"b\"\npingers = \"together\"\n");
+    assert!(e.contains("pingers") && e.contains("two pingers"), "{e}");
+    let e = error("[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\npingers = \"both\"\n");
+    assert!(e.contains("line 4") && e.contains("in-turn"), "{e}");
+}
+
+#[test]
+fn rate_auto() {
+    let exp = parse("[probe]\nrate = \"auto\"\nduration = \"2s\"\nsize = 88\n");
+    assert!(exp.probe.auto_rate);
+    // the plan's assumption: 10 Gb/s and 20 µs give 284 pps
+    assert_eq!(exp.probe.interval.as_micros(), 3520);
+    let e = error("[probe]\nrate = \"auto\"\ninterval = \"1ms\"\n");
+    assert!(
+        e.contains("line 2") && e.contains("remove `interval`"),
+        "{e}"
+    );
+    let e = error("[probe]\nrate = \"fast\"\n");
+    assert!(e.contains("\"fast\"") && e.contains("interval"), "{e}");
+    assert!(!parse(BASE).probe.auto_rate);
+}

@@ -40,7 +40,8 @@ enum Command {
     /// Show, apply and restore host settings (queues, coalescing, busy-poll, C-states, IRQs).
     #[command(subcommand)]
     Host(host::Cmd),
-    /// Testbed up, forwarder on B, pings from A, a summary, testbed down.
+    /// The whole pipeline on the local testbed: testbed up, the sweep of examples/quick.toml,
+    /// the analysis, the path of report.html, testbed down.
     Demo(demo::Args),
     /// Cluster the configurations of a sweep (or a table) and explain the clusters.
     Analyze(analyze::Args),

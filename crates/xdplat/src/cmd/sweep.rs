@@ -110,17 +110,28 @@ fn plan(a: &PlanArgs) -> anyhow::Result<()> {
             .iter()
             .map(|e| serde_json::json!({ "config": e.config.id, "label": e.config.label(), "why": e.why }))
             .collect();
+        let rate = exp.probe.auto_rate.then(|| {
+            serde_json::json!({ "auto": true, "assumed_b_bps": sweep::rate::DEFAULT_BPS,
+                "assumed_l_min_ns": sweep::rate::ASSUMED_L_MIN_NS,
+                "assumed_interval_ns": exp.probe.interval.as_nanos() as u64 })
+        });
         let body = serde_json::json!({
             "configs": configs, "excluded": excluded, "runs": plan.runs.len(),
             "repetitions": exp.probe.repetitions,
+            "together": plan.together,
+            "rate": rate,
             "estimate_s": plan.estimate().as_secs_f64(),
             "measure_per_run_s": plan.measure_per_run.as_secs_f64(),
         });
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(());
     }
+    let pingers = match exp.pingers.len() {
+        1 => String::new(),
+        n => format!(" × {n} pingers"),
+    };
     println!(
-        "{}: {} configurations × {} repetitions = {} runs, {} excluded",
+        "{}: {} configurations × {} repetitions{pingers} = {} runs, {} excluded",
         a.file.display(),
         plan.configs.len(),
         exp.probe.repetitions,
@@ -136,6 +147,27 @@ fn plan(a: &PlanArgs) -> anyhow::Result<()> {
             e.config.id,
             e.config.label(),
             e.why
+        );
+    }
+    if plan.together {
+        println!(
+            "pingers {} probe together: {} groups of {} runs",
+            exp.pingers.join(" and "),
+            plan.groups().len(),
+            exp.pingers.len()
+        );
+    }
+    if exp.probe.auto_rate {
+        println!(
+            "rate = auto: each run's interval from the paper's equation (1), pps = B × l_min / (8 × {} B), \
+             B the ping interface's link speed, l_min the lowest median RTT of the runs done so far \
+             (before the first, of a {}-probe calibration run at 1 ms); the estimate assumes \
+             B = {:.0} Gb/s and l_min = {:.0} µs: interval {:.2} ms",
+            exp.probe.size,
+            sweep::rate::CALIBRATION_PROBES,
+            sweep::rate::DEFAULT_BPS / 1e9,
+            sweep::rate::ASSUMED_L_MIN_NS / 1e3,
+            exp.probe.interval.as_secs_f64() * 1e3
         );
     }
     println!(
