@@ -123,8 +123,8 @@ pub struct Analysis {
     pub effects: Vec<Effect>,
     pub interactions: Vec<Interaction>,
     pub warnings: Vec<String>,
-    /// How each stage was measured across the runs: "software", "hardware", "not measured:
-    /// why", or "varies: ..." when runs disagree.
+    /// How each stage was measured across the runs: "software", "hardware", "software in N of
+    /// M runs", or "not measured: why" when no run measured it.
     #[serde(default)]
     pub stage_sources: BTreeMap<String, String>,
 }
@@ -195,7 +195,8 @@ fn mean_stages<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, f64>>) -> BTr
         .collect()
 }
 
-/// One verdict per stage over every run: the runs' common one, or each verdict with its count.
+/// One verdict per stage over every run: what measured it and in how many runs ("software",
+/// "software in 24 of 27 runs"), or, when no run did, the most common reason.
 fn merge_sources(ds: &Dataset) -> BTreeMap<String, String> {
     let mut seen: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     for r in ds.configs.iter().flat_map(|c| &c.runs) {
@@ -205,14 +206,30 @@ fn merge_sources(ds: &Dataset) -> BTreeMap<String, String> {
     }
     seen.into_iter()
         .map(|(stage, verdicts)| {
-            let v = if verdicts.len() == 1 {
-                verdicts.into_keys().next().unwrap_or_default().to_owned()
+            let total: usize = verdicts.values().sum();
+            let (measured, not): (Vec<_>, Vec<_>) = verdicts
+                .iter()
+                .partition(|(v, _)| !v.starts_with("not measured"));
+            let v = if !measured.is_empty() {
+                let kinds: Vec<&str> = measured.iter().map(|(v, _)| **v).collect();
+                let n: usize = measured.iter().map(|(_, n)| **n).sum();
+                let kinds = kinds.join(" or ");
+                if n == total {
+                    kinds
+                } else {
+                    format!("{kinds} in {n} of {total} runs")
+                }
             } else {
-                let parts: Vec<String> = verdicts
+                let (why, n) = not
                     .iter()
-                    .map(|(v, n)| format!("{v} ({n} runs)"))
-                    .collect();
-                format!("varies: {}", parts.join("; "))
+                    .max_by_key(|(_, n)| **n)
+                    .map(|(v, n)| (**v, **n))
+                    .unwrap_or_default();
+                if n == total {
+                    why.to_owned()
+                } else {
+                    format!("{why} (in {n} of {total} runs; other reasons in the rest)")
+                }
             };
             (stage.to_owned(), v)
         })

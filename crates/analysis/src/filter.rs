@@ -113,8 +113,8 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
                 c,
                 "baseline",
                 format!(
-                    "kernel baseline (backend=udp), mean {}: the reference, not clustered",
-                    us(s.mean)
+                    "kernel baseline (backend=udp), median {}: the reference, not clustered",
+                    us(s.median)
                 ),
             );
             continue;
@@ -153,18 +153,80 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             continue;
         }
         if let Some(ceil) = out.ceiling_ns
-            && s.mean > ceil
+            && s.median > ceil
         {
             let src = out.ceiling_source.clone().unwrap_or_default();
             exclude(
                 &mut out,
                 c,
                 "max-latency",
-                format!("mean {} above {} ({src})", us(s.mean), us(ceil)),
+                format!("median {} above {} ({src})", us(s.median), us(ceil)),
             );
             continue;
         }
         out.kept.push(i);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn config(id: &str, backend: &str) -> Config {
+        Config {
+            id: id.into(),
+            params: [("backend".to_string(), json!(backend))].into(),
+            runs: Vec::new(),
+        }
+    }
+
+    fn stats(mean: f64, median: f64) -> Option<ConfigStats> {
+        Some(ConfigStats {
+            mean,
+            median,
+            std: 0.0,
+            q1: median,
+            q3: median,
+            min: median,
+            max: mean * 10.0,
+            p99: mean,
+            p999: mean,
+            reps: 1,
+            reps_with_data: 1,
+            samples: 100,
+            loss_rate: 0.0,
+            rep_spread_ns: 0.0,
+            rep_cv: 0.0,
+            cpu_ns: None,
+        })
+    }
+
+    /// The baseline's median is the ceiling for the others' medians: a configuration with a
+    /// long tail (mean above the ceiling, median below) is kept; one slower in the median is not.
+    #[test]
+    fn the_ceiling_compares_medians() {
+        let configs = [
+            config("udp", "udp"),
+            config("tail", "afxdp"),
+            config("slow", "afxdp"),
+        ];
+        let st = [
+            stats(40_000.0, 23_000.0),
+            stats(29_000.0, 15_000.0),
+            stats(26_000.0, 25_000.0),
+        ];
+        let f = apply(&configs, &st, &Options::default());
+        assert_eq!(f.ceiling_ns, Some(23_000.0));
+        assert_eq!(f.kept, [1]);
+        let slow = f.excluded.iter().find(|e| e.config == "slow").unwrap();
+        assert_eq!(slow.filter, "max-latency");
+        assert!(
+            slow.why.starts_with("median 25.00 µs above 23.00 µs"),
+            "{}",
+            slow.why
+        );
+    }
 }

@@ -116,6 +116,25 @@ fn one(
 
 fn print(a: &analysis::Analysis) {
     println!("{}: k = {}, {} excluded", a.source, a.k, a.excluded.len());
+    let mut by_filter: std::collections::BTreeMap<&str, usize> = Default::default();
+    for e in &a.excluded {
+        *by_filter.entry(e.filter.as_str()).or_default() += 1;
+    }
+    for (filter, n) in by_filter {
+        let why = match filter {
+            "max-latency" => format!(
+                "median above {:.2} µs ({})",
+                a.ceiling_ns.unwrap_or(0.0) / 1e3,
+                a.ceiling_source.as_deref().unwrap_or("")
+            ),
+            "baseline" => "the kernel baseline: the reference, not clustered (--no-baseline clusters it and drops the ceiling)".into(),
+            "interval" => "median near the send interval: packets waited for the next batch".into(),
+            "loss" => "loss above --max-loss".into(),
+            "no-data" => "no reply in any repetition".into(),
+            other => other.into(),
+        };
+        println!("  excluded {n} by {filter}: {why}");
+    }
     for c in &a.clusters {
         println!(
             "  cluster {}: mean {:.2} µs, std {:.2} µs, {} configs: {}",

@@ -180,14 +180,15 @@ fn plan(a: &PlanArgs) -> anyhow::Result<()> {
 }
 
 /// `xdplat analyze DIR --out REPORT` in process.
-pub fn analyze_into(dir: &Path, report: &Path) -> anyhow::Result<()> {
+pub fn analyze_into(dir: &Path, report: &Path, extra: &[&str]) -> anyhow::Result<()> {
     use clap::{Args as _, FromArgMatches};
-    let argv = [
-        "analyze".into(),
+    let mut argv = vec![
+        "analyze".to_string(),
         dir.display().to_string(),
         "--out".into(),
         report.display().to_string(),
     ];
+    argv.extend(extra.iter().map(|a| a.to_string()));
     let m = crate::cmd::analyze::Args::augment_args(clap::Command::new("analyze"))
         .try_get_matches_from(argv)?;
     crate::cmd::analyze::run(crate::cmd::analyze::Args::from_arg_matches(&m)?)
@@ -201,7 +202,7 @@ fn load(a: &LoadArgs) -> anyhow::Result<()> {
             let report = a.dir.join("report");
             let f = report.join("analysis.json");
             if !f.is_file() {
-                analyze_into(&a.dir, &report)?;
+                analyze_into(&a.dir, &report, &[])?;
             }
             f
         }
