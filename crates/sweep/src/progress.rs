@@ -39,10 +39,15 @@ fn hms(d: Duration) -> String {
 }
 
 impl Progress {
-    /// Progress on stdout; with a bar when stdout and stderr are terminals and not `json`.
+    /// Progress on stdout; with a bar when stdout and stderr are terminals that can draw one
+    /// and not `json`.
     pub fn new(json: bool, total: usize) -> Self {
         let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        let target = (!json && tty).then(ProgressDrawTarget::stderr);
+        // a terminal indicatif cannot draw on (TERM=dumb) hides the bar, and with it every line
+        // printed above it: plain lines there
+        let target = (!json && tty)
+            .then(ProgressDrawTarget::stderr)
+            .filter(|t| !t.is_hidden());
         Self::with_target(json, total, target)
     }
 

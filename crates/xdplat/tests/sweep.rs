@@ -651,23 +651,33 @@ fn progress_bar_on_a_terminal() {
         file.display(),
         out.display()
     );
-    let log = dir.join("tty.log");
-    let o = std::process::Command::new("script")
-        .arg("-qec")
-        .arg(&cmd)
-        .arg(&log)
-        .stdin(Stdio::null())
-        .output()
-        .expect("script");
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(o.status.success(), "{text}");
+    let in_terminal = |term: &str, run: &str| {
+        let log = dir.join(format!("tty-{term}.log"));
+        let o = std::process::Command::new("script")
+            .arg("-qec")
+            .arg(format!("{cmd}{run}"))
+            .arg(&log)
+            .env("TERM", term)
+            .stdin(Stdio::null())
+            .output()
+            .expect("script");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(o.status.success(), "{text}");
+        text
+    };
     // the bar (runs done of total, failures, ETA, the configuration running) and, above it,
     // the per-run history and the closing line
+    let text = in_terminal("xterm", "");
     assert!(text.contains("/3 runs | failures 0 | ETA"), "{text}");
     assert!(text.contains("fwd.poll=true"), "{text}");
     assert!(text.contains("[3/3] "), "{text}");
     assert!(text.contains("sweep: 3/3 runs done"), "{text}");
     assert_eq!(complete_runs(&out).len(), 3);
+    // a terminal that cannot draw a bar (TERM=dumb, as CI sets) still gets every run's line
+    let text = in_terminal("dumb", "-dumb");
+    assert!(!text.contains("/3 runs | failures"), "no bar drawn: {text}");
+    assert!(text.contains("[3/3] "), "{text}");
+    assert!(text.contains("sweep: 3/3 runs done"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
