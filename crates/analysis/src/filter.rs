@@ -11,7 +11,8 @@
 //! - **inter-batch interval**: a median latency of at least `interval_fraction`
 //!   of the configuration's send interval (parameter `interval`, `interval_ns`
 //!   or `inter_batch_interval`: nanoseconds, or a duration such as `1s`) is the
-//!   paper's pathological zero-copy case, where a packet waits for the next batch.
+//!   paper's pathological zero-copy case, where a packet waits for the next batch. With a
+//!   sweep's `rate = "auto"` (`interval_ns = "auto"`) the runs' derived intervals are used.
 
 use serde::{Deserialize, Serialize};
 
@@ -56,9 +57,16 @@ pub fn parse_duration_ns(s: &str) -> Option<f64> {
     Some(v * scale)
 }
 
+/// The configuration's send interval. With a sweep's `rate = "auto"` each run has its own; the
+/// shortest is the one the filter must not mistake for a latency.
 fn interval_ns(c: &Config) -> Option<f64> {
     INTERVAL_KEYS.iter().find_map(|k| match c.params.get(*k)? {
         serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) if s == "auto" => c
+            .runs
+            .iter()
+            .filter_map(|r| r.auto_interval_ns)
+            .min_by(f64::total_cmp),
         serde_json::Value::String(s) => parse_duration_ns(s),
         _ => None,
     })
@@ -202,6 +210,33 @@ mod tests {
             rep_cv: 0.0,
             cpu_ns: None,
         })
+    }
+
+    /// `interval_ns = "auto"` (a sweep's equation-(1) rate): the shortest interval the runs
+    /// recorded is the one a median is compared with.
+    #[test]
+    fn auto_rate_runs_use_their_recorded_interval() {
+        use crate::model::Run;
+        let run = |iv: f64| Run {
+            auto_interval_ns: Some(iv),
+            ..Default::default()
+        };
+        let mut c = config("auto", "afxdp");
+        c.params.insert("interval_ns".into(), json!("auto"));
+        c.runs = vec![run(100_000.0), run(60_000.0)];
+        let opts = Options {
+            baseline: false,
+            ..Options::default()
+        };
+        let f = apply(
+            std::slice::from_ref(&c),
+            &[stats(40_000.0, 40_000.0)],
+            &opts,
+        );
+        assert_eq!(f.excluded.len(), 1);
+        assert_eq!(f.excluded[0].filter, "interval");
+        let f = apply(&[c], &[stats(20_000.0, 20_000.0)], &opts);
+        assert_eq!(f.kept, [0]);
     }
 
     /// The baseline's median is the ceiling for the others' medians: a configuration with a

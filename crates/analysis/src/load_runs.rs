@@ -105,6 +105,11 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
             .iter()
             .filter_map(|(k, v)| Some((k.clone(), v.get("median")?.as_f64()?)))
             .collect();
+        run.auto_interval_ns = s
+            .extra
+            .get("rate")
+            .and_then(|r| r.get("interval_ns"))
+            .and_then(|v| v.as_f64());
         run.stage_sources = s
             .extra
             .get("stage_sources")

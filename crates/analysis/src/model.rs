@@ -31,6 +31,9 @@ pub struct Run {
     /// How each stage was measured: "software", "hardware", "not measured: why"
     /// (summary.json `stage_sources`).
     pub stage_sources: BTreeMap<String, String>,
+    /// The send interval a sweep derived for this run (`rate = "auto"`: summary.json
+    /// `rate.interval_ns`), where the configuration's `interval_ns` reads "auto".
+    pub auto_interval_ns: Option<f64>,
 }
 
 impl Run {
@@ -48,6 +51,7 @@ impl Run {
             source,
             stages: BTreeMap::new(),
             stage_sources: BTreeMap::new(),
+            auto_interval_ns: None,
         }
     }
 }
