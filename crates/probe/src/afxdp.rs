@@ -120,11 +120,7 @@ impl<C: Clock> AfXdpPort<C> {
                     format!(
                         "device {} gives XDP programs no RX timestamp (netdev xdp-rx-metadata-features: {}): drop --hw-timestamps",
                         cfg.iface,
-                        if rx.is_empty() {
-                            "none".to_string()
-                        } else {
-                            rx.join(",")
-                        }
+                        feature_list(rx)
                     ),
                 ));
             }
@@ -555,6 +551,15 @@ fn device_features(ifindex: u32) -> Option<host::doctor::DevFeatures> {
     host::doctor::dev_features(ifindex).ok()?.ok()
 }
 
+/// A netdev feature set as the kernel's tools print it ("none" when empty).
+fn feature_list(f: &[String]) -> String {
+    if f.is_empty() {
+        "none".into()
+    } else {
+        f.join(",")
+    }
+}
+
 /// Where TX timestamps of a bound socket would come from.
 fn tx_stamp_source(sock: &xsk::Socket, ifindex: u32) -> TxStampSource {
     let info = sock.ctl.info();
@@ -569,11 +574,7 @@ fn tx_stamp_source(sock: &xsk::Socket, ifindex: u32) -> TxStampSource {
         Some(f) if f.iter().any(|n| n == "tx-timestamp") => TxStampSource::Nic,
         Some(f) => TxStampSource::Off(format!(
             "the device has no AF_XDP TX timestamps (netdev xsk-features: {})",
-            if f.is_empty() {
-                "none".to_string()
-            } else {
-                f.join(",")
-            }
+            feature_list(&f)
         )),
         None => TxStampSource::Nic,
     }

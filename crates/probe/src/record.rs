@@ -75,7 +75,7 @@ impl ClockRelation {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             ClockRelation::Shared => "shared",
             ClockRelation::Separate => "separate",
