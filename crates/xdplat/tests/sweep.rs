@@ -31,6 +31,20 @@ fwd.poll = [false, true]
     )
 }
 
+/// `text` with pingers A and C (the testbed's `--with-c`) through forwarder B, no baseline,
+/// the pingers taking turns or (`pingers = "together"`) probing at once.
+fn two_pingers(text: &str, together: bool) -> String {
+    let mode = if together {
+        "pingers = \"together\"\n"
+    } else {
+        ""
+    };
+    text.replace(
+        "[axes]",
+        &format!("baseline = false\n\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n{mode}\n[axes]"),
+    )
+}
+
 fn write(dir: &Path, text: &str) -> PathBuf {
     std::fs::create_dir_all(dir).expect("mkdir");
     let f = dir.join("exp.toml");
@@ -188,10 +202,7 @@ fn sigkill_and_resume_pingers_together() {
     let Some(tb) = TestTestbed::with_spec("swj", 1, true) else {
         return;
     };
-    let text = small(tb.name(), 2, "").replace(
-        "[axes]",
-        "baseline = false\n\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\npingers = \"together\"\n\n[axes]",
-    );
+    let text = two_pingers(&small(tb.name(), 2, ""), true);
     // 2 configurations × 2 repetitions × 2 pingers; a group is never left half done
     let out = kill_and_resume(&tb, "sweep-kill-together", &text, 8);
     for r in complete_runs(&out).iter().filter(|r| r.contains("-a-r")) {
@@ -373,12 +384,10 @@ fn two_pingers_share_the_forwarder() {
         return;
     };
     let dir = out_dir("sweep-two");
-    let text = small(tb.name(), 1, "")
-        .replace("fwd.poll = [false, true]", "fwd.poll = [true]")
-        .replace(
-            "[axes]",
-            "baseline = false\n\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n\n[axes]",
-        );
+    let text = two_pingers(
+        &small(tb.name(), 1, "").replace("fwd.poll = [false, true]", "fwd.poll = [true]"),
+        false,
+    );
     let file = write(&dir, &text);
     let out = dir.join("out");
     let o = sweep_cmd(&file, &out, &dir.join("state"))
@@ -556,13 +565,12 @@ fn two_pingers_together_overlap() {
         return;
     };
     let dir = out_dir("sweep-together");
-    let text = small(tb.name(), 2, "")
-        .replace("fwd.poll = [false, true]", "fwd.poll = [true]")
-        .replace("count = 100", "count = 500")
-        .replace(
-            "[axes]",
-            "baseline = false\n\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\npingers = \"together\"\n\n[axes]",
-        );
+    let text = two_pingers(
+        &small(tb.name(), 2, "")
+            .replace("fwd.poll = [false, true]", "fwd.poll = [true]")
+            .replace("count = 100", "count = 500"),
+        true,
+    );
     let file = write(&dir, &text);
     let out = dir.join("out");
     let o = sweep_cmd(&file, &out, &dir.join("state"))
