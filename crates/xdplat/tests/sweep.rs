@@ -45,6 +45,27 @@ fn two_pingers(text: &str, together: bool) -> String {
     )
 }
 
+/// `xdplat sweep load OUT ARGS`, which must succeed: its load.json and its stdout.
+fn sweep_load(out: &Path, state: &Path, args: &[&str]) -> (serde_json::Value, String) {
+    let o = xdplat()
+        .args(["sweep", "load"])
+        .arg(out)
+        .args(args)
+        .env("XDPLAT_STATE_DIR", state)
+        .output()
+        .expect("load");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let load =
+        serde_json::from_slice(&std::fs::read(out.join("load/load.json")).expect("load.json"))
+            .expect("json");
+    (load, stdout)
+}
+
 fn write(dir: &Path, text: &str) -> PathBuf {
     std::fs::create_dir_all(dir).expect("mkdir");
     let f = dir.join("exp.toml");
@@ -445,24 +466,19 @@ fn load_reruns_clusters() {
             .expect("json"),
     )
     .expect("write analysis");
-    let o = xdplat()
-        .args(["sweep", "load"])
-        .arg(&out)
-        .arg("--analysis")
-        .arg(&analysis)
-        .args(["--count", "200", "--high-interval", "1ms"])
-        .env("XDPLAT_STATE_DIR", &state)
-        .output()
-        .expect("load");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
+    let analysis = analysis.to_str().expect("utf-8 path");
+    let (load, _) = sweep_load(
+        &out,
+        &state,
+        &[
+            "--analysis",
+            analysis,
+            "--count",
+            "200",
+            "--high-interval",
+            "1ms",
+        ],
     );
-    let load: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("load/load.json")).expect("load.json"))
-            .expect("json");
     let phases = load["phases"].as_array().expect("phases");
     assert_eq!(phases.len(), 2);
     for p in phases {
@@ -721,22 +737,7 @@ fn load_after_a_real_sweep_and_analysis() {
     let clusters = analysis["clusters"].as_array().expect("clusters");
     assert_eq!(clusters.len(), 2, "{analysis}");
     // `sweep load DIR` with its defaults: the analysis in DIR/report, the rate of equation (1)
-    let o = xdplat()
-        .args(["sweep", "load"])
-        .arg(&out)
-        .args(["--count", "200"])
-        .env("XDPLAT_STATE_DIR", &state)
-        .output()
-        .expect("load");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let load: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("load/load.json")).expect("load.json"))
-            .expect("json");
+    let (load, stdout) = sweep_load(&out, &state, &["--count", "200"]);
     // the clusters in the analysis's order
     let ids: Vec<u64> = clusters.iter().filter_map(|c| c["id"].as_u64()).collect();
     assert_eq!(load["clusters"], serde_json::json!(ids));
