@@ -21,6 +21,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::knobs::Knobs;
 use crate::port::{Port, RxInfo, TxStamp};
+use crate::protocol::QueueState;
+use crate::warning::Warning;
 
 /// Most sendto() calls one kick makes while the kernel reports frames left on the TX ring.
 const MAX_KICKS: u32 = 8;
@@ -190,8 +192,38 @@ impl<C: Clock> AfXdpPort<C> {
         })
     }
 
+    /// True when the socket is bound in zero-copy mode.
+    pub fn zero_copy(&self) -> bool {
+        let info = self.sock.ctl.info();
+        self.sock.ctl.is_zero_copy().unwrap_or(info.zero_copy)
+    }
+
+    /// Why the port takes no TX timestamps, when `hw_timestamps` asked for them.
+    pub fn tx_stamps_off(&self) -> Option<String> {
+        match &self.hw.as_ref()?.tx {
+            TxStampSource::Off(why) => Some(why.clone()),
+            TxStampSource::Kernel | TxStampSource::Nic => None,
+        }
+    }
+
+    /// The port as the kernel confirmed it, for the forwarder's readiness announcement.
+    pub fn queue_state(&self, cpu: Option<usize>) -> QueueState {
+        QueueState {
+            queue: self.sock.ctl.queue_id(),
+            cpu,
+            xdp_mode: self.prog.mode().to_string(),
+            bind: if self.zero_copy() {
+                "zero-copy"
+            } else {
+                "copy"
+            }
+            .into(),
+            napi_id: self.sock.ctl.napi_id().ok(),
+        }
+    }
+
     /// What was really in effect, and a warning for each knob that was a no-op.
-    pub fn effective(&self) -> (Map<String, Value>, Vec<String>) {
+    pub fn effective(&self) -> (Map<String, Value>, Vec<Warning>) {
         let mut warnings = Vec::new();
         let info = self.sock.ctl.info();
         let zero_copy = self.sock.ctl.is_zero_copy().unwrap_or(info.zero_copy);
@@ -199,27 +231,19 @@ impl<C: Clock> AfXdpPort<C> {
         let bp = self.sock.ctl.busy_poll().ok();
         let mode = self.prog.mode();
         if let Some(why) = &info.zero_copy_error {
-            warnings.push(format!(
-                "zero-copy asked (--bind auto) but refused ({why}): ran in copy mode"
-            ));
+            warnings.push(Warning::ZeroCopyRefused { why: why.clone() });
         }
         if self.knobs.busy_poll && napi_id.unwrap_or(0) == 0 {
-            warnings.push(
-                "busy-poll requested but the socket has no NAPI id (SO_INCOMING_NAPI_ID = 0): busy polling was a no-op"
-                    .to_string(),
-            );
+            warnings.push(Warning::BusyPollNoNapi);
         }
         if !self.knobs.need_wakeup && !zero_copy {
-            warnings.push(
-                "need-wakeup=false in copy mode: copy-mode TX is driven only by sendto(), so every batch is kicked anyway"
-                    .to_string(),
-            );
+            warnings.push(Warning::NeedWakeupCopyMode);
         }
         if self.knobs.xdp_mode != xdp::XdpMode::Auto && self.knobs.xdp_mode != mode {
-            warnings.push(format!(
-                "xdp-mode {} asked, {} in effect",
-                self.knobs.xdp_mode, mode
-            ));
+            warnings.push(Warning::XdpModeDiffers {
+                asked: self.knobs.xdp_mode,
+                got: mode,
+            });
         }
         let m = json!({
             "backend": "afxdp",
@@ -261,18 +285,16 @@ impl<C: Clock> AfXdpPort<C> {
                 }),
             );
             if c.rx_packets > 0 && c.hw_rx_stamps == 0 {
-                warnings.push(format!(
-                    "--hw-timestamps: {} gave no hardware RX timestamp for any of {} packets (the device-bound program loaded; the device does not timestamp received packets, as veth never does): the NIC stages are not measured",
-                    hw.iface, c.rx_packets
-                ));
+                warnings.push(Warning::NoHwRxStamps {
+                    iface: hw.iface.clone(),
+                    packets: c.rx_packets,
+                });
             }
             if let TxStampSource::Off(why) = &hw.tx {
-                warnings.push(format!("--hw-timestamps: no TX timestamps: {why}"));
+                warnings.push(Warning::NoTxStamps { why: why.clone() });
             }
             if drift.abs() > 10_000 {
-                warnings.push(format!(
-                    "the wall clock was stepped during the run (CLOCK_TAI moved {drift} ns against CLOCK_MONOTONIC): the kernel TX stamps may be off by that much"
-                ));
+                warnings.push(Warning::ClockStepped { drift_ns: drift });
             }
         }
         if let Ok(s) = self.sock.ctl.statistics() {
@@ -294,10 +316,9 @@ impl<C: Clock> AfXdpPort<C> {
                 json!({ "redirected": c.redirected, "passed": c.passed, "meta_failed": c.meta_failed, "no_socket": c.no_socket }),
             );
             if c.meta_failed > 0 {
-                warnings.push(format!(
-                    "{} probes reached user space without XDP-hook metadata: their XDP stage is missing",
-                    c.meta_failed
-                ));
+                warnings.push(Warning::MetaMissing {
+                    probes: c.meta_failed,
+                });
             }
         }
         (m, warnings)
