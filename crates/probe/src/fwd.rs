@@ -188,3 +188,7 @@ pub fn run_queues<C: Clock + Clone + Send + Sync>(
     }
     Ok(total)
 }
+
+#[cfg(test)]
+#[path = "fwd_tests.rs"]
+mod tests;

@@ -24,6 +24,8 @@ pub mod clock;
 pub mod cost;
 pub mod doctor;
 mod error;
+#[cfg(test)]
+mod fake;
 pub mod fwd;
 pub mod knobs;
 pub mod measure;
