@@ -654,12 +654,7 @@ fn two_pingers_together_overlap() {
 #[test]
 fn progress_bar_on_a_terminal() {
     // `script` (util-linux) gives the sweep a pseudo-terminal for stdout and stderr
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no `script` to make a terminal");
+    if !host::test_support::require_tool("progress_bar_on_a_terminal", "script", "--version") {
         return;
     }
     let Some(tb) = TestTestbed::new("swb", 1) else {
