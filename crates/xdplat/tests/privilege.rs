@@ -88,7 +88,7 @@ impl Fwd {
         let mut seen = Vec::new();
         loop {
             match lines.next() {
-                Some(Ok(l)) if l.starts_with("fwd: afxdp on") => break,
+                Some(Ok(l)) if is_ready(&l) => break,
                 Some(Ok(l)) => seen.push(l),
                 _ => panic!("unprivileged forwarder exited: {seen:?}"),
             }
