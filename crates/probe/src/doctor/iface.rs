@@ -69,7 +69,7 @@ pub(super) fn interface(
             &topic,
             "the interface is down",
             "nothing will flow",
-            "bring it up (ip link set dev IF up)",
+            format!("bring it up: ip link set dev {name} up"),
         );
     }
     if let Some(a) = &attached {
