@@ -1,6 +1,7 @@
-//! What `xdplat host show` and `host restore` report, typed: one [`ShowReport`] serialized for
+//! What `xdplat host show`, `apply` and `restore` report, typed: one [`ShowReport`] serialized for
 //! `--json` (schema 1, documented in crates/host/README.md) and rendered for people
-//! ([`std::fmt::Display`]), and the lines saying what a restore undid.
+//! ([`std::fmt::Display`]), each applied setting's line, and the lines saying what a restore
+//! undid.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -156,6 +157,23 @@ impl fmt::Display for ShowReport {
             )?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for crate::Outcome {
+    /// `set KEY on TARGET: BEFORE -> AFTER`, or `skipped KEY: why`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.skipped {
+            Some(why) => write!(f, "skipped {}: {why}", self.key),
+            None => write!(
+                f,
+                "set {} on {}: {} -> {}",
+                self.key,
+                self.target.describe(),
+                self.before.as_deref().unwrap_or("?"),
+                self.effective.as_deref().unwrap_or("?")
+            ),
+        }
     }
 }
 

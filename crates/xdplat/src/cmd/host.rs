@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use host::hostconfig;
 use host::state::Entry;
-use host::{HostConfig, OnUnsupported, Outcome, StateDir, Target};
+use host::{HostConfig, OnUnsupported, StateDir, Target};
 use probe::protocol::{Event, Holding};
 
 use crate::cmd::common::{require_root, stop_flag};
@@ -112,19 +112,6 @@ fn print_recovered(hc: &HostConfig) {
     }
 }
 
-fn print_outcome(o: &Outcome) {
-    match (&o.skipped, &o.effective) {
-        (Some(why), _) => println!("skipped {}: {why}", o.key),
-        (None, eff) => println!(
-            "set {} on {}: {} -> {}",
-            o.key,
-            o.target.describe(),
-            o.before.as_deref().unwrap_or("?"),
-            eff.as_deref().unwrap_or("?")
-        ),
-    }
-}
-
 fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
     require_root("xdplat host apply")?;
     let parsed = hostconfig::parse_settings(&a.set).map_err(classify)?;
@@ -156,7 +143,7 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
             )),
             e => classify(e),
         })?;
-    outcomes.iter().for_each(print_outcome);
+    outcomes.iter().for_each(|o| println!("{o}"));
     let changed = outcomes.iter().filter(|o| o.skipped.is_none()).count();
     let Some(stop) = stop else {
         for w in hc.keep().map_err(classify)? {
