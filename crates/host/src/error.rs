@@ -80,6 +80,15 @@ pub enum Error {
         "restore failed for {count} setting(s): {details} (they stay in the journal for `xdplat host restore`)"
     )]
     RestoreFailed { count: usize, details: String },
+    /// Another live process holds a directory's lease (`owner::Lease`).
+    #[error(
+        "{path} is in use by {what} (pid {pid}), still running: wait for it to end or stop it (kill -INT {pid}); nothing was changed"
+    )]
+    Held {
+        what: String,
+        pid: String,
+        path: String,
+    },
     #[error("journal {path}: {why}")]
     Journal { path: String, why: String },
     #[error("thread running in network namespace {netns} panicked")]
@@ -88,15 +97,18 @@ pub enum Error {
 
 impl Error {
     /// True when the user must change the request (CLI exit code 2): a bad
-    /// value, a namespace or interface that does not exist, or a setting
-    /// the device cannot take.
+    /// value, a namespace, interface or testbed that does not exist, a
+    /// setting the device cannot take, or a directory another live process
+    /// holds.
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
             Error::BadInput { .. }
                 | Error::NoNetns { .. }
                 | Error::NoIface { .. }
+                | Error::NoTestbed { .. }
                 | Error::Unsupported { .. }
+                | Error::Held { .. }
         )
     }
 

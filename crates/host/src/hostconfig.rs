@@ -77,17 +77,27 @@ pub struct HostConfig {
 /// A setting with a checked value.
 pub type Checked = (Box<dyn Setting>, String);
 
-/// Parses `KEY=VALUE` items into checked (setting, value) pairs.
+/// Parses `KEY=VALUE` items into checked (setting, value) pairs. A key given twice is refused:
+/// one request sets each setting once (the journal records one value per setting).
 pub fn parse_settings(items: &[String]) -> Result<Vec<Checked>, Error> {
-    items
-        .iter()
-        .map(|item| {
-            let (k, v) = settings::parse_assignment(item)?;
-            let s = settings::by_key(&k)?;
-            let v = s.parse(&v)?;
-            Ok((s, v))
-        })
-        .collect()
+    let mut out: Vec<(Checked, &String)> = Vec::new();
+    for item in items {
+        let (k, v) = settings::parse_assignment(item)?;
+        let s = settings::by_key(&k)?;
+        let v = s.parse(&v)?;
+        if let Some((_, first)) = out.iter().find(|((o, _), _)| o.key() == s.key()) {
+            return Err(Error::BadInput {
+                param: "--set",
+                value: item.clone(),
+                why: format!(
+                    "{} is already set by --set {first}: give each key once",
+                    s.key()
+                ),
+            });
+        }
+        out.push(((s, v), item));
+    }
+    Ok(out.into_iter().map(|(c, _)| c).collect())
 }
 
 impl HostConfig {
@@ -359,6 +369,9 @@ fn scope(s: &dyn Setting, t: &Target) -> Target {
 
 /// Fails when the target's namespace or interface does not exist.
 pub fn check_target(t: &Target) -> Result<(), Error> {
+    if let Some(ns) = &t.netns {
+        netns::validate_name(ns)?;
+    }
     if let Some(ns) = &t.netns
         && !netns::exists(ns)
     {

@@ -10,6 +10,9 @@
 //!   on-disk journal ([`state`]) and restored on drop or after a crash.
 //! - [`doctor`]: read-only probes of XDP/AF_XDP device features, attached
 //!   programs, NAPI ids and coalescing support, for `xdplat doctor`.
+//! - [`owner`]: what a command creates, recorded on disk under a lease (a
+//!   resumed command cleans what its earlier session made; a live one's
+//!   things are never touched), and output directories checked first.
 //! - [`report`]: what `host show` and `host restore` report, typed.
 //! - [`test_support`]: a self-cleaning testbed, and the one way a test
 //!   skips (counted by scripts/test.sh).
@@ -26,6 +29,7 @@ pub mod iface;
 mod netdev;
 pub mod netns;
 mod nl;
+pub mod owner;
 pub mod report;
 mod rxnfc;
 pub mod settings;

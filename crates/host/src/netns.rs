@@ -24,9 +24,28 @@ fn path(name: &str) -> PathBuf {
     PathBuf::from(NETNS_DIR).join(name)
 }
 
-/// True when `/run/netns/NAME` exists.
+/// Checks a namespace name (parameter `--netns`): what `ip netns add` accepts, a file name
+/// under /run/netns (not `.`, `..`, nothing with a `/`).
+pub fn validate_name(name: &str) -> Result<(), Error> {
+    let why = if name.is_empty() {
+        "is empty"
+    } else if name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        "is not a namespace name (no '/', not '.' or '..')"
+    } else if name.len() > 255 {
+        "is longer than 255 bytes"
+    } else {
+        return Ok(());
+    };
+    Err(Error::BadInput {
+        param: "--netns",
+        value: name.into(),
+        why: format!("{why}: give a name from `ip netns list`"),
+    })
+}
+
+/// True when `/run/netns/NAME` exists (and NAME is a namespace name).
 pub fn exists(name: &str) -> bool {
-    !name.is_empty() && !name.contains('/') && path(name).exists()
+    validate_name(name).is_ok() && path(name).is_file()
 }
 
 /// While alive, the thread that called [`enter`] is in the named namespace;
@@ -64,6 +83,7 @@ impl Drop for NetnsGuard {
 /// Moves the calling thread into network namespace `name`; the guard moves
 /// it back on drop.
 pub fn enter(name: &str) -> Result<NetnsGuard, Error> {
+    validate_name(name)?;
     if !exists(name) {
         return Err(Error::NoNetns { name: name.into() });
     }
