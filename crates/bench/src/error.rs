@@ -16,6 +16,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An option that cannot work (exit 2), naming it and the fix.
+    #[error("{0}")]
+    Input(String),
     /// A benchmark could not produce its figure.
     #[error("{0}")]
     Failed(String),
@@ -39,6 +42,7 @@ impl Error {
             Error::Probe(e) => e.is_bad_input(),
             Error::Host(e) => e.is_bad_input(),
             Error::Xdp(e) => e.is_bad_input(),
+            Error::Input(_) => true,
             _ => false,
         }
     }

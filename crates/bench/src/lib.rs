@@ -41,6 +41,30 @@ pub struct Options {
     pub xdplat: PathBuf,
 }
 
+impl Options {
+    /// Checks every option before the testbed is made: the CPUs are ones this process may use,
+    /// the Python (when given) is a file.
+    pub fn validate(&self) -> Result<()> {
+        if let Some((a, b)) = self.cpus {
+            let allowed = probe::knobs::allowed_cpus()?;
+            if let Some(c) = [a, b].into_iter().find(|c| !allowed.contains(c)) {
+                return Err(Error::Input(format!(
+                    "--cpus {a},{b}: CPU {c} is not one this process may use ({allowed:?}): give two of those"
+                )));
+            }
+        }
+        if let Some(p) = &self.python
+            && !p.is_file()
+        {
+            return Err(Error::Input(format!(
+                "--python {}: no such file: give a Python with numpy and pyarrow (scripts/bench-setup.sh makes one)",
+                p.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Runs every benchmark in order, telling `note` which one starts. `stop` (SIGINT/SIGTERM)
 /// stops the running ping early and ends with [`Error::Interrupted`]; the testbed and the
 /// scratch directory are removed however it ends.
@@ -56,6 +80,7 @@ pub fn run(
             Ok(())
         }
     };
+    opts.validate()?;
     let quick = opts.quick;
     let mut out = Vec::new();
     let bed = Bed::up()?;

@@ -9,6 +9,7 @@
 //!   stamping its own receive and send times into the probe; [`serve`] runs a whole forwarder,
 //!   one queue or several.
 //! - [`knobs`]: the one table of knobs (flags, experiment keys, checks, summary params).
+//! - [`check`]: the one validation pass of a ping or a forwarder, before anything is touched.
 //! - [`preflight`]: what the roles need from the process (root, capabilities); [`doctor`]:
 //!   what the machine and its interfaces can do, as typed findings.
 //! - [`protocol`]: the written protocol between xdplat and the processes it starts
@@ -20,6 +21,7 @@
 //! loops in plain unit tests (`src/fake.rs`).
 
 pub mod afxdp;
+pub mod check;
 pub mod clock;
 pub mod cost;
 pub mod doctor;

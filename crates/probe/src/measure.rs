@@ -47,15 +47,8 @@ pub fn default_window(interval: Duration) -> u32 {
     if interval.is_zero() { 256 } else { 0 }
 }
 
-/// Probes for a duration at one batch per interval.
-pub fn count_for(duration: Duration, interval: Duration, batch: u32) -> Result<u64> {
-    if interval.is_zero() {
-        return Err(Error::Input(
-            "--interval 0 needs --count (how many probes to send back to back)".into(),
-        ));
-    }
-    Ok((duration.as_nanos() / interval.as_nanos()).max(1) as u64 * u64::from(batch))
-}
+/// Probes for a duration at one batch per interval ([`crate::check::count_for`]).
+pub use crate::check::count_for;
 
 /// A run id that differs between runs, so stale replies of an earlier run are not matched.
 pub fn run_id() -> u16 {
@@ -88,14 +81,12 @@ pub fn measure(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<results::Summary> {
-    plan.knobs.validate()?;
+    // every check before the first action: values, the interface (a read), the run directory
+    crate::check::ping(plan)?;
     let info = host::iface::info(&plan.iface)?;
-    let src_ip = info.ipv4.map(|(ip, _)| ip).ok_or_else(|| {
-        Error::Input(format!(
-            "--iface {} has no IPv4 address: give it one (ip addr add)",
-            plan.iface
-        ))
-    })?;
+    let src_ip = crate::check::ping_iface(plan, &info)?;
+    crate::check::out_dir(out)?;
+    // the neighbour lookup may send an ARP request: the first network action
     let dst_mac = match plan.dst_mac {
         Some(m) => m,
         None => host::iface::resolve_mac(&plan.iface, plan.dst_ip)?,
@@ -125,13 +116,6 @@ pub fn measure(
         sample_every: plan.sample_every,
     };
     let params = plan.params(info.driver.as_deref());
-    // refuse to overwrite a finished run: results are never lost
-    if out.join(results::SUMMARY_FILE).exists() {
-        return Err(Error::Input(format!(
-            "--out {} already holds a finished run (summary.json): choose another directory",
-            out.display()
-        )));
-    }
     let (outcome, mut effective, warnings, asked) = match plan.knobs.backend {
         Backend::Udp => over_udp(plan, &cfg, src_ip, stop, progress)?,
         Backend::Afxdp => over_afxdp(plan, &cfg, info.ifindex, stop, progress)?,

@@ -24,9 +24,6 @@ use crate::error::{Error, Result};
 use crate::port::{Port, RxInfo};
 use crate::tally::{Reply, Tally};
 
-/// Largest number of raw rows one run keeps.
-pub const MAX_RECORDED: u64 = 50_000_000;
-
 /// Most probes in flight an interval-paced run tracks (slots of the tally's ring).
 const PACED_RING: u64 = 1 << 20;
 
@@ -92,14 +89,15 @@ impl PingConfig {
                 "must be 1 or more",
             ));
         }
-        let rows = (self.count + self.warmup).div_ceil(self.sample_every);
-        if rows > MAX_RECORDED {
+        let total = self.count.checked_add(self.warmup).unwrap_or(u64::MAX);
+        let max = crate::check::MAX_ROWS;
+        if total.div_ceil(self.sample_every) > max {
             return Err(Error::config(
                 "--count",
                 self.count,
                 format!(
-                    "at most {MAX_RECORDED} raw rows per run: raise --sample-every to at least {}",
-                    (self.count + self.warmup).div_ceil(MAX_RECORDED)
+                    "at most {max} raw rows per run: raise --sample-every to at least {}",
+                    total.div_ceil(max)
                 ),
             ));
         }

@@ -42,15 +42,11 @@ impl FwdPlan {
 /// Opens the port(s) in the current namespace, calls `ready` once packets can flow, and
 /// forwards until stopped.
 pub fn serve(plan: &FwdPlan, stop: &AtomicBool, ready: &mut dyn FnMut(&Ready)) -> Result<Stopped> {
-    plan.knobs.validate()?;
+    // every check before the first action: values, then the interface (a read)
+    crate::check::fwd(plan)?;
     let info = host::iface::info(&plan.iface)?;
+    crate::check::fwd_iface(plan, &info)?;
     let udp = plan.knobs.backend == Backend::Udp;
-    if plan.queues == 0 || (plan.queues > 1 && udp) {
-        return Err(Error::Input(format!(
-            "invalid --queues {}: at least 1, and more than 1 only with the afxdp backend",
-            plan.queues
-        )));
-    }
     if plan.queues > 1 {
         return serve_queues(plan, &info, stop, ready);
     }

@@ -11,6 +11,9 @@ use results::{PacketCounts, Sample};
 use crate::error::{Error, Result};
 use crate::port::{RxInfo, TxStamp};
 
+/// Rows added to the raw-row buffer at a time.
+const ROW_STEP: usize = 1 << 16;
+
 /// Largest RTT the histogram holds (60 s); larger ones are clamped to it.
 pub const HIST_MAX_NS: u64 = 60_000_000_000;
 
@@ -50,8 +53,11 @@ pub enum Reply {
 pub struct Tally {
     ring: Vec<Slot>,
     mask: u64,
-    /// Raw rows of sampled probes, row `i` for sequence number `i * every`.
+    /// Raw rows of sampled probes, row `i` for sequence number `i * every`, added as probes are
+    /// sent (never all up front: a long run stopped early holds only what it sent).
     rows: Vec<Sample>,
+    /// Rows the whole run keeps, for growing `rows` in steps.
+    rows_total: usize,
     every: u64,
     until_sample: u64,
     warmup: u64,
@@ -77,16 +83,13 @@ impl Tally {
             return Err(Error::config("--sample-every", every, "must be 1 or more"));
         }
         let size = ring.max(2).next_power_of_two();
-        let rows = total.div_ceil(every) as usize;
+        let rows_total = usize::try_from(total.div_ceil(every))
+            .map_err(|_| Error::config("--count", total, "too many raw rows"))?;
         Ok(Tally {
             ring: vec![Slot::default(); size],
             mask: size as u64 - 1,
-            rows: (0..rows as u64)
-                .map(|i| Sample {
-                    seq: i * every,
-                    ..Default::default()
-                })
-                .collect(),
+            rows: Vec::new(),
+            rows_total,
             every,
             until_sample: 0,
             warmup,
@@ -138,9 +141,17 @@ impl Tally {
         };
         self.sent = seq + 1;
         if sampled {
-            let row = self.row(seq);
-            row.tx_ns = tx_ns as i64;
-            row.sched_ns = Some(sched_ns as i64);
+            if self.rows.len() == self.rows.capacity() {
+                // grow by a bounded step: no doubling past what the run needs
+                let left = self.rows_total.saturating_sub(self.rows.len()).max(1);
+                self.rows.reserve_exact(left.min(ROW_STEP));
+            }
+            self.rows.push(Sample {
+                seq,
+                tx_ns: tx_ns as i64,
+                sched_ns: Some(sched_ns as i64),
+                ..Default::default()
+            });
         }
     }
 

@@ -19,6 +19,9 @@ use crate::port::{Port, RxInfo, TxStamp};
 /// Largest UDP payload we receive.
 const MAX_DATAGRAM: usize = 9216;
 
+/// The largest probe frame the udp backend sends (its datagram plus the headers it stands for).
+pub const MAX_FRAME: usize = MAX_DATAGRAM + wire::PROBE_OFFSET;
+
 #[derive(Debug)]
 pub struct UdpPort<C: Clock> {
     sock: UdpSocket,
@@ -98,7 +101,7 @@ impl<C: Clock> UdpPort<C> {
 
 impl<C: Clock> Port for UdpPort<C> {
     fn max_frame(&self) -> usize {
-        MAX_DATAGRAM + wire::PROBE_OFFSET
+        MAX_FRAME
     }
 
     fn send(

@@ -127,7 +127,7 @@ impl Findings {
 }
 
 /// Examines the machine and the interfaces of the current namespace. Fails (bad input) only for
-/// a `--iface` that does not exist.
+/// a `--iface` that does not exist, or a `--queue` it lacks.
 pub fn run(opts: &Options) -> Result<Report> {
     let mut findings = Findings::default();
     let kernel = kernel::kernel(&mut findings);
@@ -136,7 +136,10 @@ pub fn run(opts: &Options) -> Result<Report> {
     let links = host::doctor::links()?;
     let names: Vec<String> = match &opts.iface {
         Some(name) => {
-            host::iface::info(name)?;
+            let info = host::iface::info(name)?;
+            if !opts.passive {
+                crate::check::queues(&info, opts.queue, 1, "--queue")?;
+            }
             vec![name.clone()]
         }
         None => links

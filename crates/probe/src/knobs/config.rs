@@ -6,8 +6,12 @@ use crate::error::{Error, Result};
 use super::Knobs;
 
 impl Knobs {
-    /// Checks the knobs together (each value alone was checked against its kind when read).
+    /// Checks the knobs together (each value alone was checked against its kind when read):
+    /// the rings and the UMEM first (their own flags), then what spans several knobs, then
+    /// what this process and machine allow (CPUs, memory for the UMEM). Reads only.
     pub fn validate(&self) -> Result<()> {
+        self.socket(0, 0).validate()?;
+        self.umem().validate()?;
         if self.batch == 0 || self.batch > self.ring_size {
             return Err(Error::knob(
                 "batch",
@@ -15,11 +19,15 @@ impl Knobs {
                 format!("must be 1..={} (the ring size)", self.ring_size),
             ));
         }
-        if self.frames < 2 * self.batch {
+        if u64::from(self.frames) < 2 * u64::from(self.batch) {
             return Err(Error::knob(
                 "frames",
                 self.frames,
-                "must hold at least two batches",
+                format!(
+                    "must hold at least two batches ({} with --batch {}): raise --frames or lower --batch",
+                    2 * u64::from(self.batch),
+                    self.batch
+                ),
             ));
         }
         if self.hw_timestamps && self.xdp_mode == xdp::XdpMode::Skb {
@@ -39,13 +47,31 @@ impl Knobs {
                 ));
             }
         }
-        self.umem().validate()?;
-        self.socket(0, 0).validate()?;
+        if self.backend == super::Backend::Afxdp {
+            let umem = u64::from(self.frames) * u64::from(self.frame_size);
+            if let Some(avail) = crate::check::memory_available()
+                && umem > avail / 2
+            {
+                return Err(Error::knob(
+                    "frames",
+                    self.frames,
+                    format!(
+                        "the UMEM (--frames x --frame-size = {} MiB) would pin more than half of the memory available ({} MiB): lower --frames",
+                        umem >> 20,
+                        avail >> 20
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
     pub fn umem(&self) -> xsk::UmemConfig {
-        let ring2 = (self.ring_size * 2).next_power_of_two();
+        let ring2 = self
+            .ring_size
+            .saturating_mul(2)
+            .checked_next_power_of_two()
+            .unwrap_or(u32::MAX);
         xsk::UmemConfig {
             frame_size: self.frame_size,
             frame_count: self.frames,

@@ -9,7 +9,8 @@ use xsk::BindMode;
 
 use super::{BOTH, Backend, Kind, Knob, KnobType, Role};
 
-const U32: u64 = u32::MAX as u64;
+/// SO_BUSY_POLL takes a C int.
+const I32: u64 = i32::MAX as u64;
 
 knobs! {
     /// afxdp (our AF_XDP path) or udp (kernel sockets: the baseline).
@@ -55,7 +56,7 @@ knobs! {
     /// SO_BUSY_POLL: microseconds to busy poll for packets (with --busy-poll true).
     busy_poll_usecs: u32 {
         name: "busy-poll-usecs",
-        kind: Kind::Int { min: 0, max: U32 },
+        kind: Kind::Int { min: 0, max: I32 },
         default: (20, 20),
         roles: BOTH,
         axis: true,
@@ -63,7 +64,7 @@ knobs! {
     /// SO_BUSY_POLL_BUDGET: packets one busy poll handles (with --busy-poll true).
     busy_poll_budget: u32 {
         name: "busy-poll-budget",
-        kind: Kind::Int { min: 0, max: U32 },
+        kind: Kind::Int { min: 1, max: 65_535 },
         default: (64, 64),
         roles: BOTH,
         axis: true,
@@ -79,7 +80,7 @@ knobs! {
     /// Pin the role's thread to this CPU.
     cpu: Option<usize> {
         name: "cpu",
-        kind: Kind::Int { min: 0, max: U32 },
+        kind: Kind::Int { min: 0, max: 1023 },
         default: (None, None),
         roles: BOTH,
         axis: true,
@@ -87,7 +88,7 @@ knobs! {
     /// UMEM frame size in bytes (2048 or 4096 in aligned mode).
     frame_size: u32 {
         name: "frame-size",
-        kind: Kind::Int { min: 0, max: U32 },
+        kind: Kind::Int { min: 2048, max: 65_536 },
         default: (4096, 4096),
         roles: BOTH,
         axis: true,
@@ -95,7 +96,7 @@ knobs! {
     /// UMEM frames.
     frames: u32 {
         name: "frames",
-        kind: Kind::Int { min: 0, max: U32 },
+        kind: Kind::Int { min: 2, max: 1 << 20 },
         default: (4096, 4096),
         roles: BOTH,
         axis: true,
@@ -103,7 +104,7 @@ knobs! {
     /// RX and TX ring size (a power of two); fill and completion rings get twice that.
     ring_size: u32 {
         name: "ring-size",
-        kind: Kind::Int { min: 0, max: U32 },
+        kind: Kind::Int { min: 2, max: 1 << 19 },
         default: (2048, 2048),
         roles: BOTH,
         axis: true,
@@ -111,7 +112,7 @@ knobs! {
     /// Packets per batch (ping: sent per interval; fwd: handled per ring operation).
     batch: u32 {
         name: "batch",
-        kind: Kind::Int { min: 0, max: U32 },
+        kind: Kind::Int { min: 1, max: 1 << 19 },
         default: (1, 1),
         roles: BOTH,
         axis: true,
