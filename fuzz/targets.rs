@@ -121,8 +121,11 @@ pub fn experiment(data: &[u8]) {
     };
     if let Ok(exp) = sweep::Experiment::parse(text, "fuzz.toml")
         && exp.count(1) <= 10_000
+        && let Ok(plan) = sweep::expand(&exp)
     {
-        let _ = sweep::expand(&exp);
+        // what `sweep plan` and `sweep run` check of every configuration
+        let refusals = sweep::check::configs(&exp, &plan);
+        let _ = sweep::check::refuse(&exp, &refusals);
     }
 }
 

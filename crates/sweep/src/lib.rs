@@ -3,8 +3,11 @@
 //! with stable ids; [`runner`] runs them one at a time through a [`transport`] (local
 //! processes, namespaces, or ssh), recording each run's CPU cost ([`cpu`]); [`store`] keeps
 //! the results resumable after any interruption; [`load`] re-runs a sweep's clusters at load;
-//! [`rate`] is the paper's equation (1) behind `rate = "auto"` and the load experiment.
+//! [`rate`] is the paper's equation (1) behind `rate = "auto"` and the load experiment;
+//! [`check`] holds every check of an experiment beyond its syntax, and of every configuration
+//! against what the roles accept, before anything runs.
 
+pub mod check;
 pub mod cpu;
 mod error;
 mod execute;

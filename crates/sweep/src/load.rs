@@ -42,6 +42,45 @@ impl Default for LoadOptions {
     }
 }
 
+impl LoadOptions {
+    /// Checks every option before anything is read or written (bad input names the flag).
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |flag: &str, v: &dyn std::fmt::Display, why: &str| {
+            Err(Error::BadInput(format!("{flag} {v}: {why}")))
+        };
+        if self.per_cluster == 0 {
+            return bad("--per-cluster", &0, "re-run at least 1 configuration per cluster");
+        }
+        if self.count == 0 {
+            return bad("--count", &0, "give at least 1 probe per run");
+        }
+        if self.sample_every == 0 {
+            return bad("--sample-every", &0, "give 1 or more (1 keeps every probe's row)");
+        }
+        if self.high_interval.is_some_and(|d| d.is_zero()) {
+            return bad(
+                "--high-interval",
+                &"0s",
+                "the no-interval phase always runs: give the high rate's interval (above 0), or leave it out for equation (1)",
+            );
+        }
+        let warmup = (self.count / 10).min(1000);
+        let rows = (self.count.saturating_add(warmup)).div_ceil(self.sample_every);
+        if rows > probe::check::MAX_ROWS {
+            return bad(
+                "--count",
+                &self.count,
+                &format!(
+                    "{rows} raw rows per run are above the {} one run may hold: raise --sample-every to {} or more",
+                    probe::check::MAX_ROWS,
+                    self.count.saturating_add(warmup).div_ceil(probe::check::MAX_ROWS)
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// One phase's verdict.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Phase {
@@ -77,6 +116,12 @@ fn strip(params: &Map<String, Value>) -> Map<String, Value> {
 /// The experiment a sweep directory was run with.
 pub fn experiment_of(dir: &Path) -> Result<Experiment, Error> {
     let path = dir.join("experiment.toml");
+    if !path.is_file() {
+        return Err(Error::BadInput(format!(
+            "{} is not a sweep directory (no experiment.toml): give the --out of a finished `xdplat sweep run`",
+            dir.display()
+        )));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
     let text = text.split(crate::store::AS_RUN).next().unwrap_or_default();
     Experiment::parse(text, &path.display().to_string())
@@ -111,14 +156,17 @@ pub fn run_load(
     opts: &Options,
     stop: &AtomicBool,
 ) -> Result<Vec<Phase>, Error> {
+    lo.validate()?;
     let exp = experiment_of(dir)?;
+    // the sweep must not be running (or another load on it)
+    let _lease = host::owner::Lease::acquire(dir, "xdplat sweep load")?;
     let body = std::fs::read(analysis).map_err(|e| Error::io("read", analysis, e))?;
     let a: Value = serde_json::from_slice(&body).map_err(|source| Error::Json {
         path: analysis.to_path_buf(),
         source,
     })?;
     let ids = sweep_ids(dir)?;
-    let full = expand(&exp);
+    let full = expand(&exp)?;
     let params_of = |name: &str| -> Option<Map<String, Value>> {
         a["configs"]
             .as_array()?

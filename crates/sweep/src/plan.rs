@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::Error;
 use crate::experiment::{Experiment, Pingers, Rule};
 use crate::value::Val;
 
@@ -123,24 +124,26 @@ fn describe(rule: &Rule, what: &str, n: usize) -> String {
     }
 }
 
-/// Expands `exp` into its configurations and runs.
-pub fn expand(exp: &Experiment) -> Plan {
-    let mut product: Vec<Vec<(String, Val)>> = vec![Vec::new()];
-    for a in &exp.axes {
-        product = product
-            .into_iter()
-            .flat_map(|prefix| {
-                a.values.iter().map(move |v| {
-                    let mut p = prefix.clone();
-                    p.push((a.key.clone(), v.clone()));
-                    p
-                })
-            })
-            .collect();
-    }
+/// Expands `exp` into its configurations and runs. The combinations are enumerated one at a
+/// time (only the configurations kept are held), within the bounds of [`crate::check`]: too
+/// many combinations or runs are refused (bad input), never allocated.
+pub fn expand(exp: &Experiment) -> Result<Plan, Error> {
+    crate::check::product(exp).map_err(|msg| Error::File {
+        path: exp.path.clone(),
+        msg,
+    })?;
     let mut configs = Vec::new();
     let mut excluded = Vec::new();
-    for values in product {
+    // an odometer over the axes' values, the last axis turning fastest
+    let mut at = vec![0usize; exp.axes.len()];
+    let mut more = exp.axes.iter().all(|a| !a.values.is_empty());
+    while more {
+        let values = exp
+            .axes
+            .iter()
+            .zip(&at)
+            .map(|(a, &i)| (a.key.clone(), a.values[i].clone()))
+            .collect();
         let c = make(values, false);
         match exp.exclude.iter().position(|r| matches(r, &c)) {
             Some(i) => excluded.push(Excluded {
@@ -148,6 +151,15 @@ pub fn expand(exp: &Experiment) -> Plan {
                 config: c,
             }),
             None => configs.push(c),
+        }
+        more = false;
+        for k in (0..at.len()).rev() {
+            at[k] += 1;
+            if at[k] < exp.axes[k].values.len() {
+                more = true;
+                break;
+            }
+            at[k] = 0;
         }
     }
     for inc in &exp.include {
@@ -172,6 +184,7 @@ pub fn expand(exp: &Experiment) -> Plan {
     if exp.probe.baseline {
         configs.push(make(Vec::new(), true));
     }
+    crate::check::runs(exp, configs.len())?;
     let mut runs = Vec::new();
     let id = |c: &Config, p: &str, rep: u32| {
         if exp.pingers.len() == 1 {
@@ -201,25 +214,27 @@ pub fn expand(exp: &Experiment) -> Plan {
     }
     let batch = 1;
     let count = exp.count(batch);
-    let measure_per_run = exp.probe.interval * (count / batch) as u32;
+    let times = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    let measure_per_run = exp.probe.interval.saturating_mul(times(count / batch));
     let wall_per_run = measure_per_run
-        + exp.probe.interval * exp.probe.warmup as u32
-        + exp.probe.linger
-        + OVERHEAD_PER_RUN;
-    Plan {
+        .saturating_add(exp.probe.interval.saturating_mul(times(exp.probe.warmup)))
+        .saturating_add(exp.probe.linger)
+        .saturating_add(OVERHEAD_PER_RUN);
+    Ok(Plan {
         configs,
         excluded,
         runs,
         measure_per_run,
         wall_per_run,
         together: exp.pinger_mode == Pingers::Together,
-    }
+    })
 }
 
 impl Plan {
     /// Estimated wall time of the whole sweep.
     pub fn estimate(&self) -> Duration {
-        self.wall_per_run * self.groups().len() as u32
+        let groups = u32::try_from(self.groups().len()).unwrap_or(u32::MAX);
+        self.wall_per_run.saturating_mul(groups)
     }
 
     /// The runs that run at the same time (indices into [`Plan::runs`]): the pingers of one

@@ -17,6 +17,8 @@ pub struct PlanReport {
     pub file: String,
     pub configs: Vec<PlannedConfig>,
     pub excluded: Vec<ExcludedConfig>,
+    /// Configurations a role would refuse: `sweep run` refuses the file while there are any.
+    pub refused: Vec<crate::check::Refusal>,
     pub runs: usize,
     pub repetitions: u32,
     pub together: bool,
@@ -79,6 +81,7 @@ impl PlanReport {
                     why: e.why.clone(),
                 })
                 .collect(),
+            refused: Vec::new(),
             runs: plan.runs.len(),
             repetitions: exp.probe.repetitions,
             together: plan.together,
@@ -118,6 +121,13 @@ impl fmt::Display for PlanReport {
         }
         for e in &self.excluded {
             writeln!(f, "  excluded {}  {}: {}", e.config, e.label, e.why)?;
+        }
+        for r in &self.refused {
+            writeln!(
+                f,
+                "  REFUSED {}  {}: {} refuses {}",
+                r.config, r.label, r.role, r.why
+            )?;
         }
         if self.together {
             writeln!(

@@ -19,6 +19,7 @@ use crate::rate::{self, Derived};
 use crate::roles::batch;
 use crate::store::Store;
 use crate::transport;
+use host::owner::{Lease, Owned};
 /// How to run a sweep.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -110,6 +111,12 @@ fn check_hosts(exp: &Experiment, local_bin: &Path) -> Result<String, Error> {
             )));
         }
     }
+    for role in exp.pingers.iter().chain([&exp.fwd_host]) {
+        let h = &exp.hosts[role];
+        if h.exec == Exec::Local {
+            local_iface(exp, h)?;
+        }
+    }
     if exp.hosts[&exp.fwd_host].ip.is_none() {
         return Err(Error::BadInput(format!(
             "host {:?} (fwd) has no address: give ip = \"A.B.C.D\" in [hosts.{}]",
@@ -137,6 +144,34 @@ fn check_hosts(exp: &Experiment, local_bin: &Path) -> Result<String, Error> {
     Ok(facts)
 }
 
+/// A local host's interface must exist (in its namespace) and have the host's queue.
+fn local_iface(exp: &Experiment, h: &crate::experiment::HostSpec) -> Result<(), Error> {
+    let iface = h.iface.clone().unwrap_or_default();
+    let name = iface.clone();
+    let info = match &h.netns {
+        Some(ns) => host::netns::run_in(ns, move || host::iface::info(&name)).and_then(|r| r),
+        None => host::iface::info(&name),
+    };
+    let line = crate::experiment::line_of(&exp.text, &format!("hosts.{}", h.name));
+    let info = info.map_err(|e| {
+        Error::BadInput(format!(
+            "host {:?} (line {line}): {e}: fix iface or netns in [hosts.{}]",
+            h.name, h.name
+        ))
+    })?;
+    let have = info.num_rx_queues.min(info.num_tx_queues).max(1);
+    if h.queue >= have {
+        return Err(Error::BadInput(format!(
+            "host {:?} (line {line}): queue = {} but {iface} has queues 0 to {}: give one of those in [hosts.{}]",
+            h.name,
+            h.queue,
+            have - 1,
+            h.name
+        )));
+    }
+    Ok(())
+}
+
 /// A local host's `cpu` this process may not use (a machine with fewer CPUs than the file
 /// assumes) is dropped with a note, so the roles float instead of failing every run.
 fn drop_missing_cpus(exp: &mut Experiment) -> Vec<String> {
@@ -160,7 +195,7 @@ fn drop_missing_cpus(exp: &mut Experiment) -> Vec<String> {
 
 /// Runs the sweep of `exp`; `stop` is set by SIGINT/SIGTERM.
 pub fn run(exp: &Experiment, opts: &Options, stop: &AtomicBool) -> Result<Outcome, Error> {
-    run_plan(exp, &expand(exp), opts, stop)
+    run_plan(exp, &expand(exp)?, opts, stop)
 }
 
 /// The lowest median RTT measured so far, and where (`calibration`, `run <id>`).
@@ -253,34 +288,115 @@ fn calibrate(
     })
 }
 
-/// Runs `plan` (an expansion of `exp`, or a part of one).
+/// What holds a sweep directory.
+const HOLDER: &str = "xdplat sweep run";
+
+/// Runs `plan` (an expansion of `exp`, or a part of one). Everything is checked first (every
+/// configuration against the roles, the output directory); then the directory's lease is taken
+/// (refused while another live sweep holds it), what an earlier session of this sweep left is
+/// cleaned up or taken over, and only then is anything made.
 pub fn run_plan(
     exp: &Experiment,
     plan: &Plan,
     opts: &Options,
     stop: &AtomicBool,
 ) -> Result<Outcome, Error> {
+    crate::check::refuse(exp, &crate::check::configs(exp, plan))?;
+    Store::check(&opts.out, &exp.text, opts.resume)?;
+    let mut lease = Lease::acquire(&opts.out, HOLDER)?;
+    let created = lease.created_dir();
+    let mut made = Made::default();
+    let result = run_leased(exp, plan, opts, stop, &mut lease, &mut made);
+    // the testbed this sweep made is removed however it ends, and then off the record
+    if let Some(guard) = made.testbed.take() {
+        let name = guard.name().to_string();
+        drop(guard);
+        if host::testbed::status(&name).is_err() {
+            let _ = lease.release(&Owned::Testbed(name));
+        }
+    }
+    if result.is_err() {
+        drop(lease);
+        Store::remove_unbegun(&opts.out, created);
+    }
+    result
+}
+
+/// What a sweep made on the host, undone at its end.
+#[derive(Default)]
+struct Made {
+    testbed: Option<host::testbed::Guard>,
+}
+
+/// Brings the experiment's testbed up when it is missing, recorded in the lease before it is
+/// made; one an earlier session of this sweep made (and left, killed) is taken over; one that
+/// was up already and is not on record is the user's, left alone.
+fn testbed(
+    exp: &Experiment,
+    lease: &mut Lease,
+    made: &mut Made,
+    progress: &mut Vec<String>,
+) -> Result<Option<host::testbed::Status>, Error> {
+    for o in lease.previous().to_vec() {
+        let Owned::Testbed(name) = &o else { continue };
+        match host::testbed::status(name) {
+            Ok(status) if exp.testbed.as_ref() == Some(name) => {
+                lease.adopt(&o)?;
+                made.testbed = Some(host::testbed::Guard {
+                    status,
+                    say_removed: false,
+                });
+                progress.push(format!(
+                    "testbed {name} was made by an interrupted session of this sweep: taken over (removed at the end)"
+                ));
+            }
+            Ok(_) => {
+                host::testbed::down(name)?;
+                lease.forget_previous(&o)?;
+                progress.push(format!(
+                    "removed testbed {name}, made by an interrupted session of this sweep"
+                ));
+            }
+            Err(_) => lease.forget_previous(&o)?,
+        }
+    }
+    let Some(name) = exp.testbed.clone() else {
+        return Ok(None);
+    };
+    if let Some(g) = &made.testbed {
+        return Ok(Some(g.status.clone()));
+    }
+    if let Ok(s) = host::testbed::status(&name) {
+        return Ok(Some(s));
+    }
+    let c = format!("{name}-c");
+    let with_c = exp
+        .pingers
+        .iter()
+        .any(|p| exp.hosts[p].netns.as_deref() == Some(c.as_str()));
+    lease.record(Owned::Testbed(name.clone()))?;
+    let guard = host::testbed::Guard::up(&host::testbed::TestbedSpec {
+        name: name.clone(),
+        queues: 1,
+        with_c,
+    })?;
+    let status = guard.status.clone();
+    made.testbed = Some(guard);
+    Ok(Some(status))
+}
+
+fn run_leased(
+    exp: &Experiment,
+    plan: &Plan,
+    opts: &Options,
+    stop: &AtomicBool,
+    lease: &mut Lease,
+    made: &mut Made,
+) -> Result<Outcome, Error> {
     let t0 = Instant::now();
     let mut exp = exp.clone();
-    // a testbed the sweep brings up is taken down at the end; one already up is left alone
-    let mut _testbed = None;
-    if let Some(name) = exp.testbed.clone() {
-        let status = match host::testbed::status(&name) {
-            Ok(s) => s,
-            Err(_) => {
-                let c = format!("{name}-c");
-                let with_c = exp
-                    .pingers
-                    .iter()
-                    .any(|p| exp.hosts[p].netns.as_deref() == Some(c.as_str()));
-                let guard = host::testbed::Guard::up(&host::testbed::TestbedSpec {
-                    name: name.clone(),
-                    queues: 1,
-                    with_c,
-                })?;
-                _testbed.insert(guard).status.clone()
-            }
-        };
+    let mut notes = Vec::new();
+    if let Some(status) = testbed(&exp, lease, made, &mut notes)? {
         fill_from_testbed(&mut exp, &status);
     }
     let facts = check_hosts(&exp, &opts.local_bin)?;
@@ -291,7 +407,7 @@ pub fn run_plan(
         h.env.insert(crate::store::OWNER_ENV.into(), mark.clone());
     }
     let mut progress = Progress::new(opts.json, plan.runs.len());
-    for n in unpinned {
+    for n in notes.into_iter().chain(unpinned) {
         progress.note(&n);
     }
     for n in store.clean_leftovers()? {
@@ -413,7 +529,10 @@ pub fn run_plan(
             let b = batch(&exp, cfg);
             out.measured += members
                 .iter()
-                .map(|m| m.exp.probe.interval * (m.exp.count(b) / b.max(1)) as u32)
+                .map(|m| {
+                    let n = u32::try_from(m.exp.count(b) / b.max(1)).unwrap_or(u32::MAX);
+                    m.exp.probe.interval.saturating_mul(n)
+                })
                 .max()
                 .unwrap_or_default();
         }

@@ -18,6 +18,8 @@ const INDEX: &str = "index.json";
 const CHILDREN: &str = ".children";
 const REMOTE: &str = ".remote-holders";
 const CALIBRATION: &str = "calibration";
+/// What `host::owner::Lease` keeps in a sweep directory.
+const LEASE_FILES: [&str; 3] = [".lock", ".owner.json", "..owner.json.tmp"];
 
 /// Set in the environment of every local role process of a sweep (the sweep directory), so that
 /// a resumed sweep finds the roles a SIGKILL left even when they were started a moment before
@@ -53,13 +55,12 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
 }
 
 impl Store {
-    /// Opens `dir` for a sweep of the file `text`: a new directory, or (with `resume`) one
-    /// holding the same experiment. Anything else is refused.
-    pub fn open(dir: &Path, text: &str, facts: &str, resume: bool) -> Result<Store, Error> {
+    /// Checks `dir` for a sweep of the file `text` before anything is made there: a writable
+    /// place, and either a new (or empty) directory, or (with `resume`) one holding the same
+    /// experiment. Anything else is refused (bad input). Reads only.
+    pub fn check(dir: &Path, text: &str, resume: bool) -> Result<(), Error> {
+        host::owner::check_out_dir("--out", dir).map_err(Error::BadInput)?;
         let exp = dir.join(EXPERIMENT);
-        let store = Store {
-            dir: dir.to_path_buf(),
-        };
         if exp.exists() {
             if !resume {
                 return Err(Error::BadInput(format!(
@@ -75,19 +76,35 @@ impl Store {
                     exp.display()
                 )));
             }
-            return Ok(store);
+            return Ok(());
         }
-        // an empty runs/ is what a sweep killed before its first write leaves
-        let empty_runs = |e: &std::fs::DirEntry| {
-            e.file_name() == "runs"
-                && std::fs::read_dir(e.path()).is_ok_and(|mut r| r.next().is_none())
+        // an empty runs/ is what a sweep killed before its first write leaves, the lease files
+        // what one refused before it began
+        let ours = |e: &std::fs::DirEntry| {
+            let name = e.file_name();
+            (name == "runs" && std::fs::read_dir(e.path()).is_ok_and(|mut r| r.next().is_none()))
+                || LEASE_FILES.iter().any(|f| name == *f)
         };
-        let non_empty = std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| !empty_runs(&e)));
+        let non_empty = std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| !ours(&e)));
         if non_empty {
             return Err(Error::BadInput(format!(
                 "{} exists and is not a sweep directory: choose another --out",
                 dir.display()
             )));
+        }
+        Ok(())
+    }
+
+    /// Opens `dir` (checked by [`Store::check`], its lease held) for a sweep of the file `text`:
+    /// writes `experiment.toml` with the host `facts` when it is new.
+    pub fn open(dir: &Path, text: &str, facts: &str, resume: bool) -> Result<Store, Error> {
+        Store::check(dir, text, resume)?;
+        let store = Store {
+            dir: dir.to_path_buf(),
+        };
+        let exp = dir.join(EXPERIMENT);
+        if exp.exists() {
+            return Ok(store);
         }
         std::fs::create_dir_all(dir.join("runs"))
             .map_err(|e| Error::io("create", dir.join("runs"), e))?;
@@ -100,6 +117,26 @@ impl Store {
         }
         write_atomic(&exp, body.as_bytes())?;
         Ok(store)
+    }
+
+    /// True when `dir` holds a sweep (its `experiment.toml`).
+    pub fn holds_sweep(dir: &Path) -> bool {
+        dir.join(EXPERIMENT).is_file()
+    }
+
+    /// Removes what a sweep refused before it began left in `dir` (the lease files, an empty
+    /// `runs/`), and `dir` itself when `created` and empty. Never touches a sweep's results.
+    pub fn remove_unbegun(dir: &Path, created: bool) {
+        if Store::holds_sweep(dir) {
+            return;
+        }
+        for f in LEASE_FILES {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        let _ = std::fs::remove_dir(dir.join("runs"));
+        if created {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 
     /// The value of [`OWNER_ENV`] for this sweep's role processes.
@@ -270,14 +307,4 @@ fn owned_by(entry: &[u8]) -> Vec<u32> {
         .collect()
 }
 
-/// The start time (clock ticks since boot) of process `pid`, from /proc/PID/stat.
-fn start_time(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 1..];
-    // fields after the command: state(3) ... starttime(22); a zombie is as good as gone
-    let mut f = rest.split_whitespace();
-    if f.next()? == "Z" {
-        return None;
-    }
-    f.nth(18)?.parse().ok()
-}
+use host::owner::start_time;

@@ -42,7 +42,7 @@ fwd.poll = true
 "#
     );
     let exp = parse(&text);
-    let plan = expand(&exp);
+    let plan = expand(&exp).expect("expands");
     // 8 combinations, 2 excluded (busy-poll off with 50 us), 1 of them included back
     assert_eq!(plan.excluded.len(), 1, "{:?}", plan.excluded);
     assert_eq!(plan.configs.len(), 7);
@@ -56,7 +56,7 @@ fwd.poll = true
     let ids: std::collections::BTreeSet<_> = plan.runs.iter().map(|r| r.id.clone()).collect();
     assert_eq!(ids.len(), 14, "run ids are unique");
     // ids are stable: the same file gives the same ids, whatever the axis order
-    let again = expand(&parse(&text));
+    let again = expand(&parse(&text)).expect("expands");
     assert_eq!(
         plan.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
         again.runs.iter().map(|r| &r.id).collect::<Vec<_>>()
@@ -65,7 +65,7 @@ fwd.poll = true
         "busy-poll = [false, true]\nbusy-poll-usecs = [20, 50]",
         "busy-poll-usecs = [20, 50]\nbusy-poll = [false, true]",
     );
-    let ids2: std::collections::BTreeSet<_> = expand(&parse(&reordered))
+    let ids2: std::collections::BTreeSet<_> = expand(&parse(&reordered)).expect("expands")
         .runs
         .into_iter()
         .map(|r| r.id)
@@ -78,7 +78,7 @@ fn baseline_and_defaults() {
     let exp = parse("[axes]\nxdp-mode = [\"drv\", \"skb\"]\n");
     assert_eq!(exp.testbed.as_deref(), Some("lab"));
     assert_eq!(exp.probe.repetitions, 3);
-    let plan = expand(&exp);
+    let plan = expand(&exp).expect("expands");
     assert_eq!(plan.configs.len(), 3);
     assert!(plan.configs[2].baseline);
     assert_eq!(plan.runs.len(), 9);
@@ -90,7 +90,7 @@ fn scopes_and_host_settings() {
     let exp = parse(&format!(
         "{BASE}\n[axes]\n\"b.gro-flush-timeout\" = {{ values = [0, 200000], on-unsupported = \"skip\" }}\nping.poll = [true]\n"
     ));
-    let plan = expand(&exp);
+    let plan = expand(&exp).expect("expands");
     assert_eq!(plan.configs.len(), 2);
     assert_eq!(exp.axes.len(), 2);
     let params = sweep::roles::extra_params(&exp, &plan.configs[1]);
@@ -125,7 +125,7 @@ fn errors_name_key_and_line() {
 fn shipped_examples_parse() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let quick = Experiment::load(&root.join("quick.toml")).expect("quick.toml");
-    let plan = expand(&quick);
+    let plan = expand(&quick).expect("expands");
     assert!(
         plan.configs.len() >= 9,
         "at least 8 configurations + baseline"
@@ -133,7 +133,7 @@ fn shipped_examples_parse() {
     assert!(plan.configs.iter().any(|c| c.baseline));
     assert!(plan.estimate().as_secs() < 150, "{:?}", plan.estimate());
     let paper = Experiment::load(&root.join("paper.toml")).expect("paper.toml");
-    let plan = expand(&paper);
+    let plan = expand(&paper).expect("expands");
     assert!(!plan.excluded.is_empty());
     assert_eq!(paper.probe.duration.as_secs(), 30);
 }
@@ -180,7 +180,7 @@ fn two_pingers_double_the_runs() {
     let exp = parse(&format!(
         "{BASE}\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n[axes]\npoll = [false, true]\n"
     ));
-    let plan = expand(&exp);
+    let plan = expand(&exp).expect("expands");
     assert_eq!(plan.configs.len(), 2);
     assert_eq!(plan.runs.len(), 2 * 2 * 2);
     assert!(plan.runs.iter().any(|r| r.id.contains("-c-r1")));
@@ -195,7 +195,7 @@ fn pingers_together_group_the_runs() {
     let exp = parse(&format!(
         "{BASE}\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\npingers = \"together\"\n[axes]\npoll = [false, true]\n"
     ));
-    let plan = expand(&exp);
+    let plan = expand(&exp).expect("expands");
     assert_eq!(plan.runs.len(), 2 * 2 * 2);
     let groups = plan.groups();
     // one group per configuration and repetition, holding both pingers
@@ -212,7 +212,7 @@ fn pingers_together_group_the_runs() {
     // the same ids as in turn: a file can switch modes and keep its run names
     let in_turn = expand(&parse(&format!(
         "{BASE}\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n[axes]\npoll = [false, true]\n"
-    )));
+    ))).expect("expands");
     let mut a: Vec<_> = plan.runs.iter().map(|r| r.id.clone()).collect();
     let mut b: Vec<_> = in_turn.runs.iter().map(|r| r.id.clone()).collect();
     a.sort();

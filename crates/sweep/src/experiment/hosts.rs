@@ -103,6 +103,17 @@ pub(super) fn host_spec(
     if h.local && ways > 1 {
         return Err("local = true cannot be combined with netns or ssh".into());
     }
+    if h.netns.is_some() && h.ssh.is_some() {
+        // (the representation can hold both, a namespace on a remote host, for testbeds
+        // that make such hosts themselves; a file says one way)
+        return Err(
+            "netns and ssh are two ways to reach a host: give one (netns = \"NS\" for a namespace here, ssh = \"user@server\" for another machine)"
+                .into(),
+        );
+    }
+    if let Some(ns) = &h.netns {
+        host::netns::validate_name(ns).map_err(|e| format!("netns = {ns:?}: {e}"))?;
+    }
     let exec = match h.ssh {
         Some(dest) => {
             if dest.is_empty() || dest.starts_with('-') || dest.contains(char::is_whitespace) {

@@ -388,6 +388,7 @@ impl Experiment {
             exclude,
             include,
         };
+        crate::check::file(&exp)?;
         Ok(exp)
     }
 
@@ -423,7 +424,10 @@ impl Experiment {
             Some(n) => n,
             None => {
                 let per = self.probe.interval.as_nanos().max(1);
-                (self.probe.duration.as_nanos() / per).max(1) as u64 * batch.max(1)
+                let batches = (self.probe.duration.as_nanos() / per).max(1);
+                u64::try_from(batches)
+                    .unwrap_or(u64::MAX)
+                    .saturating_mul(batch.max(1))
             }
         }
     }
