@@ -4,9 +4,10 @@
 mod cmd;
 mod exit;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> std::process::ExitCode {
-    let cli = cmd::Cli::parse();
+    let matches = cmd::with_negative_values(cmd::Cli::command()).get_matches();
+    let cli = cmd::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     exit::run(cli)
 }

@@ -1,11 +1,13 @@
 //! `xdplat demo`: the whole pipeline on the local namespace testbed: testbed up, the sweep of
 //! `examples/quick.toml` (8 AF_XDP configurations and the kernel baseline, about two minutes),
-//! the analysis, the path of `report.html`, testbed down (also on error or Ctrl-C).
+//! the analysis, the path of `report.html`, testbed down (also on error or Ctrl-C). Everything is
+//! checked before anything is made; the testbed belongs to the sweep (recorded in its lease).
 
 use std::path::PathBuf;
 
 use crate::cmd::common::require_root;
 use crate::cmd::sweep;
+use crate::exit::{bad_input, classify};
 
 /// The demo's experiment, built in so that the demo runs from any directory.
 const QUICK: &str = include_str!("../../../../examples/quick.toml");
@@ -22,11 +24,44 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     require_root("xdplat demo")?;
+    // every check before anything is made: the experiment (with what its roles would refuse),
+    // then --out
+    let exp = match &args.file {
+        Some(f) => sweep::sweep_file(f)?,
+        None => ::sweep::Experiment::parse(QUICK, "examples/quick.toml").map_err(classify)?,
+    };
+    let plan = ::sweep::expand(&exp).map_err(classify)?;
+    ::sweep::check::refuse(&exp, &::sweep::check::configs(&exp, &plan)).map_err(classify)?;
+    host::owner::check_out_dir("--out", &args.out).map_err(bad_input)?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let dir = args.out.join(stamp.to_string());
+    let dir = (0..)
+        .map(|n| match n {
+            0 => args.out.join(stamp.to_string()),
+            n => args.out.join(format!("{stamp}-{n}")),
+        })
+        .find(|d| !d.exists())
+        .unwrap_or_default();
     std::fs::create_dir_all(&dir)?;
+    let out = dir.join("sweep");
+    let result = demo_in(&args, &exp, &dir, &out);
+    // refused before the sweep began: nothing of this demo stays
+    if let Err(e) = &result
+        && e.chain().any(|c| c.is::<crate::exit::BadInput>())
+        && !::sweep::store::Store::holds_sweep(&out)
+    {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn demo_in(
+    args: &Args,
+    exp: &::sweep::Experiment,
+    dir: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
     let file = match &args.file {
         Some(f) => f.clone(),
         None => {
@@ -35,33 +70,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             f
         }
     };
-    let exp = sweep::sweep_file(&file)?;
-    // removed however the demo ends
-    let _down = match &exp.testbed {
-        Some(name) => {
-            let mut guard = host::testbed::Guard::up(&host::testbed::TestbedSpec {
-                name: name.clone(),
-                queues: 1,
-                with_c: false,
-            })
-            .map_err(crate::exit::classify)?;
-            guard.say_removed = true;
-            let l = &guard.status.links[0];
-            println!(
-                "testbed {}: {} ({}) <-> {} ({})",
-                guard.name(),
-                l.a.netns,
-                l.a.ipv4,
-                l.b.netns,
-                l.b.ipv4
-            );
-            Some(guard)
-        }
-        None => None,
-    };
-    let out = dir.join("sweep");
+    if let Some(name) = &exp.testbed {
+        println!(
+            "testbed {name}: namespaces {name}-a and {name}-b, made by the sweep (unless already up) and removed at its end"
+        );
+    }
     println!("sweep of {} into {}", file.display(), out.display());
-    let outcome = sweep::run_sweep(&file, &out, false, false)?;
+    let outcome = sweep::run_sweep(&file, out, false, false)?;
     if outcome.done == 0 {
         anyhow::bail!("no run completed: nothing to analyse");
     }
@@ -74,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "analysis: the kernel baseline is clustered with the AF_XDP configurations, not used as a ceiling (veth); `xdplat analyze {}` applies the paper's ceiling",
         out.display()
     );
-    sweep::analyze_into(&out, &report, &["--no-baseline"])?;
+    sweep::analyze_into(out, &report, &["--no-baseline"])?;
     // `analyze` prints the path of report.html (or of the index of a split report)
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `xdplat doctor`: what this machine and its interfaces can and cannot do for AF_XDP latency
 //! measurements, and what each gap means for a result (the engine: `probe::doctor`). A report: it
-//! exits 0 whatever is missing, 2 only for a bad `--iface`/`--netns`.
+//! exits 0 whatever is missing, 2 only for a bad `--iface`, `--netns` or `--queue`.
 
 use crate::cmd::common::enter_netns;
 use crate::exit::classify;
@@ -13,8 +13,8 @@ pub struct Args {
     /// Examine this interface only, and try XDP attach and AF_XDP binds on it.
     #[arg(long)]
     pub iface: Option<String>,
-    /// Queue for the AF_XDP bind tries.
-    #[arg(long, default_value_t = 0)]
+    /// Queue for the AF_XDP bind tries (with --iface).
+    #[arg(long, default_value_t = 0, requires = "iface")]
     pub queue: u32,
     /// Read only: no attach or bind tries (a drv-mode attach resets the rings of some NICs).
     #[arg(long)]
@@ -25,6 +25,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(ns) = &args.netns {
+        host::netns::validate_name(ns).map_err(classify)?;
+    }
     let _ns = enter_netns(args.netns.as_deref())?;
     let report = probe::doctor::run(&probe::doctor::Options {
         netns: args.netns,

@@ -39,7 +39,6 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let knobs = args.knobs.knobs;
     let netns = args.at.netns.as_deref();
-    probe::preflight::require_role_caps("xdplat fwd", netns.is_some(), &knobs).map_err(classify)?;
     let plan = FwdPlan {
         iface: args.at.iface,
         queue: args.at.queue,
@@ -53,6 +52,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             hold: args.hold,
         },
     };
+    // the values first, then the privileges, then the namespace and the interface (serve)
+    probe::check::fwd(&plan).map_err(classify)?;
+    if let Some(ns) = netns {
+        host::netns::validate_name(ns).map_err(classify)?;
+    }
+    probe::preflight::require_role_caps("xdplat fwd", netns.is_some(), &plan.knobs)
+        .map_err(classify)?;
     let _ns = enter_netns(netns)?;
     let stop = stop_flag()?;
     let end = serve(&plan, &stop, &mut |ready| {

@@ -124,9 +124,12 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
             s.key()
         )));
     }
+    // every check before the lock and the crash recovery it triggers: the values (above), the
+    // namespace and the interface
+    let target = a.target.target();
+    hostconfig::check_target(&target).map_err(classify)?;
     // Registered before the first change, so a signal during apply is not lost.
     let stop = if a.hold { Some(stop_flag()?) } else { None };
-    let target = a.target.target();
     let mut hc = HostConfig::new(dir).map_err(classify)?;
     print_recovered(&hc);
     let on_unsupported = if a.skip_unsupported {

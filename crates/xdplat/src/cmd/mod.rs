@@ -56,6 +56,20 @@ enum Command {
     Sweep(sweep::Cmd),
 }
 
+/// Every option that takes a value accepts one that starts with `-` and a digit, so that
+/// `--size -1` is refused by the option's own parser, naming it, instead of being taken for an
+/// unknown flag.
+pub fn with_negative_values(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        if a.get_action().takes_values() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    })
+    .mut_subcommands(with_negative_values)
+}
+
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Testbed(cmd) => testbed::run(cmd),

@@ -5,7 +5,8 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use probe::measure::{PingPlan, count_for, default_window, measure};
+use probe::check::count_for;
+use probe::measure::{PingPlan, default_window, measure};
 use probe::ping::Progress;
 
 use crate::cmd::common::{enter_netns, parse_duration, stop_flag};
@@ -66,8 +67,6 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let knobs = args.knobs.knobs;
     let netns = args.at.netns.as_deref();
-    probe::preflight::require_role_caps("xdplat ping", netns.is_some(), &knobs)
-        .map_err(classify)?;
     let count = match args.count {
         Some(n) => n,
         None => count_for(args.duration, args.interval, knobs.batch).map_err(classify)?,
@@ -93,6 +92,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         sample_every: args.sample_every,
         knobs,
     };
+    // the values first (exit 2 whoever runs it), then the privileges, then the namespace, the
+    // interface and --out (measure checks those before it touches anything)
+    probe::check::ping(&plan).map_err(classify)?;
+    if let Some(ns) = netns {
+        host::netns::validate_name(ns).map_err(classify)?;
+    }
+    probe::preflight::require_role_caps("xdplat ping", netns.is_some(), &plan.knobs)
+        .map_err(classify)?;
     let _ns = enter_netns(netns)?;
     let stop = stop_flag()?;
     let quiet = args.quiet;

@@ -87,16 +87,19 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     }
 }
 
+/// The plan, with the configurations `sweep run` would refuse (then exit 2, as `run` would).
 fn plan(a: &PlanArgs) -> anyhow::Result<()> {
     let exp = sweep::Experiment::load(&a.file).map_err(classify)?;
-    let plan = sweep::expand(&exp);
-    let report = sweep::report::PlanReport::new(&a.file.display().to_string(), &exp, &plan);
+    let plan = sweep::expand(&exp).map_err(classify)?;
+    let refused = sweep::check::configs(&exp, &plan);
+    let mut report = sweep::report::PlanReport::new(&a.file.display().to_string(), &exp, &plan);
+    report.refused.clone_from(&refused);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{report}");
     }
-    Ok(())
+    sweep::check::refuse(&exp, &refused).map_err(classify)
 }
 
 /// `xdplat analyze DIR --out REPORT` in process.
@@ -116,6 +119,23 @@ pub fn analyze_into(dir: &Path, report: &Path, extra: &[&str]) -> anyhow::Result
 
 fn load(a: &LoadArgs) -> anyhow::Result<()> {
     require_root("xdplat sweep load")?;
+    let lo = sweep::load::LoadOptions {
+        per_cluster: a.per_cluster,
+        count: a.count,
+        high_interval: a.high_interval,
+        sample_every: a.sample_every,
+    };
+    // every check before the analysis is written: the options, the sweep, its analysis file
+    lo.validate().map_err(classify)?;
+    sweep::load::experiment_of(&a.dir).map_err(classify)?;
+    if let Some(f) = &a.analysis
+        && !f.is_file()
+    {
+        return Err(crate::exit::bad_input(format!(
+            "--analysis {}: no such file: give an analysis.json of `xdplat analyze`",
+            f.display()
+        )));
+    }
     let analysis = match &a.analysis {
         Some(f) => f.clone(),
         None => {
@@ -134,12 +154,6 @@ fn load(a: &LoadArgs) -> anyhow::Result<()> {
         json: a.json,
         local_bin: std::env::current_exe()?,
         state: host::StateDir::from_env(),
-    };
-    let lo = sweep::load::LoadOptions {
-        per_cluster: a.per_cluster,
-        count: a.count,
-        high_interval: a.high_interval,
-        sample_every: a.sample_every,
     };
     let phases = sweep::load::run_load(&a.dir, &analysis, &lo, &opts, &stop).map_err(classify)?;
     for p in &phases {
