@@ -83,6 +83,7 @@ fn us(ns: f64) -> String {
 /// Applies the filters to `configs` whose statistics are `stats` (same order).
 pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) -> Filtered {
     let mut out = Filtered::default();
+    let how = opts.method.over_reps();
     let exclude = |out: &mut Filtered, c: &Config, filter: &str, why: String| {
         out.excluded.push(Excluded {
             config: c.id.clone(),
@@ -98,7 +99,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             .iter()
             .zip(stats)
             .filter(|(c, _)| is_baseline(c))
-            .filter_map(|(_, s)| s.map(|s| s.median))
+            .filter_map(|(_, s)| s.map(|s| s.median_of(how)))
             .collect();
         if !base.is_empty() {
             out.ceiling_ns = Some(base.iter().sum::<f64>() / base.len() as f64);
@@ -106,7 +107,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
         }
     }
     for (i, (c, s)) in configs.iter().zip(stats).enumerate() {
-        let Some(s) = s else {
+        let Some(stats) = s else {
             exclude(
                 &mut out,
                 c,
@@ -115,6 +116,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             );
             continue;
         };
+        let median = stats.median_of(how);
         if opts.baseline && opts.max_latency_ns.is_none() && is_baseline(c) {
             exclude(
                 &mut out,
@@ -122,13 +124,13 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
                 "baseline",
                 format!(
                     "kernel baseline (backend=udp), median {}: the reference, not clustered",
-                    us(s.median)
+                    us(median)
                 ),
             );
             continue;
         }
         if let Some(max) = opts.max_loss
-            && s.loss_rate > max
+            && stats.loss_rate > max
         {
             exclude(
                 &mut out,
@@ -136,7 +138,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
                 "loss",
                 format!(
                     "loss rate {:.2}% above {:.2}%",
-                    s.loss_rate * 100.0,
+                    stats.loss_rate * 100.0,
                     max * 100.0
                 ),
             );
@@ -145,7 +147,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
         if opts.interval_filter
             && let Some(iv) = interval_ns(c)
             && iv > 0.0
-            && s.median >= opts.interval_fraction * iv
+            && median >= opts.interval_fraction * iv
         {
             exclude(
                 &mut out,
@@ -153,7 +155,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
                 "interval",
                 format!(
                     "median {} is at least {:.0}% of the send interval {} (packets wait for the next batch)",
-                    us(s.median),
+                    us(median),
                     opts.interval_fraction * 100.0,
                     us(iv)
                 ),
@@ -161,14 +163,14 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             continue;
         }
         if let Some(ceil) = out.ceiling_ns
-            && s.median > ceil
+            && median > ceil
         {
             let src = out.ceiling_source.clone().unwrap_or_default();
             exclude(
                 &mut out,
                 c,
                 "max-latency",
-                format!("median {} above {} ({src})", us(s.median), us(ceil)),
+                format!("median {} above {} ({src})", us(median), us(ceil)),
             );
             continue;
         }
@@ -209,6 +211,15 @@ mod tests {
             rep_spread_ns: 0.0,
             rep_cv: 0.0,
             cpu_ns: None,
+            robust: crate::robust::ConfigSummary {
+                median,
+                q1: median,
+                q3: median,
+                rep_spread_ns: 0.0,
+                rep_cv: 0.0,
+                se_ns: 0.0,
+                reps: 1,
+            },
         })
     }
 
