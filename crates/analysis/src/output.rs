@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analyze::{Analysis, Options};
+use crate::analyze::Analysis;
 use crate::model::Dataset;
+use crate::options::Options;
 use crate::report::{Plots, html};
 use crate::{Error, plots, tables};
 
