@@ -80,7 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "analysis: the kernel baseline is clustered with the AF_XDP configurations, not used as a ceiling (veth); `xdplat analyze {}` applies the paper's ceiling",
         out.display()
     );
-    sweep::analyze_into(&out, &report, &["--no-baseline"])?;
+    let opts = analysis::Options {
+        baseline: false,
+        ..Default::default()
+    };
+    sweep::analyze_into(&out, &report, opts)?;
     // `analyze` prints the path of report.html (or of the index of a split report)
     Ok(())
 }
