@@ -12,7 +12,7 @@ impl Noise {
     pub fn new(seed: u64) -> Self {
         Noise(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    fn uniform(&mut self) -> f64 {
+    pub fn uniform(&mut self) -> f64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -88,4 +88,131 @@ pub fn paper_like(seed: u64) -> Dataset {
         }
     }
     dataset(sets, 3, 400, seed)
+}
+
+/// One run of `n` RTTs with a realistic tail around `base` (ns): a skewed body (0.9 × base plus
+/// an exponential of mean 0.1 × base, plus 1 % Gaussian jitter), spikes in `spike_rate` of the
+/// samples (log-uniform between 0.2 and 5 ms: scheduling and interrupts), and about one sample
+/// in 400 that waited a whole send interval (`interval_ns`) for the next batch.
+pub fn heavy_run(
+    noise: &mut Noise,
+    base: f64,
+    n: usize,
+    spike_rate: f64,
+    interval_ns: f64,
+) -> Vec<i64> {
+    (0..n)
+        .map(|_| {
+            let u = noise.uniform();
+            let x = if u < spike_rate {
+                200_000.0 * 25f64.powf(noise.uniform())
+            } else if u < spike_rate + 0.0025 {
+                interval_ns * (0.9 + 0.1 * noise.uniform())
+            } else {
+                0.9 * base - 0.1 * base * noise.uniform().ln() + 0.01 * base * noise.normal()
+            };
+            x.max(1.0) as i64
+        })
+        .collect()
+}
+
+/// A configuration planted at `base` ns: `reps` heavy-tailed runs of `n` RTTs, each repetition
+/// drifting by a few percent (3 % standard deviation).
+pub fn heavy_config(
+    noise: &mut Noise,
+    id: String,
+    params: Params,
+    base: f64,
+    reps: u32,
+    n: usize,
+) -> Config {
+    let runs = (0..reps)
+        .map(|rep| {
+            let drift = 1.0 + 0.03 * noise.normal();
+            let mut rtts = heavy_run(noise, base * drift, n, 0.005, 1e6);
+            Run::from_rtts(
+                rep,
+                &mut rtts,
+                n as u64,
+                0,
+                format!("synthetic {id} rep {rep}"),
+            )
+        })
+        .collect();
+    Config { id, params, runs }
+}
+
+/// The planted cluster of the demo's structure, by who sleeps in poll(): neither (0, 6 µs),
+/// the receiver (1, 26 µs), the forwarder (2, 40 µs), both (3, 78 µs).
+pub fn planted_poll_cluster(fwd_poll: bool, poll: bool) -> usize {
+    match (fwd_poll, poll) {
+        (false, false) => 0,
+        (false, true) => 1,
+        (true, false) => 2,
+        (true, true) => 3,
+    }
+}
+
+const POLL_BASE_NS: [f64; 4] = [6_000.0, 26_000.0, 40_000.0, 78_000.0];
+
+/// A heavy-tailed sweep with the demo's structure: fwd_poll × poll decide the latency (four
+/// planted clusters); xdp_mode, need_wakeup and cstate are nuisance parameters that do not
+/// matter (each configuration is a few percent off its cluster's base at random); every run
+/// has spikes and interval-like samples; and two zero-copy configurations are interval-like
+/// outliers (their median is most of the 1 ms send interval: they waited for the next batch).
+/// Returns the dataset and the planted cluster of each configuration (`None` for the outliers).
+pub fn heavy_tailed(seed: u64, reps: u32, n: usize) -> (Dataset, Vec<Option<usize>>) {
+    let mut noise = Noise::new(seed);
+    let mut sets: Vec<(Params, f64, Option<usize>)> = Vec::new();
+    for fwd in [false, true] {
+        for poll in [false, true] {
+            for mode in ["drv", "skb"] {
+                for nw in [false, true] {
+                    for cs in [0, 1, 6] {
+                        let c = planted_poll_cluster(fwd, poll);
+                        let p = params(&[
+                            ("fwd_poll", fwd.into()),
+                            ("poll", poll.into()),
+                            ("xdp_mode", mode.into()),
+                            ("need_wakeup", nw.into()),
+                            ("cstate", cs.into()),
+                            ("bind", "copy".into()),
+                            ("interval_ns", 1_000_000.into()),
+                        ]);
+                        let base = POLL_BASE_NS[c] * (1.0 + 0.03 * noise.normal());
+                        sets.push((p, base, Some(c)));
+                    }
+                }
+            }
+        }
+    }
+    for nw in [false, true] {
+        let p = params(&[
+            ("fwd_poll", false.into()),
+            ("poll", false.into()),
+            ("xdp_mode", "drv".into()),
+            ("need_wakeup", nw.into()),
+            ("cstate", 0.into()),
+            ("bind", "zero-copy".into()),
+            ("interval_ns", 1_000_000.into()),
+        ]);
+        sets.push((p, 900_000.0, None));
+    }
+    let ids = config_ids(&sets.iter().map(|s| s.0.clone()).collect::<Vec<_>>());
+    let mut planted = Vec::new();
+    let configs = sets
+        .into_iter()
+        .zip(ids)
+        .map(|((p, base, c), id)| {
+            planted.push(c);
+            heavy_config(&mut noise, id, p, base, reps, n)
+        })
+        .collect();
+    (
+        Dataset {
+            source: "heavy-tailed synthetic".into(),
+            configs,
+        },
+        planted,
+    )
 }
