@@ -13,10 +13,10 @@ use crate::effects::{Effect, Interaction, effects, interactions};
 use crate::explain::{Point, Single, Structure, explanations, structure};
 use crate::filter::{Excluded, apply};
 use crate::kselect::{Clustering, Problem, cluster};
-use crate::model::{Dataset, Params};
+use crate::model::{Config, Dataset, Params, Run};
 use crate::options::{Aggregate, Feature, KChoice, Method, Options, Scaling};
 use crate::stages::{config_stages, mean_stages, merge_sources};
-use crate::stats::{ConfigStats, config_stats, feature_row, with_data};
+use crate::stats::{ConfigStats, config_stats, feature_row, has_stages, with_data};
 use crate::{Error, relevant};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -122,7 +122,8 @@ pub fn homogeneity_p(stats: &[ConfigStats]) -> f64 {
 
 /// The rows again from repetitions resampled with replacement (robust method's stability).
 fn resample_rows(
-    runs: &[Vec<&results::Describe>],
+    runs: &[Vec<&Run>],
+    features: &[Feature],
     opts: &Options,
     how: Aggregate,
 ) -> Vec<Vec<Vec<f64>>> {
@@ -134,13 +135,58 @@ fn resample_rows(
         .map(|_| {
             runs.iter()
                 .map(|r| {
-                    let pick: Vec<&results::Describe> =
+                    let pick: Vec<&Run> =
                         (0..r.len()).map(|_| r[rng.gen_range(0..r.len())]).collect();
-                    feature_row(&pick, &opts.features, how)
+                    feature_row(&pick, features, how)
                 })
                 .collect()
         })
         .collect()
+}
+
+/// The features clustered on: `asked`, with [`Feature::Stages`] replaced by the RTT's quantiles
+/// when a configuration lacks the round trip's stages (and a note saying so).
+fn resolve_features(asked: &[Feature], configs: &[&Config]) -> (Vec<Feature>, Option<String>) {
+    let lacking: Vec<&str> = configs
+        .iter()
+        .filter(|c| !has_stages(c))
+        .map(|c| c.id.as_str())
+        .collect();
+    if !asked.contains(&Feature::Stages) || lacking.is_empty() {
+        return (asked.to_vec(), None);
+    }
+    let mut out: Vec<Feature> = Vec::new();
+    for f in asked {
+        let add: &[Feature] = if *f == Feature::Stages {
+            &Feature::QUANTILES
+        } else {
+            std::slice::from_ref(f)
+        };
+        for a in add {
+            if !out.contains(a) {
+                out.push(*a);
+            }
+        }
+    }
+    let names: Vec<&str> = out.iter().map(|f| f.name()).collect();
+    let why = if lacking.len() == configs.len() {
+        "no configuration carries the round trip's stages (A and B stamping with one clock)"
+            .to_string()
+    } else {
+        format!(
+            "{} of {} configurations lack the round trip's stages (first: {})",
+            lacking.len(),
+            configs.len(),
+            lacking[0]
+        )
+    };
+    (
+        out,
+        Some(format!(
+            "{why}: clustered on the RTT's {}",
+            names.join(", ")
+        )),
+    )
 }
 
 /// Runs `f` in a one-thread rayon pool. linfa's k-means assigns points in parallel; on a few
@@ -189,11 +235,12 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         .iter()
         .map(|&i| stats[i].expect("kept configs have data"))
         .collect();
-    let runs: Vec<Vec<&results::Describe>> =
-        kept.iter().map(|&i| with_data(&ds.configs[i])).collect();
+    let runs: Vec<Vec<&Run>> = kept.iter().map(|&i| with_data(&ds.configs[i])).collect();
+    let kept_configs: Vec<&Config> = kept.iter().map(|&i| &ds.configs[i]).collect();
+    let (features, feature_note) = resolve_features(&opts.features, &kept_configs);
     let rows: Vec<Vec<f64>> = runs
         .iter()
-        .map(|r| feature_row(r, &opts.features, how))
+        .map(|r| feature_row(r, &features, how))
         .collect();
     let latency: Vec<f64> = kept_stats.iter().map(|s| s.location(how)).collect();
     let homogeneous = if robust {
@@ -212,7 +259,7 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         opts.k
     };
     let resamples = if robust {
-        resample_rows(&runs, opts, how)
+        resample_rows(&runs, &features, opts, how)
     } else {
         Vec::new()
     };
@@ -228,6 +275,9 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         robust,
     };
     let mut cl = one_thread(|| cluster(&problem, k))?;
+    if let Some(n) = feature_note {
+        cl.notes.insert(0, n);
+    }
     let what = if robust { "median" } else { "mean" };
     if noise_only {
         let msg = format!(
@@ -306,7 +356,7 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         source: ds.source.clone(),
         method: opts.method,
         k: cl.k,
-        features: opts.features.clone(),
+        features,
         scaling: opts.scaling,
         k_selection: k_selection(opts, &cl),
         structure,

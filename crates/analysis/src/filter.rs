@@ -7,7 +7,8 @@
 //!   path itself; they are not clustered, and their median latency becomes the
 //!   ceiling for the others' medians (the paper dropped every configuration
 //!   slower than the system ping; medians, so that one stalled packet does not
-//!   decide). `--max-latency` sets that ceiling explicitly instead;
+//!   decide). `--max-latency` sets that ceiling explicitly instead; `--baseline reference`
+//!   keeps them out of the clusters without a ceiling, `--baseline cluster` clusters them;
 //! - **inter-batch interval**: a median latency of at least `interval_fraction`
 //!   of the configuration's send interval (parameter `interval`, `interval_ns`
 //!   or `inter_batch_interval`: nanoseconds, or a duration such as `1s`) is the
@@ -16,8 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Options;
 use crate::model::Config;
+use crate::options::{Baseline, Options};
 use crate::stats::ConfigStats;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -94,7 +95,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
     if let Some(m) = opts.max_latency_ns {
         out.ceiling_ns = Some(m);
         out.ceiling_source = Some("--max-latency".to_string());
-    } else if opts.baseline {
+    } else if opts.baseline == Baseline::Ceiling {
         let base: Vec<f64> = configs
             .iter()
             .zip(stats)
@@ -117,7 +118,12 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             continue;
         };
         let median = stats.median_of(how);
-        if opts.baseline && opts.max_latency_ns.is_none() && is_baseline(c) {
+        let reference = match opts.baseline {
+            Baseline::Ceiling => opts.max_latency_ns.is_none(),
+            Baseline::Reference => true,
+            Baseline::Cluster => false,
+        };
+        if reference && is_baseline(c) {
             exclude(
                 &mut out,
                 c,
@@ -236,7 +242,7 @@ mod tests {
         c.params.insert("interval_ns".into(), json!("auto"));
         c.runs = vec![run(100_000.0), run(60_000.0)];
         let opts = Options {
-            baseline: false,
+            baseline: Baseline::Cluster,
             ..Options::default()
         };
         let f = apply(

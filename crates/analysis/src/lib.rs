@@ -43,7 +43,7 @@ pub use load_runs::{load_runs, run_dirs};
 pub use load_table::load_table;
 pub use model::{Config, Dataset, KEEP_SAMPLES, Params, Run, config_ids, render_value};
 pub use options::{
-    Aggregate, Feature, Input, KChoice, Method, Options, RunOptions, Scaling, Split,
+    Aggregate, Baseline, Feature, Input, KChoice, Method, Options, RunOptions, Scaling, Split,
 };
 pub use output::{Part, part_dir, write_index, write_outputs};
 pub use plots::{breakdown_findings, breakdown_svg, pareto_front};

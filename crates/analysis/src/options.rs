@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// Quantile features (median, q1, q3), the median over repetitions, paired effects on each
-    /// configuration's median RTT, k by the silhouette among k stable across repetitions,
-    /// whose silhouette must stand clear of configurations spread uniformly to count as structure.
+    /// Where the time goes (each chain stage's median) when every configuration has the round
+    /// trip's stages, else the RTT's quantiles (median, q1, q3); the median over repetitions;
+    /// paired effects on each configuration's median RTT; k by the silhouette among k stable
+    /// across resampled repetitions, whose silhouette must stand clear of configurations spread
+    /// uniformly to count as structure.
     #[default]
     Robust,
     /// The paper: mean, median, std, q1, q3 averaged over repetitions, effects on the mean RTT,
@@ -26,7 +28,7 @@ impl Method {
     /// The features this method clusters on by default.
     pub fn features(self) -> Vec<Feature> {
         match self {
-            Method::Robust => vec![Feature::Median, Feature::Q1, Feature::Q3],
+            Method::Robust => vec![Feature::Stages],
             Method::Paper => vec![
                 Feature::Mean,
                 Feature::Median,
@@ -61,7 +63,8 @@ pub enum Aggregate {
     Median,
 }
 
-/// A statistic of a run's RTTs that k-means can cluster on.
+/// A statistic of a run that k-means can cluster on: of its RTTs, or (`stages`) the median of
+/// each consecutive stage of the round trip (`results::CHAIN_STAGES`, one dimension each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
@@ -75,10 +78,14 @@ pub enum Feature {
     Max,
     P99,
     P999,
+    Stages,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 9] = [
+    /// The RTT's quantiles: what [`Feature::Stages`] falls back to when a run lacks the stages.
+    pub const QUANTILES: [Feature; 3] = [Feature::Median, Feature::Q1, Feature::Q3];
+
+    pub const ALL: [Feature; 10] = [
         Feature::Mean,
         Feature::Median,
         Feature::Std,
@@ -88,6 +95,7 @@ impl Feature {
         Feature::Max,
         Feature::P99,
         Feature::P999,
+        Feature::Stages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,12 +109,13 @@ impl Feature {
             Feature::Max => "max",
             Feature::P99 => "p99",
             Feature::P999 => "p999",
+            Feature::Stages => "stages",
         }
     }
 
-    /// The statistic in a run's description.
-    pub fn of(self, d: &results::Describe) -> f64 {
-        match self {
+    /// The statistic in a run's RTT description; `None` for [`Feature::Stages`].
+    pub fn of(self, d: &results::Describe) -> Option<f64> {
+        Some(match self {
             Feature::Mean => d.mean,
             Feature::Median => d.median,
             Feature::Std => d.std,
@@ -116,7 +125,8 @@ impl Feature {
             Feature::Max => d.max,
             Feature::P99 => d.p99,
             Feature::P999 => d.p999,
-        }
+            Feature::Stages => return None,
+        })
     }
 }
 
@@ -154,6 +164,20 @@ pub enum Scaling {
     Feature,
 }
 
+/// The kernel-baseline configurations (backend = udp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Baseline {
+    /// Not clustered; their median is the ceiling for the others' medians (the paper).
+    #[default]
+    Ceiling,
+    /// Not clustered, no ceiling: shown as the reference.
+    Reference,
+    /// Clustered like any other configuration.
+    Cluster,
+}
+
 /// How k is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KChoice {
@@ -186,8 +210,8 @@ pub struct Options {
     pub max_k: usize,
     /// Exclude configurations whose median latency is above this (ns).
     pub max_latency_ns: Option<f64>,
-    /// Use the kernel-baseline configurations (backend = udp) as the ceiling.
-    pub baseline: bool,
+    /// What the kernel-baseline configurations (backend = udp) are.
+    pub baseline: Baseline,
     /// Exclude configurations whose median reaches `interval_fraction` of their send interval.
     pub interval_filter: bool,
     pub interval_fraction: f64,
@@ -224,7 +248,7 @@ impl Options {
             scaling: Scaling::Common,
             max_k: 8,
             max_latency_ns: None,
-            baseline: true,
+            baseline: Baseline::Ceiling,
             interval_filter: true,
             interval_fraction: 0.5,
             max_loss: Some(0.1),

@@ -265,9 +265,10 @@ pub fn ecdf_svg(a: &Analysis, ds: &Dataset) -> Result<String, Error> {
     Ok(s)
 }
 
-/// k.svg: the silhouette of every k tried.
+/// k.svg: the silhouette of every k tried, with (robust method) its stability across resampled
+/// repetitions and the silhouette of uniformly spread configurations.
 pub fn k_svg(a: &Analysis) -> Result<String, Error> {
-    let title = "Choice of k: mean silhouette per k";
+    let title = "Choice of k: scores per k";
     let pts: Vec<(f64, f64)> = a
         .k_selection
         .scores
@@ -282,7 +283,13 @@ pub fn k_svg(a: &Analysis) -> Result<String, Error> {
     }
     let kmin = pts.first().map(|p| p.0).unwrap_or(1.0);
     let kmax = pts.last().map(|p| p.0).unwrap_or(2.0);
-    let ymin = pts.iter().map(|p| p.1).fold(0.0, f64::min);
+    let ymin = a
+        .k_selection
+        .scores
+        .iter()
+        .flat_map(|s| [Some(s.silhouette), s.stability, s.null_silhouette])
+        .flatten()
+        .fold(0.0, f64::min);
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
@@ -298,16 +305,46 @@ pub fn k_svg(a: &Analysis) -> Result<String, Error> {
         );
         tryp!(
             title,
-            chart
-                .configure_mesh()
-                .x_desc("k")
-                .y_desc("mean silhouette")
-                .draw()
+            chart.configure_mesh().x_desc("k").y_desc("score").draw()
         );
         tryp!(
             title,
             chart.draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2)))
-        );
+        )
+        .label("mean silhouette")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        let scores = &a.k_selection.scores;
+        let series = [
+            (
+                "stability (ARI over resampled repetitions)",
+                colour(2),
+                scores
+                    .iter()
+                    .filter_map(|s| Some((s.k as f64, s.stability?)))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "null silhouette (uniformly spread configurations)",
+                colour(7),
+                scores
+                    .iter()
+                    .filter_map(|s| Some((s.k as f64, s.null_silhouette?)))
+                    .collect(),
+            ),
+        ];
+        let mut legend_needed = false;
+        for (name, col, v) in series {
+            if v.len() < 2 {
+                continue;
+            }
+            legend_needed = true;
+            tryp!(
+                title,
+                chart.draw_series(LineSeries::new(v, col.stroke_width(2)))
+            )
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+        }
         tryp!(
             title,
             chart.draw_series(
@@ -320,6 +357,9 @@ pub fn k_svg(a: &Analysis) -> Result<String, Error> {
                 title,
                 chart.draw_series([Circle::new((x, y), 8, RED.stroke_width(2))])
             );
+        }
+        if legend_needed {
+            legend(&mut chart, SeriesLabelPosition::LowerLeft, title)?;
         }
         tryp!(title, root.present());
     }

@@ -4,7 +4,7 @@
 
 use crate::analyze::Analysis;
 use crate::model::render_value;
-use crate::options::Method;
+use crate::options::{Feature, Method};
 use crate::plots::colour_hex;
 
 /// The plots to inline, as SVG text.
@@ -41,6 +41,7 @@ th{background:#f0f0f0}td.n{text-align:right}.sw{display:inline-block;width:12px;
 /// Which features, over repetitions how, and why, in one sentence.
 pub fn method_sentence(a: &Analysis) -> String {
     match a.method {
+        Method::Robust if a.features == [Feature::Stages] => "Robust method: clustered on where the time goes, the median of each stage of the round trip, the median over a configuration's repetitions. Medians ignore the scheduling spikes that rule a run's mean and standard deviation, and the stages separate what the RTT blurs (crates/analysis/README.md); the mean and std stay in the tables. `--method paper` clusters on the paper's mean, median, std, q1 and q3 instead.".into(),
         Method::Robust => "Robust method: each run's median and quartiles, the median over a configuration's repetitions. A few scheduling spikes rule a run's mean and standard deviation but cannot move its quantiles (crates/analysis/README.md); the mean and std stay in the tables. `--method paper` clusters on the paper's mean, median, std, q1 and q3 instead.".into(),
         Method::Paper => "Paper method: the paper's features averaged over repetitions, the effects on each configuration's mean. A few spikes can rule the mean and std; the default (robust) method clusters on quantiles.".into(),
     }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Config;
+use crate::model::{Config, Run};
 use crate::options::{Aggregate, Feature};
 use crate::robust::{ConfigSummary, RunSummary, aggregate};
 
@@ -67,21 +67,48 @@ impl ConfigStats {
 }
 
 /// The runs of `c` that received a packet.
-pub fn with_data(c: &Config) -> Vec<&results::Describe> {
-    c.runs.iter().filter_map(|r| r.rtt.as_ref()).collect()
+pub fn with_data(c: &Config) -> Vec<&Run> {
+    c.runs.iter().filter(|r| r.rtt.is_some()).collect()
 }
 
-/// The clustering features of one configuration from the descriptions of its runs.
-pub fn feature_row(runs: &[&results::Describe], features: &[Feature], how: Aggregate) -> Vec<f64> {
-    features
-        .iter()
-        .map(|f| aggregate(&mut runs.iter().map(|d| f.of(d)).collect::<Vec<_>>(), how))
-        .collect()
+/// True when every run of `c` with data has the median of every chain stage.
+pub fn has_stages(c: &Config) -> bool {
+    let runs = with_data(c);
+    !runs.is_empty()
+        && runs.iter().all(|r| {
+            results::CHAIN_STAGES
+                .iter()
+                .all(|s| r.stages.contains_key(*s))
+        })
+}
+
+/// The clustering features of one configuration from its runs with data (a run without a
+/// stage counts it as 0: check [`has_stages`] first).
+pub fn feature_row(runs: &[&Run], features: &[Feature], how: Aggregate) -> Vec<f64> {
+    let mut row = Vec::new();
+    for f in features {
+        match f {
+            Feature::Stages => {
+                for s in results::CHAIN_STAGES {
+                    let mut v: Vec<f64> = runs
+                        .iter()
+                        .map(|r| r.stages.get(s).copied().unwrap_or(0.0))
+                        .collect();
+                    row.push(aggregate(&mut v, how));
+                }
+            }
+            f => {
+                let mut v: Vec<f64> = runs.iter().filter_map(|r| f.of(r.rtt.as_ref()?)).collect();
+                row.push(aggregate(&mut v, how));
+            }
+        }
+    }
+    row
 }
 
 /// `None` when no repetition of the configuration received a packet.
 pub fn config_stats(c: &Config) -> Option<ConfigStats> {
-    let with = with_data(c);
+    let with: Vec<&results::Describe> = c.runs.iter().filter_map(|r| r.rtt.as_ref()).collect();
     if with.is_empty() {
         return None;
     }

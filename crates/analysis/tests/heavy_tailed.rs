@@ -156,3 +156,68 @@ fn a_continuum_is_reported_as_weak_structure() {
         a.structure.sentence
     );
 }
+
+/// When the RTT medians of the poll groups overlap (a busy 2-core testbed), the stages still
+/// separate them: the default clusters on where the time goes and recovers the four groups as a
+/// finding, explained by the stage each poll() lengthens; on the RTT alone the same groups are
+/// not clear of a continuum.
+#[test]
+fn stages_separate_what_the_rtt_blurs() {
+    let (ds, planted) = staged_poll_sweep(21, 3, 600);
+    let a = analyze(&ds, &fast(Method::Robust)).unwrap();
+    let rtt_only = analyze(
+        &ds,
+        &Options {
+            features: analysis::Feature::QUANTILES.to_vec(),
+            ..fast(Method::Robust)
+        },
+    )
+    .unwrap();
+    let (ari_stages, ari_rtt) = (ari(&a, &planted), ari(&rtt_only, &planted));
+    println!(
+        "staged sweep, 16 configurations: stages k = {} ARI = {ari_stages:.3} ({}); RTT quantiles k = {} ARI = {ari_rtt:.3} ({})",
+        a.k, a.structure.sentence, rtt_only.k, rtt_only.structure.sentence
+    );
+    assert_eq!(a.features, [analysis::Feature::Stages]);
+    assert_eq!(a.k, 4, "{:?}", a.k_selection);
+    assert!(ari_stages >= 0.95, "ARI {ari_stages}");
+    assert!(a.structure.findings, "{:?}", a.structure);
+    assert!(!rtt_only.structure.findings, "{:?}", rtt_only.structure);
+    for c in &a.clusters {
+        println!("  {}: {}", c.description, c.explanation);
+    }
+    assert_eq!(a.clusters[1].description, "poll enabled, fwd_poll disabled");
+    assert!(
+        a.clusters[1]
+            .explanation
+            .contains("in A's XDP-to-user when poll is enabled"),
+        "{}",
+        a.clusters[1].explanation
+    );
+    assert!(
+        a.clusters[2]
+            .explanation
+            .contains("in B's XDP-to-user when fwd_poll is enabled"),
+        "{}",
+        a.clusters[2].explanation
+    );
+    let both = &a.clusters[3].explanation;
+    assert!(
+        both.contains("B's XDP-to-user when fwd_poll is enabled")
+            && both.contains("A's XDP-to-user when poll is enabled"),
+        "{both}"
+    );
+
+    // one configuration without stages: the RTT's quantiles, and a note saying why
+    let mut ds = ds;
+    for r in &mut ds.configs[0].runs {
+        r.stages.clear();
+    }
+    let a = analyze(&ds, &fast(Method::Robust)).unwrap();
+    assert_eq!(a.features, analysis::Feature::QUANTILES);
+    assert!(
+        a.k_selection.notes[0].starts_with("1 of 16 configurations lack the round trip's stages"),
+        "{:?}",
+        a.k_selection.notes
+    );
+}

@@ -264,7 +264,7 @@ fn filters_report_what_they_removed() {
 
     // every filter switched off: nothing excluded
     let off = Options {
-        baseline: false,
+        baseline: analysis::Baseline::Cluster,
         interval_filter: false,
         max_loss: None,
         ..fast()

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use analysis::{Feature, KChoice, Method, Options, Scaling};
+use analysis::{Baseline, Feature, KChoice, Method, Options, Scaling};
 
 use crate::exit::bad_input;
 
@@ -39,8 +39,12 @@ pub struct Args {
     /// Default: the kernel-baseline (backend=udp) configurations' median, when present.
     #[arg(long, value_name = "D")]
     max_latency: Option<String>,
-    /// Do not use the kernel baseline as the latency ceiling.
-    #[arg(long)]
+    /// The kernel baseline (backend=udp): `ceiling` (not clustered, its median the ceiling for
+    /// the others'), `reference` (not clustered, no ceiling) or `cluster`.
+    #[arg(long, value_enum, default_value_t)]
+    baseline: Baseline,
+    /// Cluster the kernel baseline like the others (`--baseline cluster`).
+    #[arg(long, conflicts_with = "baseline")]
     no_baseline: bool,
     /// Exclude configurations losing more than this fraction of packets (1 disables; default 0.1).
     #[arg(long)]
@@ -92,7 +96,11 @@ fn options(args: &Args) -> anyhow::Result<analysis::RunOptions> {
         }
     }
     o.max_k = args.max_k.max(2);
-    o.baseline = !args.no_baseline;
+    o.baseline = if args.no_baseline {
+        Baseline::Cluster
+    } else {
+        args.baseline
+    };
     o.interval_filter = !args.no_interval_filter;
     o.seed = args.seed;
     o.kde_top = args.top;
@@ -137,7 +145,10 @@ fn print(a: &analysis::Analysis) {
                 a.ceiling_ns.unwrap_or(0.0) / 1e3,
                 a.ceiling_source.as_deref().unwrap_or("")
             ),
-            "baseline" => "the kernel baseline: the reference, not clustered (--no-baseline clusters it and drops the ceiling)".into(),
+            "baseline" => {
+                "the kernel baseline: the reference, not clustered (--baseline cluster clusters it)"
+                    .into()
+            }
             "interval" => "median near the send interval: packets waited for the next batch".into(),
             "loss" => "loss above --max-loss".into(),
             "no-data" => "no reply in any repetition".into(),
