@@ -11,41 +11,15 @@ mod common;
 use std::time::{Duration, Instant};
 
 use analysis::{Dataset, Method, Options, analyze};
-use common::{Noise, heavy_config, params, planted_poll_cluster};
+use common::heavy_tailed;
 
-/// 240 configurations: fwd_poll × poll (the four planted clusters) × 60 nuisance combinations.
+/// 240 configurations: fwd_poll × poll (the four planted clusters) × 60 nuisance combinations
+/// (the test sweep's, with five batch sizes; its two outlier configurations left out).
 fn sweep() -> Dataset {
-    let mut noise = Noise::new(1);
-    let mut configs = Vec::new();
-    for fwd in [false, true] {
-        for poll in [false, true] {
-            for mode in ["drv", "skb"] {
-                for nw in [false, true] {
-                    for cs in [0, 1, 6] {
-                        for batch in [1, 2, 4, 8, 16] {
-                            let c = planted_poll_cluster(fwd, poll);
-                            let base = [6_000.0, 26_000.0, 40_000.0, 78_000.0][c]
-                                * (1.0 + 0.03 * noise.normal());
-                            let p = params(&[
-                                ("fwd_poll", fwd.into()),
-                                ("poll", poll.into()),
-                                ("xdp_mode", mode.into()),
-                                ("need_wakeup", nw.into()),
-                                ("cstate", cs.into()),
-                                ("batch", batch.into()),
-                            ]);
-                            let id = format!("c{}", configs.len());
-                            configs.push(heavy_config(&mut noise, id, p, base, 3, 400));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Dataset {
-        source: "bench".into(),
-        configs,
-    }
+    let (mut ds, planted) = heavy_tailed(1, &[1, 2, 4, 8, 16], 3, 400);
+    let mut keep = planted.iter().map(Option::is_some);
+    ds.configs.retain(|_| keep.next().unwrap_or(false));
+    ds
 }
 
 fn best(ds: &Dataset, method: Method) -> (Duration, usize) {

@@ -128,15 +128,7 @@ pub fn compare(a: &[i64], b: &[i64], bootstrap: usize, seed: u64) -> Option<Comp
         }
         boot.push(median_i64(&mut rb) - median_i64(&mut ra));
     }
-    boot.sort_unstable_by(f64::total_cmp);
-    let pct = |p: f64| {
-        if boot.is_empty() {
-            f64::NAN
-        } else {
-            boot[((boot.len() - 1) as f64 * p).round() as usize]
-        }
-    };
-    let (ci_low_ns, ci_high_ns) = (pct(0.025), pct(0.975));
+    let (ci_low_ns, ci_high_ns) = crate::robust::percentile_interval(&mut boot);
     let shift_ns = median_b_ns - median_a_ns;
     let differ = p_value < 0.01 && (ci_low_ns > 0.0 || ci_high_ns < 0.0);
     let verdict = if differ {

@@ -65,7 +65,7 @@ pub struct Interaction {
     pub range_ns: f64,
 }
 
-use crate::robust::median;
+use crate::robust::{median, percentile_interval};
 
 fn level_median(
     values: &[String],
@@ -116,19 +116,6 @@ fn paired_diffs(
     d.into_iter().map(|x| x.1).collect()
 }
 
-/// Percentile interval of `boot` (sorted in place).
-fn interval(boot: &mut [f64]) -> (f64, f64) {
-    boot.sort_unstable_by(f64::total_cmp);
-    let pct = |p: f64| {
-        if boot.is_empty() {
-            f64::NAN
-        } else {
-            boot[((boot.len() - 1) as f64 * p).round() as usize]
-        }
-    };
-    (pct(0.025), pct(0.975))
-}
-
 /// Effects of every varying parameter on `latency` (one value per configuration), strongest
 /// first; `paired` measures on configurations that differ in one parameter alone where the
 /// sweep has at least two such pairs.
@@ -170,7 +157,7 @@ pub fn effects(
         } else {
             Vec::new()
         };
-        if diffs.len() >= 2 {
+        let (effect, lo, hi, distinguishable, pairs) = if diffs.len() >= 2 {
             let mut effect = crate::robust::mean(&diffs);
             if effect < 0.0 {
                 std::mem::swap(&mut best, &mut worst);
@@ -181,33 +168,25 @@ pub fn effects(
             let mut boot: Vec<f64> = (0..bootstrap)
                 .map(|_| (0..m).map(|_| diffs[rng.gen_range(0..m)]).sum::<f64>() / m as f64)
                 .collect();
-            let (lo, hi) = interval(&mut boot);
-            out.push(Effect {
-                param: k.clone(),
-                effect_ns: effect,
-                ci_low_ns: lo,
-                ci_high_ns: hi,
-                best,
-                worst,
-                distinguishable: lo > 0.0,
-                levels,
-                pairs: Some(m),
-            });
-            continue;
-        }
-        let effect = levels[levels.len() - 1].median_ns - levels[0].median_ns;
-        let mut boot = Vec::with_capacity(bootstrap);
-        let mut pick = Vec::with_capacity(n);
-        for _ in 0..bootstrap {
-            pick.clear();
-            pick.extend((0..n).map(|_| rng.gen_range(0..n)));
-            let w = level_median(&values, latency, pick.iter().copied(), &worst);
-            let b = level_median(&values, latency, pick.iter().copied(), &best);
-            if let (Some(w), Some(b)) = (w, b) {
-                boot.push(w - b);
+            let (lo, hi) = percentile_interval(&mut boot);
+            (effect, lo, hi, lo > 0.0, Some(m))
+        } else {
+            let effect = levels[levels.len() - 1].median_ns - levels[0].median_ns;
+            let mut boot = Vec::with_capacity(bootstrap);
+            let mut pick = Vec::with_capacity(n);
+            for _ in 0..bootstrap {
+                pick.clear();
+                pick.extend((0..n).map(|_| rng.gen_range(0..n)));
+                let w = level_median(&values, latency, pick.iter().copied(), &worst);
+                let b = level_median(&values, latency, pick.iter().copied(), &best);
+                if let (Some(w), Some(b)) = (w, b) {
+                    boot.push(w - b);
+                }
             }
-        }
-        let (lo, hi) = interval(&mut boot);
+            let (lo, hi) = percentile_interval(&mut boot);
+            let enough = levels[0].configs >= 2 && levels[levels.len() - 1].configs >= 2;
+            (effect, lo, hi, lo > 0.0 && enough, None)
+        };
         out.push(Effect {
             param: k.clone(),
             effect_ns: effect,
@@ -215,11 +194,9 @@ pub fn effects(
             ci_high_ns: hi,
             best,
             worst,
-            distinguishable: lo > 0.0
-                && levels[0].configs >= 2
-                && levels[levels.len() - 1].configs >= 2,
+            distinguishable,
             levels,
-            pairs: None,
+            pairs,
         });
     }
     out.sort_by(|a, b| {

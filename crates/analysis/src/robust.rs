@@ -56,6 +56,19 @@ pub fn mad(v: &[f64]) -> f64 {
     1.4826 * median(&mut w)
 }
 
+/// The 95 % percentile interval of bootstrap replicates (sorted in place); NaN when empty.
+pub fn percentile_interval(boot: &mut [f64]) -> (f64, f64) {
+    boot.sort_unstable_by(f64::total_cmp);
+    let pct = |p: f64| {
+        if boot.is_empty() {
+            f64::NAN
+        } else {
+            boot[((boot.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    (pct(0.025), pct(0.975))
+}
+
 /// Combines values (one per repetition) as `how` says.
 pub fn aggregate(v: &mut [f64], how: Aggregate) -> f64 {
     match how {

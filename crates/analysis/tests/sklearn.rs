@@ -58,7 +58,7 @@ fn same_clusters_as_scikit_learn() {
             return;
         }
     };
-    let (ds, planted) = heavy_tailed(3, 3, 400);
+    let (ds, planted) = heavy_tailed(3, &[1], 3, 400);
     for method in [Method::Robust, Method::Paper] {
         let a = analyze(
             &ds,

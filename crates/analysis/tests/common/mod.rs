@@ -31,6 +31,12 @@ pub fn params(pairs: &[(&str, Value)]) -> Params {
         .collect()
 }
 
+/// A repetition of configuration `id` that sent as many probes as `rtts` holds, all answered.
+pub fn run(rep: u32, mut rtts: Vec<i64>, id: &str) -> Run {
+    let n = rtts.len() as u64;
+    Run::from_rtts(rep, &mut rtts, n, 0, format!("synthetic {id} rep {rep}"))
+}
+
 /// Builds a dataset: each parameter set gets `reps` runs of `n` RTTs ~ N(mean, sd).
 pub fn dataset(sets: Vec<(Params, f64, f64)>, reps: u32, n: usize, seed: u64) -> Dataset {
     let mut noise = Noise::new(seed);
@@ -41,16 +47,10 @@ pub fn dataset(sets: Vec<(Params, f64, f64)>, reps: u32, n: usize, seed: u64) ->
         .map(|((params, mean, sd), id)| {
             let runs = (0..reps)
                 .map(|rep| {
-                    let mut rtts: Vec<i64> = (0..n)
+                    let rtts: Vec<i64> = (0..n)
                         .map(|_| (mean + sd * noise.normal()).max(0.0) as i64)
                         .collect();
-                    Run::from_rtts(
-                        rep,
-                        &mut rtts,
-                        n as u64,
-                        0,
-                        format!("synthetic {id} rep {rep}"),
-                    )
+                    run(rep, rtts, &id)
                 })
                 .collect();
             Config { id, params, runs }
@@ -129,14 +129,7 @@ pub fn heavy_config(
     let runs = (0..reps)
         .map(|rep| {
             let drift = 1.0 + 0.03 * noise.normal();
-            let mut rtts = heavy_run(noise, base * drift, n, 0.005, 1e6);
-            Run::from_rtts(
-                rep,
-                &mut rtts,
-                n as u64,
-                0,
-                format!("synthetic {id} rep {rep}"),
-            )
+            run(rep, heavy_run(noise, base * drift, n, 0.005, 1e6), &id)
         })
         .collect();
     Config { id, params, runs }
@@ -157,18 +150,27 @@ const POLL_BASE_NS: [f64; 4] = [6_000.0, 26_000.0, 40_000.0, 78_000.0];
 
 /// A heavy-tailed sweep with the demo's structure: fwd_poll × poll decide the latency (four
 /// planted clusters); xdp_mode, need_wakeup and cstate are nuisance parameters that do not
-/// matter (each configuration is a few percent off its cluster's base at random); every run
-/// has spikes and interval-like samples; and two zero-copy configurations are interval-like
-/// outliers (their median is most of the 1 ms send interval: they waited for the next batch).
-/// Returns the dataset and the planted cluster of each configuration (`None` for the outliers).
-pub fn heavy_tailed(seed: u64, reps: u32, n: usize) -> (Dataset, Vec<Option<usize>>) {
+/// matter (each configuration is a few percent off its cluster's base at random), and so does
+/// `batch` (one of `batches`); every run has spikes and interval-like samples; and two zero-copy
+/// configurations are interval-like outliers (their median is most of the 1 ms send interval:
+/// they waited for the next batch). Returns the dataset and the planted cluster of each
+/// configuration (`None` for the outliers).
+pub fn heavy_tailed(
+    seed: u64,
+    batches: &[i64],
+    reps: u32,
+    n: usize,
+) -> (Dataset, Vec<Option<usize>>) {
     let mut noise = Noise::new(seed);
     let mut sets: Vec<(Params, f64, Option<usize>)> = Vec::new();
     for fwd in [false, true] {
         for poll in [false, true] {
             for mode in ["drv", "skb"] {
                 for nw in [false, true] {
-                    for cs in [0, 1, 6] {
+                    for (cs, &batch) in [0, 1, 6]
+                        .into_iter()
+                        .flat_map(|cs| batches.iter().map(move |b| (cs, b)))
+                    {
                         let c = planted_poll_cluster(fwd, poll);
                         let p = params(&[
                             ("fwd_poll", fwd.into()),
@@ -176,6 +178,7 @@ pub fn heavy_tailed(seed: u64, reps: u32, n: usize) -> (Dataset, Vec<Option<usiz
                             ("xdp_mode", mode.into()),
                             ("need_wakeup", nw.into()),
                             ("cstate", cs.into()),
+                            ("batch", batch.into()),
                             ("bind", "copy".into()),
                             ("interval_ns", 1_000_000.into()),
                         ]);
@@ -193,6 +196,7 @@ pub fn heavy_tailed(seed: u64, reps: u32, n: usize) -> (Dataset, Vec<Option<usiz
             ("xdp_mode", "drv".into()),
             ("need_wakeup", nw.into()),
             ("cstate", 0.into()),
+            ("batch", batches[0].into()),
             ("bind", "zero-copy".into()),
             ("interval_ns", 1_000_000.into()),
         ]);
