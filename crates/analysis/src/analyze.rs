@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::cluster::KScore;
 use crate::effects::{Effect, Interaction, effects, interactions};
-use crate::explain::{Point, Single, Structure, explanations, structure};
+use crate::explain::{Point, Single, Structure, explanations, noise_note, structure};
 use crate::filter::{Excluded, apply};
 use crate::kselect::{Clustering, Problem, cluster};
 use crate::model::{Config, Dataset, Params, Run};
@@ -300,7 +300,19 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
     } else {
         Single::OneProfile
     });
-    let structure = structure(cl.k, single, cl.chosen);
+    let mut structure = structure(cl.k, single, cl.chosen);
+    let with_reps: Vec<&ConfigStats> = stats
+        .iter()
+        .flatten()
+        .filter(|s| s.reps_with_data >= 2)
+        .collect();
+    let noisy = with_reps
+        .iter()
+        .filter(|s| s.rep_disagreement(how) > opts.max_rep_cv)
+        .count();
+    if let Some(n) = noise_note(noisy, with_reps.len(), opts.max_rep_cv) {
+        structure.sentence = format!("{} {n}", structure.sentence);
+    }
 
     let kept_params: Vec<&Params> = kept.iter().map(|&i| &ds.configs[i].params).collect();
     let fixed = relevant::constant(&kept_params);

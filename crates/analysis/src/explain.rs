@@ -157,6 +157,18 @@ pub fn structure(k: usize, single: Option<Single>, score: Option<KScore>) -> Str
     s
 }
 
+/// A sentence for a sweep where at least half of the configurations' repetitions disagree
+/// (`noisy` of `total` above `max_cv`): the runs measured the machine's load as much as the
+/// configurations, whatever the clusters say.
+pub fn noise_note(noisy: usize, total: usize, max_cv: f64) -> Option<String> {
+    (total >= 2 && 2 * noisy >= total).then(|| {
+        format!(
+            "The runs were noisy: in {noisy} of {total} configurations the repetitions disagree by more than {:.0}%, so they measured the machine's load as much as the configurations; rerun on a quieter machine or with more repetitions.",
+            max_cv * 100.0
+        )
+    })
+}
+
 /// One configuration as the explanations see it.
 #[derive(Debug)]
 pub struct Point<'a> {
@@ -320,4 +332,40 @@ pub fn explanations(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noisy_when_half_the_configurations_disagree() {
+        assert!(noise_note(4, 9, 0.2).is_none());
+        let n = noise_note(5, 9, 0.2).unwrap();
+        assert!(n.contains("5 of 9") && n.contains("20%"), "{n}");
+        assert!(noise_note(1, 1, 0.2).is_none());
+    }
+
+    #[test]
+    fn a_silhouette_near_the_null_is_weak() {
+        let score = |sil: f64, null: f64, stab: f64| KScore {
+            k: 3,
+            silhouette: sil,
+            inertia: 1.0,
+            stability: Some(stab),
+            null_silhouette: Some(null),
+            null_sd: Some(0.05),
+        };
+        let s = structure(3, None, Some(score(0.8, 0.4, 1.0)));
+        assert_eq!(s.strength, Strength::Strong);
+        assert!(s.findings);
+        let s = structure(3, None, Some(score(0.8, 0.7, 1.0)));
+        assert_eq!(s.strength, Strength::Weak);
+        assert!(s.sentence.contains("null silhouette 0.70"), "{}", s.sentence);
+        let s = structure(3, None, Some(score(0.8, 0.4, 0.5)));
+        assert!(!s.findings && s.sentence.contains("stability 0.50"), "{}", s.sentence);
+        let s = structure(1, Some(Single::Noise(0.3)), None);
+        assert_eq!(s.strength, Strength::None);
+        assert!(s.sentence.contains("p = 0.300"), "{}", s.sentence);
+    }
 }
