@@ -361,9 +361,17 @@ mod tests {
         assert!(s.findings);
         let s = structure(3, None, Some(score(0.8, 0.7, 1.0)));
         assert_eq!(s.strength, Strength::Weak);
-        assert!(s.sentence.contains("null silhouette 0.70"), "{}", s.sentence);
+        assert!(
+            s.sentence.contains("null silhouette 0.70"),
+            "{}",
+            s.sentence
+        );
         let s = structure(3, None, Some(score(0.8, 0.4, 0.5)));
-        assert!(!s.findings && s.sentence.contains("stability 0.50"), "{}", s.sentence);
+        assert!(
+            !s.findings && s.sentence.contains("stability 0.50"),
+            "{}",
+            s.sentence
+        );
         let s = structure(1, Some(Single::Noise(0.3)), None);
         assert_eq!(s.strength, Strength::None);
         assert!(s.sentence.contains("p = 0.300"), "{}", s.sentence);

@@ -25,13 +25,14 @@ mod plots;
 mod relevant;
 mod report;
 pub mod robust;
+mod stage_plots;
 mod stages;
 mod stats;
 mod tables;
 
 pub use analyze::{Analysis, ClusterOut, ConfigOut, KSelection, analyze, homogeneity_p};
 pub use cluster::{KScore, Scaler, silhouette, standardise};
-pub use compare::{Comparison, compare};
+pub use compare::{CompareOptions, Comparison, compare, compare_inputs};
 pub use effects::{Effect, Interaction, Level};
 pub use engine::{PartReport, Report, SPLIT_KEYS, default_split, run};
 pub use error::Error;
@@ -46,5 +47,6 @@ pub use options::{
     Aggregate, Baseline, Feature, Input, KChoice, Method, Options, RunOptions, Scaling, Split,
 };
 pub use output::{Part, part_dir, write_index, write_outputs};
-pub use plots::{breakdown_findings, breakdown_svg, pareto_front};
+pub use plots::pareto_front;
+pub use stage_plots::{breakdown_findings, breakdown_svg};
 pub use stats::{ConfigStats, config_stats};

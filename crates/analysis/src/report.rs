@@ -125,7 +125,7 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     h += &format!("<figure>{}</figure>\n", plots.ecdf);
     if let Some(svg) = &plots.breakdown {
         h += "<h2>Where the round trip goes</h2><p>A and B stamped with one clock, so each probe's round trip splits into consecutive stages that add up to its RTT: A to B's XDP hook, B's XDP hook to B's user space, B's processing, B back to A's XDP hook, A's XDP hook to A's user space. Bars stack each stage's median, averaged over the cluster's configurations.</p>";
-        for f in crate::plots::breakdown_findings(a) {
+        for f in crate::stage_plots::breakdown_findings(a) {
             h += &format!("<p>{}</p>", esc(&f));
         }
         h += &format!("<figure>{svg}</figure>\n");
