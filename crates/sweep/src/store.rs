@@ -78,11 +78,13 @@ impl Store {
             }
             return Ok(());
         }
-        // an empty runs/ is what a sweep killed before its first write leaves, the lease files
-        // what one refused before it began
+        // an empty runs/ and the temporary of experiment.toml are what a sweep killed before
+        // its first complete write leaves, the lease files what one refused before it began
+        let exp_tmp = format!(".{EXPERIMENT}.tmp");
         let ours = |e: &std::fs::DirEntry| {
             let name = e.file_name();
             (name == "runs" && std::fs::read_dir(e.path()).is_ok_and(|mut r| r.next().is_none()))
+                || name == exp_tmp.as_str()
                 || LEASE_FILES.iter().any(|f| name == *f)
         };
         let non_empty = std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| !ours(&e)));
@@ -308,3 +310,34 @@ fn owned_by(entry: &[u8]) -> Vec<u32> {
 }
 
 use host::owner::start_time;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xdplat-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("scratch dir");
+        d
+    }
+
+    #[test]
+    fn a_sweep_killed_before_its_first_write_can_be_resumed() {
+        let d = scratch("killed");
+        std::fs::create_dir_all(d.join("runs")).expect("runs");
+        std::fs::write(d.join(format!(".{EXPERIMENT}.tmp")), "partial").expect("tmp");
+        let s = Store::open(&d, "x = 1\n", "", true).expect("a leftover temporary is no obstacle");
+        assert!(s.dir.join(EXPERIMENT).is_file());
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+
+    #[test]
+    fn a_foreign_directory_is_refused() {
+        let d = scratch("foreign");
+        std::fs::write(d.join("notes.txt"), "mine").expect("file");
+        let e = Store::open(&d, "x = 1\n", "", true).expect_err("foreign");
+        assert!(e.to_string().contains("not a sweep directory"), "{e}");
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+}
