@@ -82,7 +82,8 @@ impl Lease {
     /// while another live process holds it.
     pub fn acquire(dir: &Path, what: &str) -> Result<Lease, Error> {
         let created = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir.display(), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io("create directory", dir.display(), e))?;
         let path = dir.join(LOCK);
         let file = OpenOptions::new()
             .read(true)
@@ -98,7 +99,9 @@ impl Lease {
                 let _ = file.read_to_string(&mut text);
                 let holder: Option<Holder> = serde_json::from_str(&text).ok();
                 return Err(Error::Held {
-                    what: holder.as_ref().map_or("another xdplat process".into(), |h| h.what.clone()),
+                    what: holder
+                        .as_ref()
+                        .map_or("another xdplat process".into(), |h| h.what.clone()),
                     pid: holder.map_or("unknown".into(), |h| h.pid.to_string()),
                     path: dir.display().to_string(),
                 });
@@ -309,10 +312,26 @@ mod tests {
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join("file");
         std::fs::write(&f, "x").unwrap();
-        assert!(check_out_dir("--out", &f).unwrap_err().contains("not a directory"));
-        assert!(check_out_dir("--out", &f.join("below")).unwrap_err().contains("not a directory"));
-        assert!(check_out_dir("--out", Path::new("/proc/xdplat")).unwrap_err().contains("procfs"));
-        assert!(check_out_dir("--out", Path::new("/sys/x/y")).unwrap_err().contains("sysfs"));
+        assert!(
+            check_out_dir("--out", &f)
+                .unwrap_err()
+                .contains("not a directory")
+        );
+        assert!(
+            check_out_dir("--out", &f.join("below"))
+                .unwrap_err()
+                .contains("not a directory")
+        );
+        assert!(
+            check_out_dir("--out", Path::new("/proc/xdplat"))
+                .unwrap_err()
+                .contains("procfs")
+        );
+        assert!(
+            check_out_dir("--out", Path::new("/sys/x/y"))
+                .unwrap_err()
+                .contains("sysfs")
+        );
         assert!(check_out_dir("--out", Path::new("")).is_err());
         std::fs::remove_dir_all(&d).unwrap();
     }

@@ -132,7 +132,13 @@ pub fn count_for(duration: Duration, interval: Duration, batch: u32) -> Result<u
     u64::try_from(batches)
         .ok()
         .and_then(|b| b.checked_mul(u64::from(batch)))
-        .ok_or_else(|| Error::config("--duration", humantime::format_duration(duration), "too many probes"))
+        .ok_or_else(|| {
+            Error::config(
+                "--duration",
+                humantime::format_duration(duration),
+                "too many probes",
+            )
+        })
 }
 
 /// Every value of a ping, alone and together, before anything is touched: the knobs, the
@@ -159,7 +165,9 @@ pub fn ping(plan: &PingPlan) -> Result<()> {
         return Err(Error::config(
             "--size",
             plan.size,
-            format!("larger than a frame can hold ({max} bytes); raise --frame-size or lower --size"),
+            format!(
+                "larger than a frame can hold ({max} bytes); raise --frame-size or lower --size"
+            ),
         ));
     }
     at_most("--interval", plan.interval, MAX_WAIT)?;
@@ -182,7 +190,11 @@ pub fn ping(plan: &PingPlan) -> Result<()> {
         ));
     }
     let total = plan.count.checked_add(plan.warmup).ok_or_else(|| {
-        Error::config("--warmup", plan.warmup, "--count + --warmup overflows: lower them")
+        Error::config(
+            "--warmup",
+            plan.warmup,
+            "--count + --warmup overflows: lower them",
+        )
     })?;
     let rows = total.div_ceil(plan.sample_every);
     if rows > MAX_ROWS {
@@ -227,7 +239,11 @@ pub fn fwd(plan: &FwdPlan) -> Result<()> {
         ));
     }
     if plan.queue.checked_add(plan.queues).is_none() {
-        return Err(Error::config("--queues", plan.queues, "--queue + --queues overflows"));
+        return Err(Error::config(
+            "--queues",
+            plan.queues,
+            "--queue + --queues overflows",
+        ));
     }
     if let Some(d) = plan.cfg.duration {
         if d.is_zero() {
@@ -243,7 +259,12 @@ pub fn fwd(plan: &FwdPlan) -> Result<()> {
 }
 
 /// `queue..queue + n` must be queues of the interface.
-pub(crate) fn queues(iface: &host::iface::IfaceInfo, queue: u32, n: u32, param: &str) -> Result<()> {
+pub(crate) fn queues(
+    iface: &host::iface::IfaceInfo,
+    queue: u32,
+    n: u32,
+    param: &str,
+) -> Result<()> {
     let have = iface.num_rx_queues.min(iface.num_tx_queues).max(1);
     if u64::from(queue) + u64::from(n) > u64::from(have) {
         let range = if have == 1 {
@@ -320,7 +341,16 @@ pub fn ping_iface(plan: &PingPlan, iface: &host::iface::IfaceInfo) -> Result<Ipv
 /// What the forwarder's interface must offer: its queues (and an address for the udp backend).
 pub fn fwd_iface(plan: &FwdPlan, iface: &host::iface::IfaceInfo) -> Result<()> {
     if plan.knobs.backend == Backend::Afxdp {
-        queues(iface, plan.queue, plan.queues, if plan.queues > 1 { "--queues" } else { "--queue" })?;
+        queues(
+            iface,
+            plan.queue,
+            plan.queues,
+            if plan.queues > 1 {
+                "--queues"
+            } else {
+                "--queue"
+            },
+        )?;
     } else if iface.ipv4.is_none() {
         return Err(Error::Input(format!(
             "--iface {} has no IPv4 address for the udp backend: give it one (ip addr add)",
@@ -364,13 +394,23 @@ mod tests {
         for bad in [[0xff; 6], [1, 0, 0x5e, 0, 0, 1], [0; 6]] {
             assert!(dst_mac(&bad).unwrap_err().to_string().contains("--dst-mac"));
         }
-        assert!(port("--port", 0).unwrap_err().to_string().contains("--port"));
+        assert!(
+            port("--port", 0)
+                .unwrap_err()
+                .to_string()
+                .contains("--port")
+        );
     }
 
     #[test]
     fn durations_and_counts() {
         let ms = Duration::from_millis;
-        assert!(count_for(Duration::ZERO, ms(1), 1).unwrap_err().to_string().contains("--duration"));
+        assert!(
+            count_for(Duration::ZERO, ms(1), 1)
+                .unwrap_err()
+                .to_string()
+                .contains("--duration")
+        );
         assert_eq!(count_for(ms(10), ms(1), 2).unwrap(), 20);
         assert!(count_for(MAX_DURATION * 2, ms(1), 1).is_err());
         assert!(count_for(MAX_DURATION, Duration::from_nanos(1), u32::MAX).is_err());

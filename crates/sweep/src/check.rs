@@ -94,12 +94,10 @@ pub fn probe(p: &Probe, text: &str) -> Result<(), String> {
 fn canonical(a: &Axis, v: &crate::Val) -> String {
     match a.kind {
         Kind::Knob(k) => k.parse(v.raw()).map_or_else(|_| v.to_string(), |x| x.arg()),
-        Kind::HostSetting => {
-            host::hostconfig::parse_settings(&[format!("{}={}", a.name, v.arg())])
-                .ok()
-                .and_then(|mut p| p.pop())
-                .map_or_else(|| v.to_string(), |(_, x)| x)
-        }
+        Kind::HostSetting => host::hostconfig::parse_settings(&[format!("{}={}", a.name, v.arg())])
+            .ok()
+            .and_then(|mut p| p.pop())
+            .map_or_else(|| v.to_string(), |(_, x)| x),
     }
 }
 
@@ -146,7 +144,10 @@ pub fn duplicates(exp: &Experiment) -> Result<(), String> {
                 (Kind::HostSetting, Kind::HostSetting) => a.name == b.name,
                 _ => false,
             };
-            let both: Vec<String> = reach(exp, a).intersection(&reach(exp, b)).cloned().collect();
+            let both: Vec<String> = reach(exp, a)
+                .intersection(&reach(exp, b))
+                .cloned()
+                .collect();
             if same && !both.is_empty() {
                 return Err(format!(
                     "line {}: `{}` and line {}: `{}` both set {} on {}: keep one axis, or scope each to its own role or host",

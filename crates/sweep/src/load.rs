@@ -49,13 +49,21 @@ impl LoadOptions {
             Err(Error::BadInput(format!("{flag} {v}: {why}")))
         };
         if self.per_cluster == 0 {
-            return bad("--per-cluster", &0, "re-run at least 1 configuration per cluster");
+            return bad(
+                "--per-cluster",
+                &0,
+                "re-run at least 1 configuration per cluster",
+            );
         }
         if self.count == 0 {
             return bad("--count", &0, "give at least 1 probe per run");
         }
         if self.sample_every == 0 {
-            return bad("--sample-every", &0, "give 1 or more (1 keeps every probe's row)");
+            return bad(
+                "--sample-every",
+                &0,
+                "give 1 or more (1 keeps every probe's row)",
+            );
         }
         if self.high_interval.is_some_and(|d| d.is_zero()) {
             return bad(
@@ -73,7 +81,9 @@ impl LoadOptions {
                 &format!(
                     "{rows} raw rows per run are above the {} one run may hold: raise --sample-every to {} or more",
                     probe::check::MAX_ROWS,
-                    self.count.saturating_add(warmup).div_ceil(probe::check::MAX_ROWS)
+                    self.count
+                        .saturating_add(warmup)
+                        .div_ceil(probe::check::MAX_ROWS)
                 ),
             );
         }

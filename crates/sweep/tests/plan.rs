@@ -65,7 +65,8 @@ fwd.poll = true
         "busy-poll = [false, true]\nbusy-poll-usecs = [20, 50]",
         "busy-poll-usecs = [20, 50]\nbusy-poll = [false, true]",
     );
-    let ids2: std::collections::BTreeSet<_> = expand(&parse(&reordered)).expect("expands")
+    let ids2: std::collections::BTreeSet<_> = expand(&parse(&reordered))
+        .expect("expands")
         .runs
         .into_iter()
         .map(|r| r.id)
@@ -212,7 +213,8 @@ fn pingers_together_group_the_runs() {
     // the same ids as in turn: a file can switch modes and keep its run names
     let in_turn = expand(&parse(&format!(
         "{BASE}\n[roles]\nping = [\"a\", \"c\"]\nfwd = \"b\"\n[axes]\npoll = [false, true]\n"
-    ))).expect("expands");
+    )))
+    .expect("expands");
     let mut a: Vec<_> = plan.runs.iter().map(|r| r.id.clone()).collect();
     let mut b: Vec<_> = in_turn.runs.iter().map(|r| r.id.clone()).collect();
     a.sort();

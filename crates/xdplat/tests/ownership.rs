@@ -94,7 +94,9 @@ fn resume_while_the_sweep_runs_is_refused_and_touches_nothing() {
 
 #[test]
 fn a_resumed_sweep_removes_the_testbed_its_killed_session_made() {
-    if !host::test_support::require_root("a_resumed_sweep_removes_the_testbed_its_killed_session_made") {
+    if !host::test_support::require_root(
+        "a_resumed_sweep_removes_the_testbed_its_killed_session_made",
+    ) {
         return;
     }
     let name = host::test_support::unique_name("ownk");
@@ -110,9 +112,11 @@ fn a_resumed_sweep_removes_the_testbed_its_killed_session_made() {
             .spawn()
             .expect("sweep"),
     );
-    wait_until("the sweep's testbed and a role", Duration::from_secs(60), || {
-        host::netns::exists(&format!("{name}-a")) && children(&out) > 0
-    });
+    wait_until(
+        "the sweep's testbed and a role",
+        Duration::from_secs(60),
+        || host::netns::exists(&format!("{name}-a")) && children(&out) > 0,
+    );
     first.0.kill().expect("SIGKILL");
     let _ = first.0.wait();
     assert!(

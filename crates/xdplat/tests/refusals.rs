@@ -132,7 +132,10 @@ fn every_bad_input_is_refused_and_changes_nothing() {
         if tree(&dir) != files_before {
             why.push(format!(
                 "files changed: {:?}",
-                tree(&dir).keys().filter(|k| !files_before.contains_key(*k)).collect::<Vec<_>>()
+                tree(&dir)
+                    .keys()
+                    .filter(|k| !files_before.contains_key(*k))
+                    .collect::<Vec<_>>()
             ));
         }
         if namespaces(&ours) != ns_before {

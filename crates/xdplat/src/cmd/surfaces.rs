@@ -67,7 +67,8 @@ fn experiment(axes: &str) -> sweep::Experiment {
 fn argvs(exp: &sweep::Experiment) -> Vec<(Vec<String>, Vec<String>)> {
     let bin = std::path::Path::new("xdplat");
     let (a, b) = (&exp.hosts["a"], &exp.hosts["b"]);
-    sweep::expand(exp).expect("expands")
+    sweep::expand(exp)
+        .expect("expands")
         .configs
         .iter()
         .map(|cfg| {

@@ -135,9 +135,19 @@ fn with_file(mut c: Case, name: &str, body: &str) -> Case {
 /// An experiment on the fresh testbed `t` (never brought up by a refused sweep), with `probe`
 /// lines in [probe] and `rest` after it.
 fn experiment(t: &str, probe: &str, rest: &str) -> String {
-    format!(
-        "[testbed]\nname = \"{t}\"\n\n[probe]\ninterval = \"1ms\"\ncount = 10\nrepetitions = 1\nlinger = \"50ms\"\n{probe}\n\n{rest}\n"
-    )
+    // the defaults that `probe` does not set itself (a key given twice is a TOML error)
+    let given = |key: &str| probe.lines().any(|l| l.starts_with(&format!("{key} =")));
+    let defaults: String = [
+        ("interval", "\"1ms\""),
+        ("count", "10"),
+        ("repetitions", "1"),
+        ("linger", "\"50ms\""),
+    ]
+    .iter()
+    .filter(|(k, _)| !given(k))
+    .map(|(k, v)| format!("{k} = {v}\n"))
+    .collect();
+    format!("[testbed]\nname = \"{t}\"\n\n[probe]\n{defaults}{probe}\n\n{rest}\n")
 }
 
 /// A file that looks like a finished sweep for `sweep load` (no runs: it must be refused
@@ -163,11 +173,22 @@ pub fn cases(n: &Names) -> Vec<Case> {
 
     // ---- ping: every value before the interface, the network and --out
     let ping = |class: Class, extra: &[&str], says: &[&str]| {
-        let mut a = vec![
-            "ping", "--netns", a_ns, "--iface", a_if, "--dst-ip", b_ip, "--quiet", "--out",
-            "{DIR}/run",
-        ];
-        if !extra.iter().any(|e| *e == "--count" || *e == "--duration" || *e == "--interval") {
+        // the base options that `extra` does not give itself (given twice, clap refuses)
+        let mut a = vec!["ping", "--quiet"];
+        for (flag, value) in [
+            ("--netns", a_ns),
+            ("--iface", a_if),
+            ("--dst-ip", b_ip),
+            ("--out", "{DIR}/run"),
+        ] {
+            if !extra.contains(&flag) {
+                a.extend([flag, value]);
+            }
+        }
+        if !extra
+            .iter()
+            .any(|e| *e == "--count" || *e == "--duration" || *e == "--interval")
+        {
             a.extend(["--count", "5"]);
         }
         a.extend(extra);
@@ -179,17 +200,33 @@ pub fn cases(n: &Names) -> Vec<Case> {
         (Range, &["--size", "100000"], &["--size"]),
         (Range, &["--count", "0"], &["--count"]),
         (Range, &["--duration", "0s"], &["--duration"]),
-        (Range, &["--interval", "2h", "--count", "3"], &["--interval"]),
+        (
+            Range,
+            &["--interval", "2h", "--count", "3"],
+            &["--interval"],
+        ),
         (Range, &["--linger", "5h"], &["--linger"]),
         (Conflict, &["--interval", "0"], &["--count"]),
         (Range, &["--ring-size", "1000"], &["--ring-size"]),
         (Range, &["--batch", "0"], &["--batch"]),
-        (Conflict, &["--batch", "4096", "--ring-size", "2048"], &["--batch"]),
-        (Conflict, &["--batch", "64", "--frames", "100"], &["--frames"]),
+        (
+            Conflict,
+            &["--batch", "4096", "--ring-size", "2048"],
+            &["--batch"],
+        ),
+        (
+            Conflict,
+            &["--batch", "64", "--frames", "100"],
+            &["--frames"],
+        ),
         (Range, &["--frame-size", "3000"], &["--frame-size"]),
         (Range, &["--frames", "1"], &["--frames"]),
         (Range, &["--busy-poll-budget", "0"], &["--busy-poll-budget"]),
-        (Range, &["--busy-poll-usecs", "4294967295"], &["--busy-poll-usecs"]),
+        (
+            Range,
+            &["--busy-poll-usecs", "4294967295"],
+            &["--busy-poll-usecs"],
+        ),
         (Range, &["--cpu", "4096"], &["--cpu"]),
         (Missing, &["--cpu", "1000"], &["--cpu"]),
         (Range, &["--window", "10000000"], &["--window"]),
@@ -198,17 +235,41 @@ pub fn cases(n: &Names) -> Vec<Case> {
         (Range, &["--bind", "maybe"], &["--bind"]),
         (Range, &["--backend", "dpdk"], &["--backend"]),
         (Range, &["--need-wakeup", "yes"], &["--need-wakeup"]),
-        (Conflict, &["--xdp-mode", "skb", "--hw-timestamps", "true"], &["--hw-timestamps"]),
+        (
+            Conflict,
+            &["--xdp-mode", "skb", "--hw-timestamps", "true"],
+            &["--hw-timestamps"],
+        ),
         (Conflict, &["--stamp-room", "--size", "64"], &["--size"]),
-        (Address, &["--dst-ip", "224.0.0.1"], &["--dst-ip", "multicast"]),
-        (Address, &["--dst-ip", "255.255.255.255"], &["--dst-ip", "broadcast"]),
+        (
+            Address,
+            &["--dst-ip", "224.0.0.1"],
+            &["--dst-ip", "multicast"],
+        ),
+        (
+            Address,
+            &["--dst-ip", "255.255.255.255"],
+            &["--dst-ip", "broadcast"],
+        ),
         (Address, &["--dst-ip", "0.0.0.0"], &["--dst-ip"]),
         (Address, &["--dst-ip", "240.1.2.3"], &["--dst-ip"]),
-        (Address, &["--dst-ip", "10.77.1.255"], &["--dst-ip", "broadcast"]),
+        (
+            Address,
+            &["--dst-ip", "10.77.1.255"],
+            &["--dst-ip", "broadcast"],
+        ),
         (Address, &["--dst-ip", "10.77.1.1"], &["--dst-ip", "own"]),
         (Address, &["--dst-ip", "10.77.1"], &["--dst-ip"]),
-        (Address, &["--dst-mac", "ff:ff:ff:ff:ff:ff"], &["--dst-mac", "broadcast"]),
-        (Address, &["--dst-mac", "01:00:5e:00:00:01"], &["--dst-mac", "multicast"]),
+        (
+            Address,
+            &["--dst-mac", "ff:ff:ff:ff:ff:ff"],
+            &["--dst-mac", "broadcast"],
+        ),
+        (
+            Address,
+            &["--dst-mac", "01:00:5e:00:00:01"],
+            &["--dst-mac", "multicast"],
+        ),
         (Address, &["--dst-mac", "00:00:00:00:00:00"], &["--dst-mac"]),
         (Address, &["--dst-mac", "zz:00"], &["--dst-mac"]),
         (Path, &["--out", "/proc/xdplat-run"], &["--out", "procfs"]),
@@ -217,26 +278,50 @@ pub fn cases(n: &Names) -> Vec<Case> {
         (Missing, &["--iface", "nosuch0"], &["nosuch0"]),
         (Missing, &["--netns", ".."], &["--netns"]),
         (Missing, &["--netns", "nosuch-ns-x"], &["nosuch-ns-x"]),
-        (Resource, &["--count", "50000000"], &["--count", "--sample-every"]),
-        (Resource, &["--count", "18446744073709551615", "--warmup", "5"], &["--warmup"]),
-        (Duplicate, &["--port", "9000", "--port", "9001"], &["--port"]),
+        (
+            Resource,
+            &["--count", "50000000"],
+            &["--count", "--sample-every"],
+        ),
+        (
+            Resource,
+            &["--count", "18446744073709551615", "--warmup", "5"],
+            &["--warmup"],
+        ),
+        (Duplicate, &["--count", "9", "--count", "10"], &["--count"]),
         (Message, &["--size", "-1"], &["--size"]),
         (Message, &["--count", "-5"], &["--count"]),
         (Message, &["--ring-size", "0"], &["--ring-size"]),
         (Message, &["--frames", "-1"], &["--frames"]),
         // the size is refused before the neighbour lookup of an address nobody has
-        (Order, &["--size", "10", "--dst-ip", "10.77.1.99"], &["--size"]),
-        (Order, &["--port", "0", "--dst-ip", "10.77.1.99"], &["--port"]),
+        (
+            Order,
+            &["--size", "10", "--dst-ip", "10.77.1.99"],
+            &["--size"],
+        ),
+        (
+            Order,
+            &["--port", "0", "--dst-ip", "10.77.1.99"],
+            &["--port"],
+        ),
     ] {
         v.push(ping(class, extra, says));
     }
     v.push(with_file(
-        ping(Path, &["--out", "{DIR}/file"], &["--out", "not a directory"]),
+        ping(
+            Path,
+            &["--out", "{DIR}/file"],
+            &["--out", "not a directory"],
+        ),
         "file",
         "x",
     ));
     v.push(with_file(
-        ping(Path, &["--out", "{DIR}/file/below"], &["--out", "not a directory"]),
+        ping(
+            Path,
+            &["--out", "{DIR}/file/below"],
+            &["--out", "not a directory"],
+        ),
         "file",
         "x",
     ));
@@ -248,7 +333,12 @@ pub fn cases(n: &Names) -> Vec<Case> {
 
     // ---- fwd
     let fwd = |class: Class, extra: &[&str], says: &[&str]| {
-        let mut a = vec!["fwd", "--netns", b_ns, "--iface", b_if];
+        let mut a = vec!["fwd"];
+        for (flag, value) in [("--netns", b_ns), ("--iface", b_if)] {
+            if !extra.contains(&flag) {
+                a.extend([flag, value]);
+            }
+        }
         if !extra.contains(&"--duration") {
             a.extend(["--duration", "1s"]);
         }
@@ -260,7 +350,11 @@ pub fn cases(n: &Names) -> Vec<Case> {
         (Missing, &["--queue", "3"], &["--queue"]),
         (Missing, &["--queues", "4"], &["--queues"]),
         (Range, &["--queues", "0"], &["--queues"]),
-        (Conflict, &["--queues", "2", "--backend", "udp"], &["--queues"]),
+        (
+            Conflict,
+            &["--queues", "2", "--backend", "udp"],
+            &["--queues"],
+        ),
         (Range, &["--duration", "0s"], &["--duration"]),
         (Range, &["--hold", "5s"], &["--hold"]),
         (Range, &["--frames", "3000000"], &["--frames"]),
@@ -276,11 +370,31 @@ pub fn cases(n: &Names) -> Vec<Case> {
 
     // ---- testbed
     for (class, args, says) in [
-        (Missing, &["testbed", "status", "--name", fresh][..], &["no testbed", fresh][..]),
-        (Range, &["testbed", "up", "--name", fresh, "--queues", "0"], &["--queues"]),
-        (Message, &["testbed", "up", "--name", fresh, "--queues", "-1"], &["--queues"]),
-        (Range, &["testbed", "up", "--name", "bad name!"], &["--name"]),
-        (Range, &["testbed", "up", "--name", "waytoolongname123"], &["--name"]),
+        (
+            Missing,
+            &["testbed", "status", "--name", fresh][..],
+            &["no testbed", fresh][..],
+        ),
+        (
+            Range,
+            &["testbed", "up", "--name", fresh, "--queues", "0"],
+            &["--queues"],
+        ),
+        (
+            Message,
+            &["testbed", "up", "--name", fresh, "--queues", "-1"],
+            &["--queues"],
+        ),
+        (
+            Range,
+            &["testbed", "up", "--name", "bad name!"],
+            &["--name"],
+        ),
+        (
+            Range,
+            &["testbed", "up", "--name", "waytoolongname123"],
+            &["--name"],
+        ),
         (Range, &["testbed", "down", "--name", "../x"], &["--name"]),
         (Range, &["testbed", "status", "--name", ".."], &["--name"]),
     ] {
@@ -294,30 +408,83 @@ pub fn cases(n: &Names) -> Vec<Case> {
     for (class, args, says) in [
         (
             Duplicate,
-            vec!["host", "apply", "--netns", b_ns, "--iface", b_if, &gro1, &gro2],
+            vec![
+                "host", "apply", "--netns", b_ns, "--iface", b_if, &gro1, &gro2,
+            ],
             &["gro-flush-timeout", "once"][..],
         ),
-        (Missing, vec!["host", "apply", "--set", "no-such-key=1"], &["no-such-key"]),
+        (
+            Missing,
+            vec!["host", "apply", "--set", "no-such-key=1"],
+            &["no-such-key"],
+        ),
         (
             Range,
-            vec!["host", "apply", "--netns", b_ns, "--iface", b_if, "--set", "gro-flush-timeout=-5"],
+            vec![
+                "host",
+                "apply",
+                "--netns",
+                b_ns,
+                "--iface",
+                b_if,
+                "--set",
+                "gro-flush-timeout=-5",
+            ],
             &["gro-flush-timeout"],
         ),
-        (Missing, vec!["host", "apply", "--netns", "..", "--set", "busy-read=1"], &["--netns"]),
         (
             Missing,
-            vec!["host", "apply", "--netns", b_ns, "--iface", "nosuch0", "--set", "gro-flush-timeout=1"],
+            vec!["host", "apply", "--netns", "..", "--set", "busy-read=1"],
+            &["--netns"],
+        ),
+        (
+            Missing,
+            vec![
+                "host",
+                "apply",
+                "--netns",
+                b_ns,
+                "--iface",
+                "nosuch0",
+                "--set",
+                "gro-flush-timeout=1",
+            ],
             &["nosuch0"],
         ),
-        (Conflict, vec!["host", "apply", "--set", "cpu-dma-latency-us=0"], &["--hold"]),
+        (
+            Conflict,
+            vec!["host", "apply", "--set", "cpu-dma-latency-us=0"],
+            &["--hold"],
+        ),
         (
             Missing,
-            vec!["host", "apply", "--netns", b_ns, "--iface", b_if, "--set", "rx-usecs=5"],
+            vec![
+                "host",
+                "apply",
+                "--netns",
+                b_ns,
+                "--iface",
+                b_if,
+                "--set",
+                "rx-usecs=5",
+            ],
             &["rx-usecs"],
         ),
-        (Syntax, vec!["host", "apply", "--set", "gro-flush-timeout"], &["KEY=VALUE"]),
-        (Missing, vec!["host", "show", "--netns", "nosuch-ns-x"], &["nosuch-ns-x"]),
-        (Missing, vec!["host", "show", "--netns", b_ns, "--iface", "nosuch0"], &["nosuch0"]),
+        (
+            Syntax,
+            vec!["host", "apply", "--set", "gro-flush-timeout"],
+            &["KEY=VALUE"],
+        ),
+        (
+            Missing,
+            vec!["host", "show", "--netns", "nosuch-ns-x"],
+            &["nosuch-ns-x"],
+        ),
+        (
+            Missing,
+            vec!["host", "show", "--netns", b_ns, "--iface", "nosuch0"],
+            &["nosuch0"],
+        ),
         (Syntax, vec!["host", "restore", "--all"], &["--all"]),
     ] {
         v.push(case(class, &args, 2, says));
@@ -325,20 +492,40 @@ pub fn cases(n: &Names) -> Vec<Case> {
 
     // ---- doctor
     for (class, args, says) in [
-        (Missing, &["doctor", "--netns", a_ns, "--iface", a_if, "--queue", "99"][..], &["--queue", "queue 0 only"][..]),
-        (Missing, &["doctor", "--netns", a_ns, "--iface", "nosuch0"], &["nosuch0"]),
+        (
+            Missing,
+            &["doctor", "--netns", a_ns, "--iface", a_if, "--queue", "99"][..],
+            &["--queue", "queue 0 only"][..],
+        ),
+        (
+            Missing,
+            &["doctor", "--netns", a_ns, "--iface", "nosuch0"],
+            &["nosuch0"],
+        ),
         (Missing, &["doctor", "--netns", ".."], &["--netns"]),
         (Conflict, &["doctor", "--queue", "1"], &["--iface"]),
-        (Message, &["doctor", "--netns", a_ns, "--iface", a_if, "--queue", "-1"], &["--queue"]),
+        (
+            Message,
+            &["doctor", "--netns", a_ns, "--iface", a_if, "--queue", "-1"],
+            &["--queue"],
+        ),
     ] {
         v.push(case(class, args, 2, says));
     }
 
     // ---- bench: the CPUs are checked before its testbed is made
     for (class, args, says) in [
-        (Missing, &["bench", "--quick", "--cpus", "99,0"][..], &["--cpus", "99"][..]),
+        (
+            Missing,
+            &["bench", "--quick", "--cpus", "99", "0"][..],
+            &["--cpus", "99"][..],
+        ),
         (Range, &["bench", "--quick", "--cpus", "0"], &["--cpus"]),
-        (Path, &["bench", "--quick", "--python", "{DIR}/no-python"], &["--python"]),
+        (
+            Path,
+            &["bench", "--quick", "--python", "{DIR}/no-python"],
+            &["--python"],
+        ),
     ] {
         v.push(case(class, args, 2, says));
     }
@@ -351,37 +538,109 @@ pub fn cases(n: &Names) -> Vec<Case> {
             &experiment(fresh, probe, rest),
         )
     };
-    let twelve_axes: String = ["busy-poll-usecs", "busy-poll-budget", "frames", "ring-size", "batch", "cpu"]
-        .iter()
-        .flat_map(|k| {
-            ["ping", "fwd"].map(|r| {
-                let vals: Vec<String> = (1..=10).map(|i| (i * 2).to_string()).collect();
-                format!("{r}.{k} = [{}]\n", vals.join(", "))
-            })
+    let twelve_axes: String = [
+        "busy-poll-usecs",
+        "busy-poll-budget",
+        "frames",
+        "ring-size",
+        "batch",
+        "cpu",
+    ]
+    .iter()
+    .flat_map(|k| {
+        ["ping", "fwd"].map(|r| {
+            let vals: Vec<String> = (1..=10).map(|i| (i * 2).to_string()).collect();
+            format!("{r}.{k} = [{}]\n", vals.join(", "))
         })
-        .collect();
+    })
+    .collect();
     v.extend([
-        plan(Resource, "repetitions = 4294967295", "[axes]\npoll = [true]", &["repetitions"]),
-        plan(Resource, "", &format!("[axes]\n{twelve_axes}"), &["1000000000000 combinations"]),
-        plan(Resource, "count = 50000000", "[axes]\npoll = [true]", &["--sample-every"]),
-        plan(Range, "port = 0", "[axes]\npoll = [true]", &["port", "line"]),
-        plan(Range, "count = 0", "[axes]\npoll = [true]", &["count", "line"]),
-        plan(Range, "sample-every = 0", "[axes]\npoll = [true]", &["sample-every"]),
-        plan(Range, "interval = \"2h\"", "[axes]\npoll = [true]", &["interval"]),
+        plan(
+            Resource,
+            "repetitions = 4294967295",
+            "[axes]\npoll = [true]",
+            &["repetitions"],
+        ),
+        plan(
+            Resource,
+            "",
+            &format!("[axes]\n{twelve_axes}"),
+            &["1000000000000 combinations"],
+        ),
+        plan(
+            Resource,
+            "count = 50000000",
+            "[axes]\npoll = [true]",
+            &["--sample-every"],
+        ),
+        plan(
+            Range,
+            "port = 0",
+            "[axes]\npoll = [true]",
+            &["port", "line"],
+        ),
+        plan(
+            Range,
+            "count = 0",
+            "[axes]\npoll = [true]",
+            &["count", "line"],
+        ),
+        plan(
+            Range,
+            "sample-every = 0",
+            "[axes]\npoll = [true]",
+            &["sample-every"],
+        ),
+        plan(
+            Range,
+            "interval = \"2h\"",
+            "[axes]\npoll = [true]",
+            &["interval"],
+        ),
         plan(Range, "", "[axes]\nbatch = [0, 1]", &["batch"]),
         plan(Range, "", "[axes]\nring-size = [0]", &["ring-size"]),
-        plan(Refused, "", "[axes]\nring-size = [1000, 2048]", &["--ring-size", "line 12"]),
-        plan(Refused, "size = 10\nstamp = false", "[axes]\npoll = [true]", &["--size", "size"]),
-        plan(Refused, "", "[axes]\nbatch = [4096]\nring-size = [2048]", &["--batch"]),
-        plan(Refused, "", "[axes]\nfwd.batch = [2048]\nfwd.frames = [2048]", &["--frames"]),
-        plan(Duplicate, "", "[axes]\nfwd.poll = [true, true]", &["twice", "fwd.poll"]),
+        plan(
+            Refused,
+            "",
+            "[axes]\nring-size = [1000, 2048]",
+            &["--ring-size", "line 12"],
+        ),
+        plan(
+            Refused,
+            "size = 10\nstamp = false",
+            "[axes]\npoll = [true]",
+            &["--size", "size"],
+        ),
+        plan(
+            Refused,
+            "",
+            "[axes]\nbatch = [4096]\nring-size = [2048]",
+            &["--batch"],
+        ),
+        plan(
+            Refused,
+            "",
+            "[axes]\nfwd.batch = [2048]\nfwd.frames = [2048]",
+            &["--frames"],
+        ),
+        plan(
+            Duplicate,
+            "",
+            "[axes]\nfwd.poll = [true, true]",
+            &["twice", "fwd.poll"],
+        ),
         plan(
             Duplicate,
             "",
             "[axes]\ngro-flush-timeout = [200000, \"200000\"]",
             &["twice"],
         ),
-        plan(Duplicate, "", "[axes]\npoll = [true]\nfwd.poll = [false]", &["both set", "poll"]),
+        plan(
+            Duplicate,
+            "",
+            "[axes]\npoll = [true]\nfwd.poll = [false]",
+            &["both set", "poll"],
+        ),
         plan(
             Duplicate,
             "",
@@ -395,16 +654,31 @@ pub fn cases(n: &Names) -> Vec<Case> {
         )
     };
     v.push(with_file(
-        case(Conflict, &["sweep", "plan", "{DIR}/exp.toml"], 2, &["netns and ssh"]),
+        case(
+            Conflict,
+            &["sweep", "plan", "{DIR}/exp.toml"],
+            2,
+            &["netns and ssh"],
+        ),
         "exp.toml",
         &hosts("ssh = \"root@example\""),
     ));
     v.push(with_file(
-        case(Missing, &["sweep", "plan", "{DIR}/exp.toml"], 2, &["netns", ".."]),
+        case(
+            Missing,
+            &["sweep", "plan", "{DIR}/exp.toml"],
+            2,
+            &["netns", ".."],
+        ),
         "exp.toml",
         &hosts("").replace(&format!("\"{fresh}-a\""), "\"..\""),
     ));
-    v.push(case(Path, &["sweep", "plan", "{DIR}/missing.toml"], 2, &["missing.toml"]));
+    v.push(case(
+        Path,
+        &["sweep", "plan", "{DIR}/missing.toml"],
+        2,
+        &["missing.toml"],
+    ));
     v.push(with_file(
         case(Syntax, &["sweep", "plan", "{DIR}/exp.toml"], 2, &["line 2"]),
         "exp.toml",
@@ -413,25 +687,72 @@ pub fn cases(n: &Names) -> Vec<Case> {
     // run: refused before the testbed, the lease or --out exist
     let run_file = |class: Class, probe: &str, rest: &str, out: &str, says: &[&str]| {
         with_file(
-            case(class, &["sweep", "run", "{DIR}/exp.toml", "--out", out], 2, says),
+            case(
+                class,
+                &["sweep", "run", "{DIR}/exp.toml", "--out", out],
+                2,
+                says,
+            ),
             "exp.toml",
             &experiment(fresh, probe, rest),
         )
     };
     v.extend([
-        run_file(Refused, "", "[axes]\nring-size = [1000, 3000]", "{DIR}/out", &["refused", "--ring-size"]),
-        run_file(Resource, "repetitions = 4294967295", "[axes]\npoll = [true]", "{DIR}/out", &["repetitions"]),
-        run_file(Range, "port = 0", "[axes]\npoll = [true]", "{DIR}/out", &["port"]),
-        run_file(Path, "", "[axes]\npoll = [true]", "/proc/xdplat-sweep", &["--out", "procfs"]),
-        run_file(Duplicate, "", "[axes]\nfwd.poll = [true, true]", "{DIR}/out", &["twice"]),
+        run_file(
+            Refused,
+            "",
+            "[axes]\nring-size = [1000, 3000]",
+            "{DIR}/out",
+            &["refused", "--ring-size"],
+        ),
+        run_file(
+            Resource,
+            "repetitions = 4294967295",
+            "[axes]\npoll = [true]",
+            "{DIR}/out",
+            &["repetitions"],
+        ),
+        run_file(
+            Range,
+            "port = 0",
+            "[axes]\npoll = [true]",
+            "{DIR}/out",
+            &["port"],
+        ),
+        run_file(
+            Path,
+            "",
+            "[axes]\npoll = [true]",
+            "/proc/xdplat-sweep",
+            &["--out", "procfs"],
+        ),
+        run_file(
+            Duplicate,
+            "",
+            "[axes]\nfwd.poll = [true, true]",
+            "{DIR}/out",
+            &["twice"],
+        ),
     ]);
     v.push(with_file(
-        run_file(Path, "", "[axes]\npoll = [true]", "{DIR}/file", &["--out", "not a directory"]),
+        run_file(
+            Path,
+            "",
+            "[axes]\npoll = [true]",
+            "{DIR}/file",
+            &["--out", "not a directory"],
+        ),
         "file",
         "x",
     ));
     v.push(with_file(
-        run_file(Path, "", "[axes]\npoll = [true]", "{DIR}/other", &["not a sweep directory"]),
+        run_file(
+            Path,
+            "",
+            "[axes]\npoll = [true]",
+            "{DIR}/other",
+            &["not a sweep directory"],
+        ),
         "other/something",
         "x",
     ));
@@ -439,33 +760,72 @@ pub fn cases(n: &Names) -> Vec<Case> {
     let load = |class: Class, extra: &[&str], says: &[&str]| {
         let mut a = vec!["sweep", "load", "{DIR}/sweep"];
         a.extend(extra);
-        with_file(case(class, &a, 2, says), "sweep/experiment.toml", &fake_sweep(fresh))
+        with_file(
+            case(class, &a, 2, says),
+            "sweep/experiment.toml",
+            &fake_sweep(fresh),
+        )
     };
     v.extend([
         load(Order, &["--count", "0"], &["--count"]),
         load(Order, &["--per-cluster", "0"], &["--per-cluster"]),
         load(Order, &["--sample-every", "0"], &["--sample-every"]),
         load(Range, &["--high-interval", "0s"], &["--high-interval"]),
-        load(Resource, &["--count", "100000000000", "--sample-every", "1"], &["--sample-every"]),
+        load(
+            Resource,
+            &["--count", "100000000000", "--sample-every", "1"],
+            &["--sample-every"],
+        ),
         load(Path, &["--analysis", "{DIR}/none.json"], &["--analysis"]),
         load(Message, &["--count", "-3"], &["--count"]),
     ]);
-    v.push(case(Path, &["sweep", "load", "{DIR}/nosweep"], 2, &["not a sweep directory"]));
+    v.push(case(
+        Path,
+        &["sweep", "load", "{DIR}/nosweep"],
+        2,
+        &["not a sweep directory"],
+    ));
 
     // ---- demo: the file and --out before OUT/<time>/ is made
     v.extend([
-        case(Path, &["demo", "--file", "{DIR}/missing.toml", "--out", "{DIR}/demo"], 2, &["missing.toml"]),
+        case(
+            Path,
+            &[
+                "demo",
+                "--file",
+                "{DIR}/missing.toml",
+                "--out",
+                "{DIR}/demo",
+            ],
+            2,
+            &["missing.toml"],
+        ),
         with_file(
-            case(Syntax, &["demo", "--file", "{DIR}/bad.toml", "--out", "{DIR}/demo"], 2, &["bad.toml"]),
+            case(
+                Syntax,
+                &["demo", "--file", "{DIR}/bad.toml", "--out", "{DIR}/demo"],
+                2,
+                &["bad.toml"],
+            ),
             "bad.toml",
             "[axes\npoll = [true]\n",
         ),
         with_file(
-            case(Refused, &["demo", "--file", "{DIR}/exp.toml", "--out", "{DIR}/demo"], 2, &["--ring-size"]),
+            case(
+                Refused,
+                &["demo", "--file", "{DIR}/exp.toml", "--out", "{DIR}/demo"],
+                2,
+                &["--ring-size"],
+            ),
             "exp.toml",
             &experiment(fresh, "", "[axes]\nring-size = [1000]"),
         ),
-        case(Path, &["demo", "--out", "/proc/xdplat-demo"], 2, &["--out", "procfs"]),
+        case(
+            Path,
+            &["demo", "--out", "/proc/xdplat-demo"],
+            2,
+            &["--out", "procfs"],
+        ),
     ]);
 
     // ---- analyze, compare
@@ -478,12 +838,60 @@ pub fn analysis_cases() -> Vec<Case> {
     use Class::*;
     let mut v = Vec::new();
     for (class, args, says) in [
-        (Path, &["analyze", "{DIR}/nothing", "--out", "{DIR}/report"][..], &["nothing"][..]),
-        (Conflict, &["analyze", "--out", "{DIR}/report"], &["DIR", "--table"]),
-        (Range, &["analyze", "--table", "{DIR}/t.csv", "--k", "0", "--out", "{DIR}/report"], &["--k"]),
-        (Range, &["analyze", "--table", "{DIR}/t.csv", "--max-loss", "2", "--out", "{DIR}/report"], &["--max-loss"]),
-        (Message, &["analyze", "--table", "{DIR}/t.csv", "--top", "-1", "--out", "{DIR}/report"], &["--top"]),
-        (Path, &["compare", "{DIR}/nothing", "{DIR}/nothing2"], &["nothing"]),
+        (
+            Path,
+            &["analyze", "{DIR}/nothing", "--out", "{DIR}/report"][..],
+            &["nothing"][..],
+        ),
+        (
+            Conflict,
+            &["analyze", "--out", "{DIR}/report"],
+            &["DIR", "--table"],
+        ),
+        (
+            Range,
+            &[
+                "analyze",
+                "--table",
+                "{DIR}/t.csv",
+                "--k",
+                "0",
+                "--out",
+                "{DIR}/report",
+            ],
+            &["--k"],
+        ),
+        (
+            Range,
+            &[
+                "analyze",
+                "--table",
+                "{DIR}/t.csv",
+                "--max-loss",
+                "2",
+                "--out",
+                "{DIR}/report",
+            ],
+            &["--max-loss"],
+        ),
+        (
+            Message,
+            &[
+                "analyze",
+                "--table",
+                "{DIR}/t.csv",
+                "--top",
+                "-1",
+                "--out",
+                "{DIR}/report",
+            ],
+            &["--top"],
+        ),
+        (
+            Path,
+            &["compare", "{DIR}/nothing", "{DIR}/nothing2"],
+            &["nothing"],
+        ),
     ] {
         v.push(with_file(
             case(class, args, 2, says),
