@@ -244,6 +244,7 @@ fn from_table(ds: &crate::Dataset, id: &str) -> Result<Vec<i64>, crate::Error> {
 
 /// Loads A and B as `opts` says and compares them.
 pub fn compare_inputs(opts: &CompareOptions) -> Result<Comparison, crate::Error> {
+    crate::options::check_bootstrap(opts.bootstrap)?;
     let (a, b) = match &opts.table {
         Some(t) => {
             let ds = crate::load_table(t)?;

@@ -273,6 +273,13 @@ impl Options {
                 "--k 0: expected auto or a positive integer".into(),
             ));
         }
+        if !(2..=MAX_K).contains(&self.max_k) {
+            return Err(crate::Error::Option(format!(
+                "--max-k {}: the largest k tried must be 2 to {MAX_K}",
+                self.max_k
+            )));
+        }
+        check_bootstrap(self.bootstrap)?;
         if let Some(l) = self.max_loss
             && !(0.0..=1.0).contains(&l)
         {
@@ -282,6 +289,22 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// Largest `--max-k` (k-means runs once per k and restart).
+pub const MAX_K: usize = 100;
+
+/// Most bootstrap resamples (each one is a value held in memory and a resample of the data).
+pub const MAX_BOOTSTRAP: usize = 100_000;
+
+/// `--bootstrap`: 1 to [`MAX_BOOTSTRAP`] resamples (0 gives no interval, more cannot be held).
+pub fn check_bootstrap(n: usize) -> Result<(), crate::Error> {
+    if !(1..=MAX_BOOTSTRAP).contains(&n) {
+        return Err(crate::Error::Option(format!(
+            "--bootstrap {n}: give 1 to {MAX_BOOTSTRAP} resamples (1000 is the usual)"
+        )));
+    }
+    Ok(())
 }
 
 /// What to analyse.

@@ -95,7 +95,7 @@ fn options(args: &Args) -> anyhow::Result<analysis::RunOptions> {
             )));
         }
     }
-    o.max_k = args.max_k.max(2);
+    o.max_k = args.max_k;
     o.baseline = if args.no_baseline {
         Baseline::Cluster
     } else {

@@ -892,6 +892,45 @@ pub fn analysis_cases() -> Vec<Case> {
             &["compare", "{DIR}/nothing", "{DIR}/nothing2"],
             &["nothing"],
         ),
+        (
+            Range,
+            &[
+                "analyze",
+                "--table",
+                "{DIR}/t.csv",
+                "--max-k",
+                "0",
+                "--out",
+                "{DIR}/report",
+            ],
+            &["--max-k"],
+        ),
+        (
+            Range,
+            &[
+                "compare",
+                "--table",
+                "{DIR}/t.csv",
+                "a",
+                "b",
+                "--bootstrap",
+                "0",
+            ],
+            &["--bootstrap"],
+        ),
+        (
+            Resource,
+            &[
+                "compare",
+                "--table",
+                "{DIR}/t.csv",
+                "a",
+                "b",
+                "--bootstrap",
+                "100000000000",
+            ],
+            &["--bootstrap"],
+        ),
     ] {
         v.push(with_file(
             case(class, args, 2, says),
