@@ -276,6 +276,8 @@ pub fn check_out_dir(param: &str, dir: &Path) -> Result<(), String> {
         ));
     }
     if let Ok(st) = nix::sys::statfs::statfs(&at) {
+        // f_type is a C long here, narrower on some architectures
+        #[allow(clippy::unnecessary_cast)]
         let t = st.filesystem_type().0 as i64;
         if let Some((_, name)) = PSEUDO_FS.iter().find(|(m, _)| *m == t) {
             return Err(format!(
@@ -364,7 +366,7 @@ mod tests {
         third.record(remote.clone()).unwrap();
         drop(third);
         let mut fourth = Lease::acquire(&d, "test").unwrap();
-        assert_eq!(fourth.previous(), &[remote.clone()]);
+        assert_eq!(fourth.previous(), std::slice::from_ref(&remote));
         fourth.forget_previous(&remote).unwrap();
         drop(fourth);
         let third = Lease::acquire(&d, "test").unwrap();

@@ -89,7 +89,7 @@ impl PingConfig {
                 "must be 1 or more",
             ));
         }
-        let total = self.count.checked_add(self.warmup).unwrap_or(u64::MAX);
+        let total = self.count.saturating_add(self.warmup);
         let max = crate::check::MAX_ROWS;
         if total.div_ceil(self.sample_every) > max {
             return Err(Error::config(
