@@ -109,11 +109,13 @@ fn maximum_rate_with_full_rings_never_stalls() {
             let counters = stopped_counters(&fwd_out);
             let b_seen = check("fwd", &what, &counters["stalls"]);
             println!(
-                "{what}: {} sent, {} lost, {:.3} Mpps, max RTT {} µs, stalls ping {a_seen} fwd {b_seen}; fwd xdp_statistics {}",
+                "{what}: {} sent, {} lost, {:.3} Mpps, max RTT {} µs, stalls ping {a_seen} fwd {b_seen}; ping TX kicks {} (ring asked {}); fwd xdp_statistics {}",
                 s.packets.sent,
                 s.packets.lost,
                 pps / 1e6,
                 s.rtt_ns.map_or(0, |r| r.max as u64 / 1000),
+                s.effective["tx_kicks"],
+                s.effective["tx_needed_wakeup"],
                 counters.get("xdp_statistics").cloned().unwrap_or_default()
             );
             assert!(
