@@ -155,22 +155,31 @@ pub struct Stall {
     pub from_ns: u64,
     /// How long it lasted (until progress resumed, or the run ended).
     pub lasted_ns: u64,
+    /// When the watch saw it, from the start of the run (at least the bound after `from_ns`;
+    /// later when the watching thread itself did not run).
+    #[serde(default)]
+    pub seen_ns: u64,
     /// Progress resumed: the peer and the kernel were alive, the work was late.
     pub recovered: bool,
     /// Work waiting when the stall was seen.
     pub outstanding: u64,
     /// The rings when the stall was seen (None: the backend has none).
     pub rings: Option<Rings>,
-    /// How the CPUs were shared while it lasted.
+    /// How the CPUs were shared from when it was seen until it ended (schedstat and PSI are read
+    /// then, not continuously).
     pub sched: Option<Sched>,
 }
 
 impl Stall {
-    /// The machine, not a missed wake-up, can explain the stall: for at least half of it the
-    /// watching thread waited for a CPU, or some task of the machine did (CPU pressure).
+    /// The machine, not a missed wake-up, can explain the stall: for at least half of the time
+    /// it was watched (from when it was seen to its end) the watching thread waited for a CPU,
+    /// or some task of the machine did (CPU pressure). A stall seen only as it ended was not
+    /// watched at all: the watching thread itself did not run.
     pub fn machine_busy(&self) -> bool {
+        // the figures cover the stall from when it was seen
+        let watched = (self.from_ns + self.lasted_ns).saturating_sub(self.seen_ns);
         self.sched.is_some_and(|s| {
-            let half = self.lasted_ns / 2;
+            let half = watched / 2;
             s.thread_waited_ns >= half || s.cpu_pressure_ns.is_some_and(|p| p >= half)
         })
     }
@@ -226,7 +235,8 @@ impl fmt::Display for Stall {
         if let Some(s) = &self.sched {
             write!(
                 f,
-                "; meanwhile this thread ran {:.3} s and waited {:.3} s for a CPU",
+                "; from {:.3} s (seen) to its end this thread ran {:.3} s and waited {:.3} s for a CPU",
+                self.seen_ns as f64 / 1e9,
                 s.thread_ran_ns as f64 / 1e9,
                 s.thread_waited_ns as f64 / 1e9
             )?;
@@ -316,6 +326,7 @@ impl StallWatch {
                 waiting,
                 from_ns: stage.since_ns.saturating_sub(self.start_ns),
                 lasted_ns: now_ns - stage.since_ns,
+                seen_ns: now_ns.saturating_sub(self.start_ns),
                 recovered: false,
                 outstanding,
                 rings: rings(),

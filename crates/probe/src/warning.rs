@@ -102,7 +102,7 @@ impl Warning {
             Warning::Interrupted => "the run holds the probes sent until then".into(),
             Warning::LateSender { .. } => "the sending thread was descheduled".into(),
             Warning::Stall(s) => match (s.waiting, s.recovered) {
-                (_, true) if s.machine_busy() => "tasks waited for a CPU for at least half of it: the machine was too busy to run the roles".into(),
+                (_, true) if s.machine_busy() => "tasks waited for a CPU for at least half of the time it was watched: the machine was too busy to run the roles".into(),
                 (Waiting::Replies, true) => "the CPUs were free: a missed TX kick or fill-ring wake-up on either side, or probes lost on the way and given up after the linger time (see the packet counts)".into(),
                 (_, true) => "the CPUs were free: a missed TX kick, or a device slow to send".into(),
                 (Waiting::TxRing, false) => "the kernel never took these descriptors: a missed TX kick, or a TX path the driver does not drive (zero-copy with busy polling)".into(),
