@@ -4,7 +4,8 @@
 //! | key | value | baseline |
 //! |---|---|---|
 //! | `rtt_vs_udp` | AF_XDP median RTT (p99 beside it) | the udp backend (kernel stack) |
-//! | `fwd_vs_xdp_tx` | forwarder Mpps at 64 B | the in-kernel XDP_TX reflector on the same veth |
+//! | `fwd_batch_rtt` | median RTT at 1 probe / 200 µs, forwarder batch 64 | the same, forwarder batch 1 |
+//! | `fwd_vs_xdp_tx` | forwarder Mpps at 64 B, generator batch 64 | the in-kernel XDP_TX reflector on the same veth |
 //! | `timestamp_cost` | stamp + record per packet | one clock_gettime |
 //! | `analysis_vs_numpy` | run statistics from Parquet, samples/s | numpy + pyarrow on the same file |
 //! | `sweep_efficiency` | time inside ping runs / wall time | 1 (no overhead) |
@@ -87,7 +88,15 @@ pub fn run(
     note("rtt_vs_udp: AF_XDP and udp pings through the forwarder");
     out.push(("rtt_vs_udp", net::rtt_vs_udp(&bed, quick, opts.cpus, stop)?));
     interrupted()?;
-    note("fwd_vs_xdp_tx: maximum-rate ping through the forwarder, then the XDP_TX reflector");
+    note("fwd_batch_rtt: one probe per 200 µs through the forwarder at batch 64 and at batch 1");
+    out.push((
+        "fwd_batch_rtt",
+        net::fwd_batch_rtt(&bed, quick, opts.cpus, stop)?,
+    ));
+    interrupted()?;
+    note(
+        "fwd_vs_xdp_tx: maximum-rate ping (batches of 64) through the forwarder (batch 64, then 1) and the XDP_TX reflector",
+    );
     out.push((
         "fwd_vs_xdp_tx",
         net::fwd_vs_xdp_tx(&bed, quick, opts.cpus, stop)?,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use probe::fwd::FwdConfig;
 use probe::measure::{PingPlan, measure};
 use probe::serve::{FwdPlan, serve};
-use probe::{Backend, Knobs};
+use probe::{Backend, Knobs, Role};
 use serde_json::json;
 
 use crate::bed::{Bed, cpus};
@@ -110,9 +110,26 @@ fn ping_through(
     })
 }
 
+/// Each role's own defaults with `backend`, the ping sending `ping_batch` per interval and the
+/// forwarder handling up to `fwd_batch` per ring operation.
+fn role_knobs(backend: Backend, ping_batch: u32, fwd_batch: u32) -> (Knobs, Knobs) {
+    (
+        Knobs {
+            backend,
+            batch: ping_batch,
+            ..Knobs::defaults(Role::Ping)
+        },
+        Knobs {
+            backend,
+            batch: fwd_batch,
+            ..Knobs::defaults(Role::Fwd)
+        },
+    )
+}
+
 fn plans(
     bed: &Bed,
-    knobs: Knobs,
+    (knobs, fwd_knobs): (Knobs, Knobs),
     cpus: (Option<usize>, Option<usize>),
 ) -> Result<(Box<FwdPlan>, PingPlan)> {
     let link = bed.link();
@@ -123,7 +140,7 @@ fn plans(
         port: probe::DEFAULT_PROBE_PORT,
         knobs: Knobs {
             cpu: cpus.1,
-            ..knobs.clone()
+            ..fwd_knobs
         },
         cfg: FwdConfig {
             stamp: false,
@@ -181,11 +198,8 @@ pub fn rtt_vs_udp(
     for _ in 0..reps {
         let mut run = serde_json::Map::new();
         for (i, backend) in [Backend::Afxdp, Backend::Udp].into_iter().enumerate() {
-            let knobs = Knobs {
-                backend,
-                ..Knobs::default()
-            };
-            let (fwd, mut ping) = plans(bed, knobs, cpus)?;
+            let fwd_batch = Knobs::defaults(Role::Fwd).batch;
+            let (fwd, mut ping) = plans(bed, role_knobs(backend, 1, fwd_batch), cpus)?;
             ping.count = count;
             let (s, _) = ping_through(bed, BSide::Forwarder(fwd), ping, cpus.1, stop)?;
             let what = backend.to_string();
@@ -220,13 +234,39 @@ pub fn rtt_vs_udp(
     Ok(f)
 }
 
-/// The maximum-rate generator's batch and window (probes in flight).
-const GEN_BATCH: u32 = 32;
-const GEN_WINDOW: u32 = 64;
+/// The maximum-rate generator's batch and window (probes in flight): batches of 64, as the
+/// reference AF_XDP sample (xdpsock) sends them, so that the generator can saturate the
+/// forwarder and the figure measures the forwarder, not the generator.
+const GEN_BATCH: u32 = 64;
+const GEN_WINDOW: u32 = 256;
+/// The forwarder's batch before it took up to 64 per ring operation: measured beside the
+/// default in the same run.
+const FWD_BATCH_BEFORE: u32 = 1;
 
-/// Packets per second A gets back at maximum rate (64 B, a window in flight) through the AF_XDP
-/// forwarder, over the same through the XDP_TX reflector. The two alternate (`reps` times
-/// each) so that drifting background load hits both alike; the medians are compared.
+/// A maximum-rate ping of `count` probes (64 B, batches of [`GEN_BATCH`], [`GEN_WINDOW`] in
+/// flight).
+fn max_rate(mut p: PingPlan, count: u64) -> PingPlan {
+    p.interval = Duration::ZERO;
+    p.count = count;
+    p.warmup = 1000;
+    p.window = GEN_WINDOW;
+    p.sample_every = 1000;
+    p.linger = Duration::from_millis(100);
+    p
+}
+
+fn pps(s: &results::Summary) -> Result<f64> {
+    s.extra
+        .get("received_pps")
+        .and_then(|v| v.as_f64())
+        .ok_or_else(|| Error::Failed("a maximum-rate ping reported no rate".into()))
+}
+
+/// Packets per second A gets back at maximum rate (64 B, batches of 64, 256 in flight) through
+/// the AF_XDP forwarder at its default batch, over the same through the XDP_TX reflector. The
+/// forwarder at batch 1 (before) runs beside them: `batch1` is its figure against the same
+/// reflector runs, `batch64_vs_batch1` the gain. The three alternate (`reps` times each) so that
+/// drifting background load hits all alike; the medians are compared.
 pub fn fwd_vs_xdp_tx(
     bed: &Bed,
     quick: bool,
@@ -235,51 +275,116 @@ pub fn fwd_vs_xdp_tx(
 ) -> Result<Figure> {
     let cpus = cpus(asked);
     let (count, reps) = if quick { (50_000, 1) } else { (1_000_000, 5) };
-    // copy mode sends at most 32 frames per sendto: batches of 32 on both sides
-    let knobs = Knobs {
-        batch: GEN_BATCH,
-        ..Knobs::default()
+    let fwd_batch = Knobs::defaults(Role::Fwd).batch;
+    let (mut fwd_pps, mut before_pps, mut refl_pps, mut runs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let through_fwd = |batch: u32| -> Result<(results::Summary, u64)> {
+        let (fwd, ping) = plans(bed, role_knobs(Backend::Afxdp, GEN_BATCH, batch), cpus)?;
+        ping_through(
+            bed,
+            BSide::Forwarder(fwd),
+            max_rate(ping, count),
+            cpus.1,
+            stop,
+        )
     };
-    let max_rate = |mut p: PingPlan| {
-        p.interval = Duration::ZERO;
-        p.count = count;
-        p.warmup = 1000;
-        p.window = GEN_WINDOW;
-        p.sample_every = 1000;
-        p.linger = Duration::from_millis(100);
-        p
-    };
-    let pps = |s: &results::Summary| {
-        s.extra
-            .get("received_pps")
-            .and_then(|v| v.as_f64())
-            .ok_or_else(|| Error::Failed("a maximum-rate ping reported no rate".into()))
-    };
-    let (mut fwd_pps, mut refl_pps, mut runs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
-        let (fwd, ping) = plans(bed, knobs.clone(), cpus)?;
-        let (fs, forwarded) =
-            ping_through(bed, BSide::Forwarder(fwd), max_rate(ping), cpus.1, stop)?;
-        let (_, ping) = plans(bed, knobs.clone(), cpus)?;
-        let (rs, reflected) = ping_through(bed, BSide::Reflector, max_rate(ping), cpus.1, stop)?;
+        let (fs, forwarded) = through_fwd(fwd_batch)?;
+        let (_, ping) = plans(bed, role_knobs(Backend::Afxdp, GEN_BATCH, 1), cpus)?;
+        let (rs, reflected) =
+            ping_through(bed, BSide::Reflector, max_rate(ping, count), cpus.1, stop)?;
+        let (bs, before) = through_fwd(FWD_BATCH_BEFORE)?;
         fwd_pps.push(pps(&fs)? / 1e6);
         refl_pps.push(pps(&rs)? / 1e6);
+        before_pps.push(pps(&bs)? / 1e6);
+        let side = |s: &results::Summary, handled: u64| -> Result<serde_json::Value> {
+            Ok(
+                json!({ "mpps": pps(s)? / 1e6, "lost": s.packets.lost, "b_handled": handled,
+                       "rtt_median_ns": s.rtt_ns.as_ref().map(|r| r.median) }),
+            )
+        };
         runs.push(json!({
-            "forwarder": { "mpps": pps(&fs)? / 1e6, "lost": fs.packets.lost, "b_forwarded": forwarded,
-                           "rtt_median_ns": fs.rtt_ns.as_ref().map(|r| r.median) },
-            "reflector": { "mpps": pps(&rs)? / 1e6, "lost": rs.packets.lost, "b_reflected": reflected,
-                           "rtt_median_ns": rs.rtt_ns.as_ref().map(|r| r.median) },
+            "forwarder": side(&fs, forwarded)?,
+            "reflector": side(&rs, reflected)?,
+            "forwarder_batch1": side(&bs, before)?,
         }));
     }
+    let (fwd, before, refl) = (median(fwd_pps), median(before_pps), median(refl_pps));
     let mut f = Figure::new(
-        median(fwd_pps),
-        median(refl_pps),
+        fwd,
+        refl,
         "Mpps",
-        "AF_XDP forwarder Mpps (64 B) / XDP_TX reflector Mpps, same generator (target at least 0.9)",
+        "AF_XDP forwarder Mpps (64 B, generator batch 64) / XDP_TX reflector Mpps, same generator (target at least 0.9)",
+    );
+    f.extra.insert(
+        "batches".into(),
+        json!({ "generator": GEN_BATCH, "forwarder": fwd_batch, "forwarder_before": FWD_BATCH_BEFORE }),
+    );
+    f.extra.insert(
+        "batch1".into(),
+        json!({ "value": before, "baseline": refl, "ratio": before / refl }),
+    );
+    f.extra.insert(
+        "batch64_vs_batch1".into(),
+        json!({ "value": fwd, "baseline": before, "ratio": fwd / before }),
     );
     f.extra.insert(
         "generator".into(),
         json!({ "size": wire::MIN_PROBE_SIZE, "batch": GEN_BATCH, "window": GEN_WINDOW, "probes": count, "repetitions": reps }),
+    );
+    f.extra.insert("runs".into(), json!(runs));
+    Ok(f)
+}
+
+/// Median RTT at one probe per 200 µs through the forwarder at its default batch (64) over the
+/// same at batch 1: taking up to a batch must not delay a lone probe (ratio about 1). The two
+/// alternate (`reps` times each); the medians over repetitions are compared, p99 beside them.
+pub fn fwd_batch_rtt(
+    bed: &Bed,
+    quick: bool,
+    asked: Option<(usize, usize)>,
+    stop: &AtomicBool,
+) -> Result<Figure> {
+    let cpus = cpus(asked);
+    let (count, reps) = if quick { (300, 1) } else { (10_000, 3) };
+    let fwd_batch = Knobs::defaults(Role::Fwd).batch;
+    let (mut med, mut p99, mut runs) = ([vec![], vec![]], [vec![], vec![]], Vec::new());
+    for _ in 0..reps {
+        let mut run = serde_json::Map::new();
+        for (i, batch) in [fwd_batch, FWD_BATCH_BEFORE].into_iter().enumerate() {
+            let (fwd, mut ping) = plans(bed, role_knobs(Backend::Afxdp, 1, batch), cpus)?;
+            ping.count = count;
+            let (s, _) = ping_through(bed, BSide::Forwarder(fwd), ping, cpus.1, stop)?;
+            let r = rtt(&s, &format!("forwarder batch {batch}"))?;
+            med[i].push(r.median);
+            p99[i].push(r.p99);
+            run.insert(
+                format!("fwd_batch{batch}"),
+                json!({ "median_ns": r.median, "p99_ns": r.p99, "lost": s.packets.lost }),
+            );
+        }
+        runs.push(serde_json::Value::Object(run));
+    }
+    let [m64, m1] = med;
+    let [p64, p1] = p99;
+    let (p64, p1) = (median(p64), median(p1));
+    let mut f = Figure::new(
+        median(m64),
+        median(m1),
+        "ns",
+        "median RTT at 1 probe / 200 µs, forwarder batch 64 / forwarder batch 1 (target about 1)",
+    );
+    f.extra.insert(
+        "p99".into(),
+        json!({ "value": p64, "baseline": p1, "ratio": p64 / p1 }),
+    );
+    f.extra.insert(
+        "batches".into(),
+        json!({ "ping": 1, "forwarder": fwd_batch, "forwarder_before": FWD_BATCH_BEFORE }),
+    );
+    f.extra.insert(
+        "probes".into(),
+        json!({ "per_run": count, "interval_us": 200, "size": wire::MIN_PROBE_SIZE, "repetitions": reps }),
     );
     f.extra.insert("runs".into(), json!(runs));
     Ok(f)

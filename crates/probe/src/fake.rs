@@ -13,6 +13,19 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::fwd::Forward;
 use crate::port::{Port, RxInfo, TxStamp};
+use crate::stall::{Ring, Rings, TxWork};
+
+/// The rings of a fake port: `on_ring` descriptors on a TX ring of 64 that wants a wake-up.
+fn rings(on_ring: u64) -> Rings {
+    Rings {
+        tx: Ring {
+            entries: on_ring as u32,
+            size: 64,
+            needs_wakeup: Some(true),
+        },
+        ..Rings::default()
+    }
+}
 
 /// Time that passes only when read (1 ns a read, so loops move) or waited out.
 #[derive(Debug, Clone, Default)]
@@ -77,8 +90,15 @@ pub struct Link {
     done: Vec<u64>,
     /// Sends take nothing before this time (a TX ring that stays full).
     pub stall_until: u64,
+    /// From this time on, sends are published on the TX ring and the kernel never takes them
+    /// (no reply, no completion), as a missed kick or an undriven zero-copy TX would leave them.
+    pub tx_stuck_from: Option<u64>,
+    /// Replies due in `[.0, .1)` arrive at `.1` (a receive path that stops for a while).
+    pub hold: Option<(u64, u64)>,
     /// (seq, when) of every probe that left.
     pub sent: Vec<(u64, u64)>,
+    /// Descriptors published, stuck on the ring, completed.
+    tx: TxWork,
 }
 
 impl Link {
@@ -89,7 +109,10 @@ impl Link {
             inbound: Vec::new(),
             done: Vec::new(),
             stall_until: 0,
+            tx_stuck_from: None,
+            hold: None,
             sent: Vec::new(),
+            tx: TxWork::default(),
         }
     }
 
@@ -113,6 +136,14 @@ impl Port for Link {
         if now < self.stall_until {
             return Ok((0, None));
         }
+        self.tx.published += tags.len() as u64;
+        if self.tx_stuck_from.is_some_and(|t| now >= t) {
+            for (i, _) in tags.iter().enumerate() {
+                write(i, &mut vec![0; self.max_frame()]);
+            }
+            self.tx.on_ring += tags.len() as u64;
+            return Ok((tags.len(), Some(self.clock.now_ns())));
+        }
         for (i, &tag) in tags.iter().enumerate() {
             let mut frame = vec![0; self.max_frame()];
             let len = write(i, &mut frame);
@@ -120,8 +151,13 @@ impl Port for Link {
             let (_, probe) = wire::parse_probe(&frame).expect("the ping sends probes");
             wire::reflect_in_place(&mut frame, true).expect("a probe reflects");
             for delay in (self.fate)(probe.seq) {
-                self.inbound
-                    .push((now + delay.as_nanos() as u64, frame.clone()));
+                let mut at = now + delay.as_nanos() as u64;
+                if let Some((from, until)) = self.hold
+                    && (from..until).contains(&at)
+                {
+                    at = until;
+                }
+                self.inbound.push((at, frame.clone()));
             }
             self.sent.push((probe.seq, now));
             self.done.push(tag);
@@ -132,9 +168,18 @@ impl Port for Link {
 
     fn completions(&mut self, done: &mut dyn FnMut(u64, Option<TxStamp>)) -> Result<()> {
         for tag in self.done.drain(..) {
+            self.tx.completed += 1;
             done(tag, None);
         }
         Ok(())
+    }
+
+    fn tx_work(&self) -> Option<TxWork> {
+        Some(self.tx)
+    }
+
+    fn rings(&mut self) -> Option<Rings> {
+        Some(rings(self.tx.on_ring))
     }
 
     /// Hands over the replies due; when none is, the round of the spin that found nothing
@@ -176,6 +221,9 @@ pub struct FwdPort {
     pub sent: Vec<Vec<u8>>,
     pub batch: u32,
     pub blocks: bool,
+    /// What is sent back is published on a TX ring the kernel never takes from.
+    pub tx_stuck: bool,
+    tx: TxWork,
 }
 
 impl FwdPort {
@@ -186,6 +234,8 @@ impl FwdPort {
             sent: Vec::new(),
             batch: 4,
             blocks: false,
+            tx_stuck: false,
+            tx: TxWork::default(),
         }
     }
 }
@@ -226,6 +276,14 @@ impl Port for FwdPort {
     fn blocks(&self) -> bool {
         self.blocks
     }
+
+    fn tx_work(&self) -> Option<TxWork> {
+        Some(self.tx)
+    }
+
+    fn rings(&mut self) -> Option<Rings> {
+        Some(rings(self.tx.on_ring))
+    }
 }
 
 impl Forward for FwdPort {
@@ -245,7 +303,13 @@ impl Forward for FwdPort {
                 ..RxInfo::default()
             };
             if f(&mut frame, info) {
-                self.sent.push(frame);
+                self.tx.published += 1;
+                if self.tx_stuck {
+                    self.tx.on_ring += 1;
+                } else {
+                    self.tx.completed += 1;
+                    self.sent.push(frame);
+                }
                 n += 1;
             }
         }

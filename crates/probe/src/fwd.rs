@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::port::{Port, RxInfo};
 use crate::protocol::QueueState;
+use crate::stall::{Stall, StallWatch};
 use crate::udp::UdpPort;
 use crate::warning::Warning;
 
@@ -28,12 +29,16 @@ pub struct FwdConfig {
     pub hold: Duration,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct FwdOutcome {
     pub forwarded: u64,
     pub dropped: u64,
     pub stamped: u64,
     pub elapsed: Duration,
+    /// TX work that waited longer than the stall bound, with the rings at that moment.
+    pub stalls: Vec<Stall>,
+    /// Stalls seen (more than are kept in `stalls`).
+    pub stalls_seen: u64,
 }
 
 /// A port that can turn received packets around.
@@ -67,6 +72,7 @@ pub fn run<F: Forward, C: Clock>(
     let hold_ns = cfg.hold.as_nanos() as u64;
     let blocks = port.blocks();
     let mut left = 1_000_000u64;
+    let mut watch = StallWatch::new(crate::stall::BOUND, start);
     loop {
         let n = port.forward(&mut |pkt, info| {
             crate::trace::fwd_rx(info.rx_ns, info.xdp_ns.unwrap_or(0));
@@ -113,6 +119,7 @@ pub fn run<F: Forward, C: Clock>(
                 break;
             }
             let now = clock.now_ns();
+            watch.check_port(now, port);
             if end.is_some_and(|e| now >= e) {
                 break;
             }
@@ -122,7 +129,10 @@ pub fn run<F: Forward, C: Clock>(
             port.wait(Duration::from_nanos(left.max(1)))?;
         }
     }
-    out.elapsed = Duration::from_nanos(clock.now_ns() - start);
+    let now = clock.now_ns();
+    out.elapsed = Duration::from_nanos(now - start);
+    out.stalls_seen = watch.seen;
+    out.stalls = watch.finish(now);
     Ok(out)
 }
 
@@ -185,6 +195,8 @@ pub fn run_queues<C: Clock + Clone + Send + Sync>(
         total.dropped += o.dropped;
         total.stamped += o.stamped;
         total.elapsed = total.elapsed.max(o.elapsed);
+        total.stalls_seen += o.stalls_seen;
+        total.stalls.extend(o.stalls);
     }
     Ok(total)
 }

@@ -130,3 +130,23 @@ fn the_stop_flag_ends_it() {
     let out = run(&mut port, &clock, &c, &AtomicBool::new(true)).expect("fwd");
     assert!(out.forwarded <= 1);
 }
+
+#[test]
+fn a_lone_probe_leaves_without_waiting_for_a_full_batch() {
+    let clock = FakeClock::at(START);
+    let mut port = FwdPort::new(&clock, vec![probe(0, START + 10, false)]);
+    port.batch = crate::Knobs::defaults(crate::Role::Fwd).batch;
+    let c = FwdConfig {
+        stamp: true,
+        ..cfg(Duration::from_millis(1))
+    };
+    let mut stamped = probe(0, START + 10, true);
+    stamped.0 = START + 10;
+    port.inbound = vec![stamped];
+    let out = forward(&mut port, &clock, &c);
+    assert_eq!(out.forwarded, 1);
+    let (_, p) = wire::parse_probe(&port.sent[0]).expect("a probe");
+    let s = p.stamps.expect("room for stamps");
+    // sent back in the round that found it: no wait of a spin round (SPIN_NS) in between
+    assert!(s.tx_ns - s.xdp_ns < crate::fake::SPIN_NS, "{s:?}");
+}

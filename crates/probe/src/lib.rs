@@ -13,7 +13,8 @@
 //! - [`preflight`]: what the roles need from the process (root, capabilities); [`doctor`]:
 //!   what the machine and its interfaces can do, as typed findings.
 //! - [`protocol`]: the written protocol between xdplat and the processes it starts
-//!   (announcement lines, exit codes); [`warning`]: a run's typed warnings.
+//!   (announcement lines, exit codes); [`warning`]: a run's typed warnings; [`stall`]: work that
+//!   waited too long, seen by either role, with the rings' state at that moment.
 //!
 //! Both loops run over a [`Port`]: [`afxdp::AfXdpPort`] (an AF_XDP socket plus our XDP program)
 //! or [`udp::UdpPort`] (ordinary kernel UDP sockets, the kernel-stack baseline). The clock is
@@ -39,6 +40,7 @@ pub mod protocol;
 pub mod record;
 pub mod serve;
 pub mod sources;
+pub mod stall;
 pub mod tally;
 pub mod trace;
 pub mod udp;

@@ -22,6 +22,7 @@ use results::{PacketCounts, Sample};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::port::{Port, RxInfo};
+use crate::stall::{Stall, StallWatch, Waiting};
 use crate::tally::{Reply, Tally};
 
 /// Most probes in flight an interval-paced run tracks (slots of the tally's ring).
@@ -144,6 +145,10 @@ pub struct PingOutcome {
     pub interrupted: bool,
     /// Stopped because the window stayed full with no reply for `linger` (peer gone).
     pub stalled: bool,
+    /// Work that waited longer than the stall bound, with the rings at that moment.
+    pub stalls: Vec<Stall>,
+    /// Stalls seen (more than are kept in `stalls`).
+    pub stalls_seen: u64,
     pub elapsed: Duration,
 }
 
@@ -218,6 +223,11 @@ pub fn run<P: Port, C: Clock>(
     let mut next_report = start + 1_000_000_000;
     let mut interrupted = false;
     let linger = cfg.linger.as_nanos() as u64;
+    // a stall is seen before the window rule below gives up on the peer
+    let bound = crate::stall::BOUND
+        .min(cfg.linger / 2)
+        .max(Duration::from_millis(1));
+    let mut watch = StallWatch::new(bound, start);
     loop {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
@@ -285,6 +295,12 @@ pub fn run<P: Port, C: Clock>(
         let tally = &mut t;
         port.recv(64, &mut |pkt, info| on_reply(tally, cfg.run_id, pkt, info))?;
         let now = clock.now_ns();
+        watch.check_port(now, port);
+        // probes still to send: a lull in replies after the last send is a loss, not a stall
+        let waiting = if next_seq < total { t.outstanding() } else { 0 };
+        watch.check(now, Waiting::Replies, waiting, t.answered, &mut || {
+            port.rings()
+        });
         if next_seq == total && (now >= last_send + linger || t.answered == total) {
             break;
         }
@@ -319,7 +335,10 @@ pub fn run<P: Port, C: Clock>(
             port.wait(Duration::from_nanos(timeout))?;
         }
     }
-    let elapsed = Duration::from_nanos(clock.now_ns() - start);
+    let end = clock.now_ns();
+    let elapsed = Duration::from_nanos(end - start);
+    let stalls_seen = watch.seen;
+    let stalls = watch.finish(end);
     let warmup = cfg.warmup.min(next_seq);
     let late = t.late;
     let (samples, rtt_hist, counts) = t.into_parts(next_seq);
@@ -332,6 +351,8 @@ pub fn run<P: Port, C: Clock>(
         late,
         interrupted,
         stalled,
+        stalls,
+        stalls_seen,
         elapsed,
     })
 }

@@ -51,6 +51,17 @@ pub trait Port {
     /// any wake-up the kernel asked for).
     fn wait(&mut self, timeout: std::time::Duration) -> Result<()>;
 
+    /// What the port has published on its TX ring and read back from its completion ring, for
+    /// the stall watch ([`crate::stall`]); None where the backend has no rings.
+    fn tx_work(&self) -> Option<crate::stall::TxWork> {
+        None
+    }
+
+    /// The state of the port's rings now, with the kernel's XDP_STATISTICS.
+    fn rings(&mut self) -> Option<crate::stall::Rings> {
+        None
+    }
+
     /// True when [`Port::wait`] blocks (poll()), false when the port spins.
     fn blocks(&self) -> bool {
         false

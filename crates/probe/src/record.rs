@@ -187,6 +187,12 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         }
         ClockRelation::Unknown => {}
     }
+    warnings.extend(
+        outcome
+            .stalls
+            .iter()
+            .map(|s| Warning::Stall(Box::new(s.clone()))),
+    );
     if outcome.stalled {
         warnings.push(Warning::Stalled);
     } else if outcome.interrupted {
@@ -216,6 +222,10 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         }),
     );
     extra.insert("late_replies".into(), json!(outcome.late));
+    extra.insert(
+        "stalls".into(),
+        json!({ "seen": outcome.stalls_seen, "kept": outcome.stalls }),
+    );
     let secs = outcome.elapsed.as_secs_f64();
     if secs > 0.0 {
         extra.insert(

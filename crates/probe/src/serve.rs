@@ -13,6 +13,7 @@ use crate::fwd::{FwdConfig, FwdOutcome};
 use crate::knobs::{Backend, Knobs};
 use crate::protocol::{Ready, Stopped};
 use crate::udp::UdpPort;
+use crate::warning::Warning;
 
 /// Everything the forwarder needs, resolved.
 #[derive(Debug, Clone)]
@@ -67,7 +68,9 @@ pub fn serve(plan: &FwdPlan, stop: &AtomicBool, ready: &mut dyn FnMut(&Ready)) -
         announced.address = Some(local.to_string());
         ready(&announced);
         let out = crate::fwd::run(&mut port, &clock, &plan.cfg, stop)?;
-        return Ok(stopped(&out));
+        let mut end = stopped(&out);
+        end.warnings.extend(stall_warnings(&out));
+        return Ok(end);
     }
     let cfg = AfXdpConfig {
         ifindex: info.ifindex,
@@ -100,17 +103,30 @@ pub fn serve(plan: &FwdPlan, stop: &AtomicBool, ready: &mut dyn FnMut(&Ready)) -
         .map(ToString::to_string)
         .filter(|w| !announced.warnings.contains(w))
         .collect();
+    end.warnings.extend(stall_warnings(&out));
     Ok(end)
 }
 
+/// A forwarder's end; its stalls, if any, in `counters.stalls` (the typed form) and warnings.
 fn stopped(out: &FwdOutcome) -> Stopped {
-    Stopped {
+    let mut s = Stopped {
         forwarded: out.forwarded,
         dropped: out.dropped,
         stamped: out.stamped,
         elapsed_ns: out.elapsed.as_nanos() as u64,
         ..Stopped::default()
-    }
+    };
+    s.counters.insert(
+        "stalls".into(),
+        serde_json::json!({ "seen": out.stalls_seen, "kept": out.stalls }),
+    );
+    s
+}
+
+fn stall_warnings(out: &FwdOutcome) -> impl Iterator<Item = String> + '_ {
+    out.stalls
+        .iter()
+        .map(|s| Warning::Stall(Box::new(s.clone())).to_string())
 }
 
 /// The multi-queue forwarder: one pinned thread per queue, one XDP program for all.
@@ -162,5 +178,7 @@ fn serve_queues(
             }
         },
     )?;
-    Ok(stopped(&out))
+    let mut end = stopped(&out);
+    end.warnings.extend(stall_warnings(&out));
+    Ok(end)
 }

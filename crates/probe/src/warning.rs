@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::stall::{Stall, Waiting};
+
 /// One thing about a run that its numbers alone do not say.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Warning {
@@ -35,6 +37,8 @@ pub enum Warning {
     Interrupted,
     /// The sender fell behind its schedule (p99 of the lateness, ns).
     LateSender { p99_ns: f64 },
+    /// Work waited with no progress for longer than the stall bound ([`crate::stall`]).
+    Stall(Box<Stall>),
 }
 
 impl Warning {
@@ -70,6 +74,7 @@ impl Warning {
                 "the sender was late by up to {:.0} µs (p99) against its schedule",
                 p99_ns / 1000.0
             ),
+            Warning::Stall(s) => s.to_string(),
         }
     }
 
@@ -96,6 +101,14 @@ impl Warning {
             }
             Warning::Interrupted => "the run holds the probes sent until then".into(),
             Warning::LateSender { .. } => "the sending thread was descheduled".into(),
+            Warning::Stall(s) => match (s.waiting, s.recovered) {
+                (_, true) if s.machine_busy() => "tasks waited for a CPU for at least half of the time it was watched: the machine was too busy to run the roles".into(),
+                (Waiting::Replies, true) => "the CPUs were free: a missed TX kick or fill-ring wake-up on either side, or probes lost on the way and given up after the linger time (see the packet counts)".into(),
+                (_, true) => "the CPUs were free: a missed TX kick, or a device slow to send".into(),
+                (Waiting::TxRing, false) => "the kernel never took these descriptors: a missed TX kick, or a TX path the driver does not drive (zero-copy with busy polling)".into(),
+                (Waiting::Completion, false) => "the kernel took these frames and never completed them: the device did not send them".into(),
+                (Waiting::Replies, false) => "no reply came back until the end: the peer went away, or its receive path stalled".into(),
+            },
         }
     }
 

@@ -1,5 +1,5 @@
 //! The CI smoke form of the benchmark suite: `xdplat bench --quick --json` runs in seconds on
-//! a testbed of its own and prints one object with the five benchmarks, each with value,
+//! a testbed of its own and prints one object with the six benchmarks, each with value,
 //! baseline, ratio and unit (or a reason it was skipped), and leaves no namespace behind.
 
 mod common;
@@ -7,8 +7,9 @@ mod common;
 use common::{text, xdplat};
 use serde_json::Value;
 
-const KEYS: [&str; 5] = [
+const KEYS: [&str; 6] = [
     "rtt_vs_udp",
+    "fwd_batch_rtt",
     "fwd_vs_xdp_tx",
     "timestamp_cost",
     "analysis_vs_numpy",

@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::knobs::Knobs;
 use crate::port::{Port, RxInfo, TxStamp};
+use crate::stall::{Ring, Rings, TxWork, XdpStats};
 
 mod report;
 
@@ -50,6 +51,10 @@ pub struct PortCounters {
     pub hw_rx_stamps: u64,
     /// Completed frames that carried a TX timestamp.
     pub tx_stamps: u64,
+    /// Descriptors published on the TX ring.
+    pub tx_published: u64,
+    /// Frames read back from the completion ring.
+    pub tx_completed: u64,
 }
 
 /// Where a port's TX timestamps come from, when asked for.
@@ -240,6 +245,7 @@ impl<C: Clock> AfXdpPort<C> {
             for addr in done.iter() {
                 self.refill.push(frames.frame_of(addr));
             }
+            self.counters.tx_completed += u64::from(done.len());
         }
         self.recycle();
         let batch = self.knobs.batch;
@@ -276,6 +282,7 @@ impl<C: Clock> AfXdpPort<C> {
             self.counters.tx_ring_full += 1;
         }
         tx.commit(sent);
+        self.counters.tx_published += u64::from(sent);
         drop(rx);
         if sent > 0 {
             self.kick()?;
@@ -327,6 +334,7 @@ impl<C: Clock> Port for AfXdpPort<C> {
             tx.set(i, desc);
         }
         tx.commit(n);
+        self.counters.tx_published += u64::from(n);
         let kick = if n > 0 { self.kick()? } else { None };
         Ok((n as usize, kick))
     }
@@ -334,6 +342,7 @@ impl<C: Clock> Port for AfXdpPort<C> {
     fn completions(&mut self, done: &mut dyn FnMut(u64, Option<TxStamp>)) -> Result<()> {
         let frame_size = self.sock.frames.frame_size() as u64;
         let c = self.sock.completion.peek(self.knobs.ring_size);
+        self.counters.tx_completed += u64::from(c.len());
         for addr in c.iter() {
             let idx = (self.sock.frames.frame_of(addr) / frame_size) as u32;
             let stamp = self.hw.as_ref().and_then(|hw| {
@@ -383,6 +392,49 @@ impl<C: Clock> Port for AfXdpPort<C> {
 
     fn blocks(&self) -> bool {
         self.knobs.poll
+    }
+
+    fn tx_work(&self) -> Option<TxWork> {
+        Some(TxWork {
+            published: self.counters.tx_published,
+            on_ring: u64::from(self.sock.tx.pending()),
+            completed: self.counters.tx_completed,
+        })
+    }
+
+    fn rings(&mut self) -> Option<Rings> {
+        let s = &mut self.sock;
+        let stats = s.ctl.statistics().ok().map(|x| XdpStats {
+            rx_dropped: x.rx_dropped,
+            rx_invalid_descs: x.rx_invalid_descs,
+            tx_invalid_descs: x.tx_invalid_descs,
+            rx_ring_full: x.rx_ring_full,
+            rx_fill_ring_empty_descs: x.rx_fill_ring_empty_descs,
+            tx_ring_empty_descs: x.tx_ring_empty_descs,
+        });
+        Some(Rings {
+            tx: Ring {
+                entries: s.tx.pending(),
+                size: s.tx.size(),
+                needs_wakeup: Some(s.tx.needs_wakeup()),
+            },
+            completion: Ring {
+                entries: s.completion.available(),
+                size: s.completion.size(),
+                needs_wakeup: None,
+            },
+            fill: Ring {
+                entries: s.fill.pending(),
+                size: s.fill.size(),
+                needs_wakeup: Some(s.fill.needs_wakeup()),
+            },
+            rx: Ring {
+                entries: s.rx.available(),
+                size: s.rx.size(),
+                needs_wakeup: None,
+            },
+            xdp_statistics: stats,
+        })
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<()> {

@@ -109,11 +109,12 @@ knobs! {
         roles: BOTH,
         axis: true,
     },
-    /// Packets per batch (ping: sent per interval; fwd: handled per ring operation).
+    /// Packets per batch (ping: sent per interval; fwd: at most this many handled per ring
+    /// operation, taking what is there without waiting for more, as xdpsock's l2fwd does).
     batch: u32 {
         name: "batch",
         kind: Kind::Int { min: 1, max: 1 << 19 },
-        default: (1, 1),
+        default: (1, 64),
         roles: BOTH,
         axis: true,
     },

@@ -119,3 +119,11 @@ fn setting_by_table_changes_the_typed_field() {
     let err = by_name("batch").unwrap().set(&mut k, None).unwrap_err();
     assert!(err.starts_with("--batch"), "{err}");
 }
+
+#[test]
+fn the_forwarder_handles_up_to_64_per_ring_operation_by_default() {
+    // the ping sends one probe per interval; the forwarder takes up to a batch of 64, as
+    // xdpsock's l2fwd does, so that it keeps up with a pinger sending batches of 64
+    assert_eq!(Knobs::defaults(Role::Ping).batch, 1);
+    assert_eq!(Knobs::defaults(Role::Fwd).batch, 64);
+}
