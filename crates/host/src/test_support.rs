@@ -76,7 +76,9 @@ impl TestTestbed {
         let mut tb = TestTestbed {
             status: Status {
                 name: spec.name.clone(),
+                kind: testbed::Kind::Netns,
                 links: Vec::new(),
+                vm: None,
             },
             spec,
         };

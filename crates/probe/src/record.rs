@@ -206,6 +206,8 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
             late / 1000.0
         ));
     }
+    let environment = Environment::detect();
+    warnings.extend(environment.emulation_warning());
     let mut extra = Map::new();
     extra.insert(
         "elapsed_ns".into(),
@@ -261,7 +263,7 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         repetition: facts.repetition,
         warmup_packets: outcome.warmup,
         stages,
-        environment: Environment::detect(),
+        environment,
         extra,
         ..Summary::default()
     }

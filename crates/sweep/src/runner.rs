@@ -89,7 +89,8 @@ fn fill_from_testbed(exp: &mut Experiment, status: &host::testbed::Status) {
     }
     for h in exp.hosts.values_mut() {
         let Some(ns) = &h.netns else { continue };
-        if h.exec != Exec::Local {
+        // ssh hosts of a VM testbed's guest ([`crate::vmbed::attach`]) live in it too
+        if h.exec != Exec::Local && status.vm.is_none() {
             continue;
         }
         for l in &status.links {
@@ -279,6 +280,11 @@ pub fn run_plan(
     if let Some(name) = exp.testbed.clone() {
         let status = match host::testbed::status(&name) {
             Ok(s) => s,
+            Err(_) if exp.testbed_kind == host::testbed::Kind::Vm => {
+                let s = crate::vmbed::up(&exp, &name, &opts.local_bin, stop)?;
+                _testbed = TestbedGuard(Some(name));
+                s
+            }
             Err(_) => {
                 let c = format!("{name}-c");
                 let with_c = exp
@@ -294,6 +300,7 @@ pub fn run_plan(
                 s
             }
         };
+        crate::vmbed::attach(&mut exp, &status, &opts.local_bin)?;
         fill_from_testbed(&mut exp, &status);
     }
     let facts = check_hosts(&exp, &opts.local_bin)?;

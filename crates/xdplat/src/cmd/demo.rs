@@ -18,6 +18,11 @@ pub struct Args {
     /// Another experiment file instead of the built-in examples/quick.toml.
     #[arg(long)]
     pub file: Option<PathBuf>,
+    /// netns: namespaces and veth pairs on this host; vm: the same inside a QEMU guest with real
+    /// NIC drivers (`scripts/setup.sh --with-vm` installs it; under TCG the latencies are
+    /// emulation's). With --file, the file's [testbed] says the kind.
+    #[arg(long, default_value = "netns")]
+    pub testbed: String,
 }
 
 /// Removes the testbed however the demo ends.
@@ -33,6 +38,7 @@ impl Drop for TestbedGuard {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let kind: host::testbed::Kind = args.testbed.parse().map_err(crate::exit::classify)?;
     require_root("xdplat demo")?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -43,12 +49,54 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(f) => f.clone(),
         None => {
             let f = dir.join("quick.toml");
-            std::fs::write(&f, QUICK)?;
+            let text = match kind {
+                host::testbed::Kind::Netns => QUICK.to_string(),
+                host::testbed::Kind::Vm => QUICK.replacen("[testbed]\n", "[testbed]\nkind = \"vm\"\n", 1),
+            };
+            std::fs::write(&f, text)?;
             f
         }
     };
     let exp = sweep::sweep_file(&file)?;
+    if args.file.is_some() && exp.testbed_kind != kind {
+        return Err(crate::exit::bad_input(format!(
+            "--testbed {}: the file's [testbed] is of kind {}; say kind = \"{}\" in it",
+            kind.name(),
+            exp.testbed_kind.name(),
+            kind.name()
+        )));
+    }
     let _down = match &exp.testbed {
+        Some(name) if kind == host::testbed::Kind::Vm => {
+            let spec = host::vm::VmSpec {
+                name: name.clone(),
+                queues: 1,
+                with_c: false,
+                nic: host::vm::Nic::VirtioNet,
+                kernel: None,
+                accel: host::vm::install::AccelChoice::Auto,
+                cpus: 2,
+                memory_mb: 2048,
+                xdplat: std::env::current_exe()?,
+            };
+            let stop = crate::cmd::common::stop_flag()?;
+            let status = host::vm::up(&spec, host::vm::Lifetime::Owned, &stop, &mut |l| {
+                println!("testbed {name}: {l}")
+            })
+            .map_err(crate::exit::classify)?;
+            let l = &status.links[0];
+            println!(
+                "testbed {} (VM): {} ({}, {}) <-> {} ({}, {})",
+                status.name,
+                l.a.netns,
+                l.a.ipv4,
+                l.a.driver.as_deref().unwrap_or("?"),
+                l.b.netns,
+                l.b.ipv4,
+                l.b.driver.as_deref().unwrap_or("?")
+            );
+            Some(TestbedGuard(name.clone()))
+        }
         Some(name) => {
             let status = host::testbed::up(&host::testbed::TestbedSpec {
                 name: name.clone(),

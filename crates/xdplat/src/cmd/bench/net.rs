@@ -42,7 +42,9 @@ impl Bed {
         let mut bed = Bed {
             status: host::testbed::Status {
                 name: spec.name.clone(),
+                kind: host::testbed::Kind::Netns,
                 links: Vec::new(),
+                vm: None,
             },
             scratch,
         };
