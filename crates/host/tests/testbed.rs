@@ -19,7 +19,10 @@ fn up_twice_is_idempotent_and_status_has_the_design_shape() {
     let name = tb.name();
     assert_eq!(json["name"], name);
     assert_eq!(json["kind"], "netns");
-    assert!(json.get("vm").is_none(), "no vm part for a namespace testbed");
+    assert!(
+        json.get("vm").is_none(),
+        "no vm part for a namespace testbed"
+    );
     let links = json["links"].as_array().unwrap();
     assert_eq!(links.len(), 1);
     let (a, b) = (&links[0]["a"], &links[0]["b"]);

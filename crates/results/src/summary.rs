@@ -210,8 +210,14 @@ mod tests {
             detect_emulation("QEMU TCG CPU version 2.5+", "QEMU", "tsc hpet acpi_pm").as_deref(),
             Some("QEMU TCG")
         );
-        assert_eq!(detect_emulation("Intel Xeon", "QEMU", "tsc hpet acpi_pm").as_deref(), Some("QEMU TCG"));
-        assert_eq!(detect_emulation("Intel Xeon", "QEMU", "kvm-clock tsc hpet acpi_pm"), None);
+        assert_eq!(
+            detect_emulation("Intel Xeon", "QEMU", "tsc hpet acpi_pm").as_deref(),
+            Some("QEMU TCG")
+        );
+        assert_eq!(
+            detect_emulation("Intel Xeon", "QEMU", "kvm-clock tsc hpet acpi_pm"),
+            None
+        );
         assert_eq!(detect_emulation("AMD EPYC", "Dell Inc.", "tsc hpet"), None);
     }
 }

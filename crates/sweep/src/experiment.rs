@@ -377,7 +377,9 @@ impl Experiment {
         }
         let testbed_kind = match raw.testbed.as_ref().and_then(|t| t.kind.as_deref()) {
             None => host::testbed::Kind::Netns,
-            Some(k) => k.parse().map_err(|e: host::Error| at("kind", e.to_string()))?,
+            Some(k) => k
+                .parse()
+                .map_err(|e: host::Error| at("kind", e.to_string()))?,
         };
         let inventory = match &raw.hosts_from {
             None => BTreeMap::new(),

@@ -12,7 +12,12 @@ use crate::Error;
 use crate::experiment::{Exec, Experiment};
 
 /// Boots the VM testbed `name` for `exp`, owned by this process.
-pub fn up(exp: &Experiment, name: &str, local_bin: &Path, stop: &AtomicBool) -> Result<Status, Error> {
+pub fn up(
+    exp: &Experiment,
+    name: &str,
+    local_bin: &Path,
+    stop: &AtomicBool,
+) -> Result<Status, Error> {
     let c = format!("{name}-c");
     let with_c = exp
         .pingers
@@ -29,9 +34,12 @@ pub fn up(exp: &Experiment, name: &str, local_bin: &Path, stop: &AtomicBool) -> 
         memory_mb: 2048,
         xdplat: local_bin.to_path_buf(),
     };
-    Ok(host::vm::up(&spec, host::vm::Lifetime::Owned, stop, &mut |l| {
-        eprintln!("sweep: testbed {name}: {l}")
-    })?)
+    Ok(host::vm::up(
+        &spec,
+        host::vm::Lifetime::Owned,
+        stop,
+        &mut |l| eprintln!("sweep: testbed {name}: {l}"),
+    )?)
 }
 
 /// Checks that the testbed is of the kind the file names, and turns the hosts living in a VM
@@ -60,7 +68,8 @@ pub fn attach(exp: &mut Experiment, status: &Status, local_bin: &Path) -> Result
                 dest: vm.ssh_dest.clone(),
                 options: vm.ssh_options.clone(),
             };
-            h.xdplat.get_or_insert_with(|| local_bin.display().to_string());
+            h.xdplat
+                .get_or_insert_with(|| local_bin.display().to_string());
         }
     }
     debug_assert_eq!(status.kind, Kind::Vm);

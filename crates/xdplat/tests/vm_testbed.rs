@@ -21,8 +21,12 @@ fn missing() -> Option<String> {
         return Some("needs root".into());
     }
     let vng = host::vm::install::vng().err().map(|e| e.to_string());
-    let qemu = host::vm::install::qemu_version().err().map(|e| e.to_string());
-    let kernel = host::vm::install::find_kernel(None).err().map(|e| e.to_string());
+    let qemu = host::vm::install::qemu_version()
+        .err()
+        .map(|e| e.to_string());
+    let kernel = host::vm::install::find_kernel(None)
+        .err()
+        .map(|e| e.to_string());
     vng.or(qemu).or(kernel)
 }
 
@@ -56,7 +60,9 @@ struct Down(String);
 
 impl Drop for Down {
     fn drop(&mut self) {
-        let _ = xdplat().args(["testbed", "down", "--name", &self.0]).output();
+        let _ = xdplat()
+            .args(["testbed", "down", "--name", &self.0])
+            .output();
     }
 }
 
@@ -66,7 +72,9 @@ fn in_guest(vm: &serde_json::Value, argv: &str) -> Command {
     for o in vm["ssh_options"].as_array().expect("ssh_options") {
         c.arg(o.as_str().expect("option"));
     }
-    c.arg("--").arg(vm["ssh_dest"].as_str().expect("dest")).arg(argv);
+    c.arg("--")
+        .arg(vm["ssh_dest"].as_str().expect("dest"))
+        .arg(argv);
     c
 }
 
@@ -118,14 +126,19 @@ fn vm_boot_status_zero_copy_ping_fwd_down() {
         in_guest(
             vm,
             &format!(
-                "exec {bin} fwd --netns {name}-b --iface {name}-ba --bind zero-copy --duration 300s"
+                "echo $$; exec {bin} fwd --netns {name}-b --iface {name}-ba --bind zero-copy --duration 300s"
             ),
         )
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("fwd over ssh"),
     );
+    let mut pid = String::new();
+    BufReader::new(fwd.0.stdout.take().unwrap())
+        .read_line(&mut pid)
+        .unwrap();
+    let pid: u32 = pid.trim().parse().expect("the guest shell's pid");
     let mut lines = BufReader::new(fwd.0.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     loop {
@@ -168,7 +181,61 @@ fn vm_boot_status_zero_copy_ping_fwd_down() {
         assert!(w.contains("emulation"), "a TCG summary says so: {w}");
         assert_eq!(summary["environment"]["emulation"], "QEMU TCG");
     }
-    let _ = fwd.0.kill();
+    // stop the forwarder in the guest (its XDP program goes with it)
+    ok(
+        &in_guest(
+            vm,
+            &format!("kill -INT {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.2; done"),
+        )
+        .output()
+        .unwrap(),
+        "stopping fwd in the guest",
+    );
+    let _ = fwd.0.wait();
+
+    // a sweep on it: the file names the testbed and its kind, the hosts become ssh hosts
+    let t2 = Instant::now();
+    let dir = out_dir("vm-sweep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("vm.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[testbed]\nname = \"{name}\"\nkind = \"vm\"\n\n[probe]\ninterval = \"2ms\"\ncount = 200\n\
+             repetitions = 1\nlinger = \"1s\"\nbaseline = false\n\n[axes]\nbind = [\"zero-copy\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    ok(
+        &xdplat()
+            .args(["sweep", "run"])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .env("XDPLAT_STATE_DIR", dir.join("state"))
+            .output()
+            .unwrap(),
+        "sweep run on the VM testbed",
+    );
+    let runs: Vec<PathBuf> = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["packets"]["lost"], 0, "{s:#}");
+    assert_eq!(s["effective"]["bind"], "zero-copy", "{s:#}");
+    println!(
+        "sweep of 1 run on the VM testbed: {:.1} s",
+        t2.elapsed().as_secs_f64()
+    );
+    assert!(
+        host::vm::owner::state_dir(&name).exists(),
+        "a testbed the sweep found up is left up"
+    );
 
     // down: nothing of the guest is left
     let state = host::vm::owner::state_dir(&name);
@@ -216,7 +283,10 @@ fn vm_sigkill_of_the_owner_leaves_no_qemu_after_down() {
     // wait for QEMU itself (its pid file), then SIGKILL the owner mid-boot
     let pidfile = state.join("qemu.pid");
     while !pidfile.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(120), "QEMU never started");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "QEMU never started"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let qemu: i32 = std::fs::read_to_string(&pidfile)
@@ -296,7 +366,14 @@ fn vm_orphan_is_reaped_by_the_next_up_of_another_testbed() {
     }
     // `testbed up --kind vm` of another testbed reaps it first (then fails on the bad kernel)
     let o = xdplat()
-        .args(["testbed", "up", "--kind", "vm", "--name", &unique_name("vx")])
+        .args([
+            "testbed",
+            "up",
+            "--kind",
+            "vm",
+            "--name",
+            &unique_name("vx"),
+        ])
         .args(["--kernel", "/proc/self/status"])
         .output()
         .unwrap();
@@ -330,15 +407,31 @@ fn vm_bad_input_exits_2_and_leaves_nothing() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["--kind".into(), "container".into()], "--kind"),
         (
-            vec!["--kind".into(), "vm".into(), "--kernel".into(), path(&not_kernel)],
+            vec![
+                "--kind".into(),
+                "vm".into(),
+                "--kernel".into(),
+                path(&not_kernel),
+            ],
             "not a Linux kernel image",
         ),
         (
-            vec!["--kind".into(), "vm".into(), "--kernel".into(), "/no/such/vmlinuz".into()],
+            vec![
+                "--kind".into(),
+                "vm".into(),
+                "--kernel".into(),
+                "/no/such/vmlinuz".into(),
+            ],
             "--kernel",
         ),
-        (vec!["--kind".into(), "vm".into(), "--nic".into(), "e1000".into()], "--nic"),
-        (vec!["--kind".into(), "vm".into(), "--queues".into(), "99".into()], "--queues"),
+        (
+            vec!["--kind".into(), "vm".into(), "--nic".into(), "e1000".into()],
+            "--nic",
+        ),
+        (
+            vec!["--kind".into(), "vm".into(), "--queues".into(), "99".into()],
+            "--queues",
+        ),
     ];
     for (args, says) in cases {
         let name = unique_name("vb");

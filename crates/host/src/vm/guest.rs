@@ -43,7 +43,8 @@ pub fn make_keys(dir: &Path, host_alias: &str) -> Result<(), Error> {
         }
     }
     let read = |f: &str| {
-        std::fs::read_to_string(dir.join(f)).map_err(|e| Error::io("read", dir.join(f).display(), e))
+        std::fs::read_to_string(dir.join(f))
+            .map_err(|e| Error::io("read", dir.join(f).display(), e))
     };
     let write = |f: &str, body: String| {
         std::fs::write(dir.join(f), body).map_err(|e| Error::io("write", dir.join(f).display(), e))
@@ -86,7 +87,12 @@ pub fn ssh_options(dir: &Path, port: u16, host_alias: &str) -> Vec<String> {
 
 fn options(dir: &Path, port: u16, host_alias: &str, control: &str) -> Vec<String> {
     let d = dir.display();
-    let mut v = vec!["-p".to_string(), port.to_string(), "-i".into(), format!("{d}/id_ed25519")];
+    let mut v = vec![
+        "-p".to_string(),
+        port.to_string(),
+        "-i".into(),
+        format!("{d}/id_ed25519"),
+    ];
     for o in [
         "IdentitiesOnly=yes".to_string(),
         format!("UserKnownHostsFile={d}/known_hosts"),

@@ -13,7 +13,8 @@ use crate::Error;
 pub const DEFAULT_CACHE: &str = "/opt/xdplat-vm";
 pub const CACHE_ENV: &str = "XDPLAT_VM_CACHE";
 /// The fix printed whenever something of the VM testbed is missing.
-pub const SETUP_HINT: &str = "run `scripts/setup.sh --with-vm` (installs QEMU, virtme-ng and a guest kernel)";
+pub const SETUP_HINT: &str =
+    "run `scripts/setup.sh --with-vm` (installs QEMU, virtme-ng and a guest kernel)";
 /// Free space the state directory needs: virtme-ng's initramfs, the console log, keys.
 pub const MIN_FREE_MB: u64 = 64;
 
@@ -33,7 +34,10 @@ pub fn vng() -> Result<PathBuf, Error> {
         Err(Error::BadInput {
             param: "--kind",
             value: "vm".into(),
-            why: format!("virtme-ng is not installed ({} is missing): {SETUP_HINT}", p.display()),
+            why: format!(
+                "virtme-ng is not installed ({} is missing): {SETUP_HINT}",
+                p.display()
+            ),
         })
     }
 }
@@ -50,8 +54,11 @@ pub fn qemu_version() -> Result<(u32, u32), Error> {
         .output()
         .map_err(|e| missing(format!("qemu-system-x86_64 cannot be run ({e})")))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    parse_qemu_version(&text)
-        .ok_or_else(|| missing(format!("unexpected `qemu-system-x86_64 --version`: {text:?}")))
+    parse_qemu_version(&text).ok_or_else(|| {
+        missing(format!(
+            "unexpected `qemu-system-x86_64 --version`: {text:?}"
+        ))
+    })
 }
 
 fn parse_qemu_version(text: &str) -> Option<(u32, u32)> {
@@ -139,7 +146,9 @@ pub fn find_kernel(explicit: Option<&Path>) -> Result<Kernel, Error> {
 pub enum Accel {
     Kvm,
     /// Software emulation, and why KVM was not used.
-    Tcg { why: String },
+    Tcg {
+        why: String,
+    },
 }
 
 impl Accel {
@@ -269,12 +278,20 @@ mod tests {
         let kvm = dir.join("kvm");
         std::fs::write(&kvm, b"").unwrap();
         let a = detect_accel_at(AccelChoice::Auto, &kvm, &modules).unwrap();
-        assert!(matches!(&a, Accel::Tcg { why } if why.contains("PVM")), "{a:?}");
-        assert!(detect_accel_at(AccelChoice::Kvm, &kvm, &modules)
-            .unwrap_err()
-            .is_bad_input());
+        assert!(
+            matches!(&a, Accel::Tcg { why } if why.contains("PVM")),
+            "{a:?}"
+        );
+        assert!(
+            detect_accel_at(AccelChoice::Kvm, &kvm, &modules)
+                .unwrap_err()
+                .is_bad_input()
+        );
         std::fs::remove_dir_all(modules.join("kvm_pvm")).unwrap();
-        assert_eq!(detect_accel_at(AccelChoice::Auto, &kvm, &modules).unwrap(), Accel::Kvm);
+        assert_eq!(
+            detect_accel_at(AccelChoice::Auto, &kvm, &modules).unwrap(),
+            Accel::Kvm
+        );
         let none = detect_accel_at(AccelChoice::Auto, &dir.join("absent"), &modules).unwrap();
         assert_eq!(none.name(), "tcg");
         std::fs::remove_dir_all(&dir).unwrap();

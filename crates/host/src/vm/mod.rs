@@ -185,11 +185,16 @@ fn qemu_opts(dir: &Path, spec: &VmSpec, port: u16) -> String {
                 }
                 Nic::Igb => {
                     port_no += 1;
-                    o.push(format!("-device pcie-root-port,id=rp{port_no},chassis={port_no}"));
+                    o.push(format!(
+                        "-device pcie-root-port,id=rp{port_no},chassis={port_no}"
+                    ));
                     o.push(format!(
                         "-netdev tap,id={id},ifname={tap},script=no,downscript=no,vhost=off"
                     ));
-                    o.push(format!("-device igb,bus=rp{port_no},netdev={id},mac={}", n.mac));
+                    o.push(format!(
+                        "-device igb,bus=rp{port_no},netdev={id},mac={}",
+                        n.mac
+                    ));
                 }
             }
         }
@@ -216,7 +221,10 @@ impl Drop for Teardown<'_> {
         if self.armed
             && let Err(e) = down(self.name)
         {
-            eprintln!("testbed {}: cleaning up after a failed start: {e}", self.name);
+            eprintln!(
+                "testbed {}: cleaning up after a failed start: {e}",
+                self.name
+            );
         }
     }
 }
@@ -366,8 +374,11 @@ pub fn up(
     ));
     let t0 = Instant::now();
     let console = dir.join("console.log");
-    let log = std::fs::File::create(&console).map_err(|e| Error::io("create", console.display(), e))?;
-    let log2 = log.try_clone().map_err(|e| Error::io("dup", console.display(), e))?;
+    let log =
+        std::fs::File::create(&console).map_err(|e| Error::io("create", console.display(), e))?;
+    let log2 = log
+        .try_clone()
+        .map_err(|e| Error::io("dup", console.display(), e))?;
     let venv_bin = vng.parent().map(Path::to_path_buf).unwrap_or_default();
     let path = format!(
         "{}:{}",
@@ -484,11 +495,17 @@ fn wait_ready(
     let alias = host_alias(name);
     loop {
         if stop.load(Ordering::Relaxed) {
-            return Err(fail("interrupted while the guest was booting; it was stopped".into()));
+            return Err(fail(
+                "interrupted while the guest was booting; it was stopped".into(),
+            ));
         }
         let text = std::fs::read_to_string(console).unwrap_or_default();
         if let Some(l) = text.lines().find(|l| l.contains("xdplat-guest: error")) {
-            return Err(fail(format!("{} (console: {})", l.trim(), console.display())));
+            return Err(fail(format!(
+                "{} (console: {})",
+                l.trim(),
+                console.display()
+            )));
         }
         if owner::processes(dir).is_empty() {
             return Err(fail(format!(
@@ -507,7 +524,15 @@ fn wait_ready(
         if text.contains(guest::READY_LINE) || t0.elapsed() > Duration::from_secs(20) {
             let answered = Command::new("ssh")
                 .args(guest::ssh_options(dir, port, &alias))
-                .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "--", guest::SSH_DEST, "true"])
+                .args([
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "ConnectTimeout=5",
+                    "--",
+                    guest::SSH_DEST,
+                    "true",
+                ])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -530,7 +555,11 @@ pub fn guest_output(rec: &Record, argv: &[&str]) -> Result<String, Error> {
     let dir = owner::state_dir(&rec.name);
     let remote = argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
     let out = Command::new("ssh")
-        .args(guest::ssh_options(&dir, rec.ssh_port, &host_alias(&rec.name)))
+        .args(guest::ssh_options(
+            &dir,
+            rec.ssh_port,
+            &host_alias(&rec.name),
+        ))
         .arg("--")
         .arg(guest::SSH_DEST)
         .arg(&remote)
@@ -574,7 +603,16 @@ pub fn status(name: &str) -> Result<Status, Error> {
     }
     let out = guest_output(
         &rec,
-        &[&rec.xdplat, "testbed", "status", "--kind", "netns", "--name", name, "--json"],
+        &[
+            &rec.xdplat,
+            "testbed",
+            "status",
+            "--kind",
+            "netns",
+            "--name",
+            name,
+            "--json",
+        ],
     )?;
     let mut st: Status = serde_json::from_str(&out).map_err(|e| Error::Testbed {
         name: name.into(),
@@ -667,7 +705,9 @@ mod tests {
         let o = qemu_opts(Path::new("/s"), &spec(Nic::VirtioNet, 2), 2222);
         assert!(o.contains("hostfwd=tcp:127.0.0.1:2222-:22"));
         assert!(o.contains("ifname=xt1a,script=no,downscript=no,vhost=off,queues=2"));
-        assert!(o.contains("mac=02:78:64:00:02:02,iommu_platform=on,disable-legacy=on,mq=on,vectors=6"));
+        assert!(
+            o.contains("mac=02:78:64:00:02:02,iommu_platform=on,disable-legacy=on,mq=on,vectors=6")
+        );
         assert_eq!(o.matches("-device virtio-net-pci").count(), 5);
     }
 

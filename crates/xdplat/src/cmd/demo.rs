@@ -51,7 +51,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let f = dir.join("quick.toml");
             let text = match kind {
                 host::testbed::Kind::Netns => QUICK.to_string(),
-                host::testbed::Kind::Vm => QUICK.replacen("[testbed]\n", "[testbed]\nkind = \"vm\"\n", 1),
+                host::testbed::Kind::Vm => {
+                    QUICK.replacen("[testbed]\n", "[testbed]\nkind = \"vm\"\n", 1)
+                }
             };
             std::fs::write(&f, text)?;
             f
