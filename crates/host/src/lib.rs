@@ -11,7 +11,9 @@
 //!   on-disk journal ([`state`]) and restored on drop or after a crash.
 //! - [`doctor`]: read-only probes of XDP/AF_XDP device features, attached
 //!   programs, NAPI ids and coalescing support, for `xdplat doctor`.
-//! - [`test_support`]: a self-cleaning testbed and a root check for tests.
+//! - [`report`]: what `host show` and `host restore` report, typed.
+//! - [`test_support`]: a self-cleaning testbed, and the one way a test
+//!   skips (counted by scripts/test.sh).
 //!
 //! Every failure is an [`Error`] whose message names the syscall, path,
 //! command or parameter involved.
@@ -25,6 +27,7 @@ pub mod iface;
 mod netdev;
 pub mod netns;
 mod nl;
+pub mod report;
 mod rxnfc;
 pub mod settings;
 pub mod state;

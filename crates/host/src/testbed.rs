@@ -391,3 +391,47 @@ pub fn netns_status(name: &str) -> Result<Status, Error> {
         vm: None,
     })
 }
+
+/// A testbed this process brought up, taken down when dropped (on success, error, panic, or
+/// the unwinding after Ctrl-C). The guard exists before the testbed is made, so a half-made
+/// one is removed too.
+#[derive(Debug)]
+pub struct Guard {
+    pub status: Status,
+    /// Say "testbed NAME removed" on stdout when it is.
+    pub say_removed: bool,
+}
+
+impl Guard {
+    /// Brings up `spec` under a guard.
+    pub fn up(spec: &TestbedSpec) -> Result<Guard, Error> {
+        let mut guard = Guard {
+            status: Status {
+                name: spec.name.clone(),
+                kind: Kind::Netns,
+                links: Vec::new(),
+                vm: None,
+            },
+            say_removed: false,
+        };
+        guard.status = up(spec)?;
+        Ok(guard)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.status.name
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if validate_name(&self.status.name).is_err() {
+            return;
+        }
+        match down(&self.status.name) {
+            Ok(()) if self.say_removed => println!("testbed {} removed", self.status.name),
+            Ok(()) => {}
+            Err(e) => eprintln!("xdplat: removing testbed {}: {e}", self.status.name),
+        }
+    }
+}

@@ -5,16 +5,28 @@ pub enum Error {
     /// A parameter that cannot work: bad input.
     #[error("invalid {param} = {value}: {why}")]
     Config {
-        param: &'static str,
+        param: String,
         value: String,
         why: String,
     },
+    /// Input that cannot work, with a message naming the parameter and the fix.
+    #[error("{0}")]
+    Input(String),
     #[error(transparent)]
     Xsk(#[from] xsk::Error),
+    #[error(transparent)]
+    Host(#[from] host::Error),
     #[error(transparent)]
     Xdp(#[from] xdp::Error),
     #[error(transparent)]
     Results(#[from] results::Error),
+    /// What was being done when `source` happened.
+    #[error("{what}: {source}")]
+    Context {
+        what: String,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("{call}: {source}")]
     Io {
         call: String,
@@ -26,16 +38,17 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn config(
-        param: &'static str,
-        value: impl ToString,
-        why: impl Into<String>,
-    ) -> Error {
+    pub(crate) fn config(param: &str, value: impl ToString, why: impl Into<String>) -> Error {
         Error::Config {
-            param,
+            param: param.to_string(),
             value: value.to_string(),
             why: why.into(),
         }
+    }
+
+    /// A knob's value that cannot work, naming its flag (`--name`).
+    pub(crate) fn knob(name: &str, value: impl ToString, why: impl Into<String>) -> Error {
+        Error::config(&format!("--{name}"), value, why)
     }
 
     pub(crate) fn io(call: impl Into<String>, source: std::io::Error) -> Error {
@@ -48,17 +61,12 @@ impl Error {
     /// True when the user must change an input (flag or value) rather than the machine.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::Config { .. } => true,
-            Error::Xsk(e) => {
-                e.is_bad_input() || matches!(e, xsk::Error::ZeroCopyUnsupported { .. })
-            }
-            Error::Xdp(e) => matches!(
-                e,
-                xdp::Error::ParseMode(_)
-                    | xdp::Error::QueueOutOfRange { .. }
-                    | xdp::Error::ModeUnavailable { .. }
-            ),
-            _ => false,
+            Error::Config { .. } | Error::Input(_) => true,
+            Error::Xsk(e) => e.is_bad_input(),
+            Error::Xdp(e) => e.is_bad_input(),
+            Error::Host(e) => e.is_bad_input(),
+            Error::Context { source, .. } => source.is_bad_input(),
+            Error::Results(_) | Error::Io { .. } => false,
         }
     }
 }

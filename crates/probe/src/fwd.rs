@@ -11,7 +11,9 @@ use crate::afxdp::{AfXdpConfig, AfXdpPort};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::port::{Port, RxInfo};
+use crate::protocol::QueueState;
 use crate::udp::UdpPort;
+use crate::warning::Warning;
 
 #[derive(Debug, Clone)]
 pub struct FwdConfig {
@@ -124,14 +126,13 @@ pub fn run<F: Forward, C: Clock>(
     Ok(out)
 }
 
-/// Told, per queue, its port's effective settings and warnings.
-pub type QueueReady<'a> =
-    dyn FnMut(u32, &serde_json::Map<String, serde_json::Value>, &[String]) + 'a;
+/// Told, per queue, its port's state and its warnings.
+pub type QueueReady<'a> = dyn FnMut(u32, &QueueState, &[Warning]) + 'a;
 
 /// The multi-queue forwarder: one AF_XDP port per queue `first..first + queues` (sharing one
 /// XDP program), each served by its own thread pinned to `cpus[i % cpus.len()]` (unpinned when
-/// `cpus` is empty). `ready` gets each port's effective settings and warnings once all are
-/// open. Returns the sum over queues.
+/// `cpus` is empty). `ready` gets each port's state and warnings as it opens. Returns the sum
+/// over queues.
 pub fn run_queues<C: Clock + Clone + Send + Sync>(
     cfg: &AfXdpConfig,
     queues: u32,
@@ -149,8 +150,8 @@ pub fn run_queues<C: Clock + Clone + Send + Sync>(
             ..cfg.clone()
         };
         let port = AfXdpPort::open_with(&qcfg, clock.clone(), true, Arc::clone(&prog))?;
-        let (eff, warnings) = port.effective();
-        ready(qcfg.queue, &eff, &warnings);
+        let (_, warnings) = port.effective();
+        ready(qcfg.queue, &port.queue_state(None), &warnings);
         ports.push(port);
     }
     let outcomes: Vec<Result<FwdOutcome>> = std::thread::scope(|s| {
@@ -187,3 +188,7 @@ pub fn run_queues<C: Clock + Clone + Send + Sync>(
     }
     Ok(total)
 }
+
+#[cfg(test)]
+#[path = "fwd_tests.rs"]
+mod tests;

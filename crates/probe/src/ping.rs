@@ -290,17 +290,18 @@ pub fn run<P: Port, C: Clock>(
         if next_seq == total && (now >= last_send + linger || t.answered == total) {
             break;
         }
+        if t.answered != answered_seen {
+            answered_seen = t.answered;
+            last_reply = now;
+        }
         // a full window with no reply for `linger`: the peer is gone, and sending on would
-        // only trickle one window per linger; stop with what was measured
-        if window != u64::MAX && t.outstanding() >= window {
-            if t.answered != answered_seen {
-                answered_seen = t.answered;
-                last_reply = now;
-            } else if now >= last_reply.max(last_send) + linger {
-                stalled = true;
-                interrupted = true;
-                break;
-            }
+        // only trickle one window per linger (the slots of expired probes); stop with what was
+        // measured. The last reply counts, not the last send: a send into an expired slot is
+        // no sign of life.
+        if window != u64::MAX && t.outstanding() >= window && now >= last_reply + linger {
+            stalled = true;
+            interrupted = true;
+            break;
         }
         if now >= next_report {
             progress(&progress_of(
@@ -336,3 +337,7 @@ pub fn run<P: Port, C: Clock>(
         elapsed,
     })
 }
+
+#[cfg(test)]
+#[path = "ping_tests.rs"]
+mod tests;

@@ -10,6 +10,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::Result;
 use crate::ping::PingOutcome;
+use crate::sources::Asked;
+use crate::warning::Warning;
 
 /// Stage intervals computable from one host's stamps (so valid with or without a shared clock),
 /// as (name, start stamp, end stamp). Each is reported only where both stamps exist.
@@ -101,8 +103,10 @@ pub fn chain_stamps(s: &Sample) -> Option<[i64; 6]> {
 pub struct RunFacts {
     pub params: Map<String, Value>,
     pub effective: Map<String, Value>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub repetition: u32,
+    /// What the run asked for and got, for `stage_sources`.
+    pub asked: Asked,
 }
 
 /// Writes the run directory and returns its summary. Samples are written first, the summary
@@ -179,21 +183,14 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
             if let Some(d) = describe(&mut buf) {
                 stages.insert("rtt_minus_b_residence".into(), json!(d));
             }
-            warnings.push(
-                "A's and B's stamps are not in causal order (two hosts, two clocks): only intervals measured on one host's clock are reported"
-                    .into(),
-            );
+            warnings.push(Warning::TwoClocks);
         }
         ClockRelation::Unknown => {}
     }
     if outcome.stalled {
-        warnings.push(
-            "stopped early: the window stayed full with no reply for the linger time (is the forwarder still running?)"
-                .into(),
-        );
+        warnings.push(Warning::Stalled);
     } else if outcome.interrupted {
-        warnings
-            .push("interrupted before the end: the run holds the probes sent until then".into());
+        warnings.push(Warning::Interrupted);
     }
     if let Some(late) = stages
         .get("schedule_lateness")
@@ -201,13 +198,14 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         .and_then(Value::as_f64)
         && late > 1_000_000.0
     {
-        warnings.push(format!(
-            "the sender was late by up to {:.0} µs (p99) against its schedule: the sending thread was descheduled; pin it (--cpu) or lower the rate",
-            late / 1000.0
-        ));
+        warnings.push(Warning::LateSender { p99_ns: late });
     }
     let environment = Environment::detect();
-    warnings.extend(environment.emulation_warning());
+    if let Some(engine) = &environment.emulation {
+        warnings.push(Warning::Emulated {
+            engine: engine.clone(),
+        });
+    }
     let mut extra = Map::new();
     extra.insert(
         "elapsed_ns".into(),
@@ -242,22 +240,14 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         .filter(|s| s.rtt_ns.is_some())
         .count();
     extra.insert(
-        "stage_sources".into(),
-        json!(crate::sources::stage_sources(
-            &outcome.samples,
-            &facts.params,
-            &facts.effective,
-            clock
-        )),
-    );
-    extra.insert(
         "stage_coverage".into(),
         json!({ "complete": complete, "received": received }),
     );
-    Summary {
+    let sources = crate::sources::stage_sources(&outcome.samples, &facts.asked, clock);
+    let mut summary = Summary {
         params: facts.params,
         effective: facts.effective,
-        warnings,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
         packets: outcome.counts,
         rtt_ns,
         repetition: facts.repetition,
@@ -266,7 +256,9 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         environment,
         extra,
         ..Summary::default()
-    }
+    };
+    summary.set_stage_sources(&sources);
+    summary
 }
 
 /// The statistics of a histogram, in [`Describe`]'s shape (quantiles to 3 significant digits).

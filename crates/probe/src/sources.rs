@@ -3,8 +3,7 @@
 //! not at all, with the reason: the summary's `stage_sources`. A stage is measured when at least
 //! one probe carries both of its stamps; a missing stamp is named with what would provide it.
 
-use results::Sample;
-use serde_json::{Map, Value};
+use results::{Sample, StageSource, StageSources};
 
 use crate::record::ClockRelation;
 
@@ -53,30 +52,20 @@ pub const STAGE_STAMPS: &[(&str, &[&str])] = &[
     ("a_host_part", &["tx_ns", "rx_ns", "tx_hw_ns", "rx_hw_ns"]),
 ];
 
-/// What the run asked for, read from its params and effective settings.
-struct Asked {
-    udp: bool,
-    hw: bool,
-    zero_copy: bool,
-    /// The port's TX-stamp source when it was off ("off: why").
-    tx_off: Option<String>,
+/// What the run asked for and got, as far as stamps go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// The udp backend (no XDP hook, no AF_XDP TX metadata).
+    pub udp: bool,
+    /// `--hw-timestamps true`.
+    pub hw: bool,
+    /// The socket was bound in zero-copy mode.
+    pub zero_copy: bool,
+    /// Why the port took no TX stamps, when it took none.
+    pub tx_off: Option<String>,
 }
 
 impl Asked {
-    fn of(params: &Map<String, Value>, effective: &Map<String, Value>) -> Asked {
-        let tx = effective
-            .get("hw_timestamps")
-            .and_then(|h| h.get("tx"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        Asked {
-            udp: params.get("backend").and_then(Value::as_str) == Some("udp"),
-            hw: params.get("hw_timestamps").and_then(Value::as_bool) == Some(true),
-            zero_copy: effective.get("bind").and_then(Value::as_str) == Some("zero-copy"),
-            tx_off: tx.strip_prefix("off: ").map(str::to_owned),
-        }
-    }
-
     /// Why no probe carries stamp `name`.
     fn why_missing(&self, name: &str) -> String {
         let not_asked = "not asked (--hw-timestamps false)";
@@ -110,22 +99,15 @@ impl Asked {
     }
 }
 
-/// `stage → "software" | "hardware" | "hardware and software" | "not measured: why"` for every
-/// stage of [`STAGE_STAMPS`].
-pub fn stage_sources(
-    samples: &[Sample],
-    params: &Map<String, Value>,
-    effective: &Map<String, Value>,
-    clock: ClockRelation,
-) -> Map<String, Value> {
-    let asked = Asked::of(params, effective);
+/// What measured each stage of [`STAGE_STAMPS`], or why nothing did.
+pub fn stage_sources(samples: &[Sample], asked: &Asked, clock: ClockRelation) -> StageSources {
     let stamp = |name: &str| {
         STAMPS
             .iter()
             .find(|(n, _, _)| *n == name)
             .expect("every stage stamp is in STAMPS")
     };
-    let mut out = Map::new();
+    let mut out = StageSources::new();
     for (stage, names) in STAGE_STAMPS {
         let stamps: Vec<_> = names.iter().map(|n| stamp(n)).collect();
         let measured = samples
@@ -137,41 +119,36 @@ pub fn stage_sources(
                 .filter(|(_, _, k)| *k == Kind::Hardware)
                 .count();
             match hw {
-                0 => "software".to_string(),
-                n if n == stamps.len() => "hardware".to_string(),
-                _ => "hardware and software".to_string(),
+                0 => StageSource::Software,
+                n if n == stamps.len() => StageSource::Hardware,
+                _ => StageSource::HardwareAndSoftware,
             }
         } else if stage.starts_with("chain_") && clock == ClockRelation::Separate {
-            "not measured: A's and B's stamps are on different clocks".to_string()
+            StageSource::NotMeasured("A's and B's stamps are on different clocks".into())
         } else {
             let missing: Vec<String> = stamps
                 .iter()
                 .filter(|(_, get, _)| !samples.iter().any(|s| get(s).is_some()))
                 .map(|(n, _, _)| format!("{n}: {}", asked.why_missing(n)))
                 .collect();
-            if missing.is_empty() {
-                "not measured: no probe carried all its stamps at once".to_string()
+            StageSource::NotMeasured(if missing.is_empty() {
+                "no probe carried all its stamps at once".to_string()
             } else {
-                format!("not measured: {}", missing.join("; "))
-            }
+                missing.join("; ")
+            })
         };
-        out.insert(stage.to_string(), Value::String(verdict));
+        out.insert(stage.to_string(), verdict);
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
     use crate::record::{CHAIN, NIC_STAGES, STAGES};
 
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!("object literal"),
-        }
+    fn text(m: &StageSources, stage: &str) -> String {
+        m[stage].to_string()
     }
 
     fn full() -> Sample {
@@ -231,17 +208,19 @@ mod tests {
     fn veth_copy_mode_with_hw_timestamps() {
         let mut s = full();
         (s.tx_hw_ns, s.rx_hw_ns) = (None, None);
-        let params = obj(json!({ "backend": "afxdp", "hw_timestamps": true }));
-        let eff = obj(json!({ "bind": "copy" }));
-        let m = stage_sources(&[s], &params, &eff, ClockRelation::Shared);
-        assert_eq!(m["a_tx_to_stack"], "software");
-        assert_eq!(m["chain_b_xdp_to_user"], "software");
-        let nic = m["a_nic_rtt"].as_str().unwrap();
+        let asked = Asked {
+            hw: true,
+            ..Asked::default()
+        };
+        let m = stage_sources(&[s], &asked, ClockRelation::Shared);
+        assert_eq!(text(&m, "a_tx_to_stack"), "software");
+        assert_eq!(m["chain_b_xdp_to_user"], StageSource::Software);
+        let nic = text(&m, "a_nic_rtt");
         assert!(
             nic.starts_with("not measured: tx_hw_ns: copy mode"),
             "{nic}"
         );
-        let part = m["a_host_part"].as_str().unwrap();
+        let part = text(&m, "a_host_part");
         assert!(
             part.contains("tx_hw_ns") && part.contains("rx_hw_ns: the device gave no"),
             "{part}"
@@ -250,29 +229,33 @@ mod tests {
 
     #[test]
     fn nic_stamps_are_hardware_and_reasons_name_the_flag() {
-        let params = obj(json!({ "backend": "afxdp", "hw_timestamps": true }));
-        let eff = obj(json!({ "bind": "zero-copy" }));
-        let m = stage_sources(&[full()], &params, &eff, ClockRelation::Shared);
-        assert_eq!(m["a_nic_rtt"], "hardware");
-        assert_eq!(m["a_host_part"], "hardware and software");
+        let asked = Asked {
+            hw: true,
+            zero_copy: true,
+            ..Asked::default()
+        };
+        let m = stage_sources(&[full()], &asked, ClockRelation::Shared);
+        assert_eq!(text(&m, "a_nic_rtt"), "hardware");
+        assert_eq!(text(&m, "a_host_part"), "hardware and software");
 
         let s = Sample {
             tx_ns: 1,
             rx_ns: Some(2),
             ..Default::default()
         };
-        let off = obj(json!({ "backend": "afxdp", "hw_timestamps": false }));
-        let m = stage_sources(std::slice::from_ref(&s), &off, &eff, ClockRelation::Unknown);
-        assert_eq!(m["rtt"], "software");
-        assert!(
-            m["a_nic_rtt"]
-                .as_str()
-                .unwrap()
-                .contains("--hw-timestamps false")
-        );
-        assert!(m["b_processing"].as_str().unwrap().contains("--stamp-room"));
-        let udp = obj(json!({ "backend": "udp" }));
-        let m = stage_sources(&[s], &udp, &Map::new(), ClockRelation::Unknown);
-        assert!(m["a_xdp_to_user"].as_str().unwrap().contains("udp backend"));
+        let off = Asked {
+            zero_copy: true,
+            ..Asked::default()
+        };
+        let m = stage_sources(std::slice::from_ref(&s), &off, ClockRelation::Unknown);
+        assert_eq!(text(&m, "rtt"), "software");
+        assert!(text(&m, "a_nic_rtt").contains("--hw-timestamps false"));
+        assert!(text(&m, "b_processing").contains("--stamp-room"));
+        let udp = Asked {
+            udp: true,
+            ..Asked::default()
+        };
+        let m = stage_sources(&[s], &udp, ClockRelation::Unknown);
+        assert!(text(&m, "a_xdp_to_user").contains("udp backend"));
     }
 }

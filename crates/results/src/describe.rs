@@ -13,6 +13,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A latency in nanoseconds as people read it: `1234.5 µs` style, one decimal.
+pub fn us(ns: f64) -> String {
+    format!("{:.1} µs", ns / 1000.0)
+}
+
 /// Summary statistics in the unit of the input (nanoseconds for latencies).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct Describe {

@@ -7,11 +7,13 @@
 mod describe;
 mod error;
 mod samples;
+pub mod sections;
 mod summary;
 
-pub use describe::{Describe, describe};
+pub use describe::{Describe, describe, us};
 pub use error::Error;
 pub use samples::{SAMPLES_FILE, Sample, SamplesColumns, SamplesWriter, read_rtts, read_samples};
+pub use sections::{Cpu, HostSetting, Rate, SettingTarget, StageSource, StageSources, Sweep};
 pub use summary::{
     CHAIN_STAGES, Environment, PacketCounts, SUMMARY_FILE, Summary, read_summary, write_summary,
 };

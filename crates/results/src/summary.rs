@@ -111,15 +111,6 @@ fn detect_emulation(cpu_model: &str, sys_vendor: &str, clocksources: &str) -> Op
 }
 
 impl Environment {
-    /// The warning every summary made under emulation carries.
-    pub fn emulation_warning(&self) -> Option<String> {
-        self.emulation.as_ref().map(|e| {
-            format!(
-                "measured in a {e} guest (software-emulated CPU and NICs): absolute latencies are emulation's, not a machine's; compare configurations with each other only"
-            )
-        })
-    }
-
     /// Reads the running system (procfs); a fact that cannot be read stays empty.
     pub fn detect() -> Self {
         let read = |p: &str| {

@@ -199,7 +199,10 @@ fn python_reads_samples() {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        eprintln!("skipped: python3 with pyarrow not installed");
+        host::test_support::skip(
+            "python_reads_samples",
+            host::test_support::Missing::Tool("python3 with pyarrow"),
+        );
         return;
     }
     let dir = TempDir::new();

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod progress;
 pub mod quote;
 pub mod rate;
+pub mod report;
 pub mod roles;
 pub mod runner;
 pub mod store;

@@ -50,8 +50,20 @@ pub struct Phase {
     /// Cluster ids ordered by their configurations' mean RTT in this phase.
     pub order: Vec<u64>,
     pub same_order: bool,
-    /// Per configuration: cluster, sweep config id, mean and median RTT in ns.
-    pub configs: Vec<Value>,
+    /// Per configuration re-run: its cluster and RTT.
+    pub configs: Vec<PhaseConfig>,
+}
+
+/// One configuration re-run in a phase.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PhaseConfig {
+    pub cluster: u64,
+    /// The sweep's config id.
+    pub config: String,
+    pub label: String,
+    pub mean_ns: Option<f64>,
+    pub median_ns: Option<f64>,
+    pub lost: Option<u64>,
 }
 
 fn strip(params: &Map<String, Value>) -> Map<String, Value> {
@@ -84,8 +96,8 @@ fn sweep_ids(dir: &Path) -> Result<Vec<Keyed>, Error> {
             continue;
         }
         let s = results::read_summary(&f)?;
-        if let Some(id) = s.extra.get("sweep").and_then(|v| v["config"].as_str()) {
-            out.push((strip(&s.params), id.to_string()));
+        if let Some(sweep) = s.sweep() {
+            out.push((strip(&s.params), sweep.config));
         }
     }
     Ok(out)
@@ -150,7 +162,11 @@ pub fn run_load(
     let (high, rate) = match lo.high_interval {
         Some(d) => (
             d,
-            json!({ "auto": false, "interval_ns": d.as_nanos() as u64 }),
+            results::Rate {
+                auto: false,
+                interval_ns: d.as_nanos() as u64,
+                ..results::Rate::default()
+            },
         ),
         None => {
             let d = Derived {
@@ -159,7 +175,7 @@ pub fn run_load(
                 size: exp.probe.size,
                 from: "cluster 0 mean".into(),
             };
-            (d.interval(), d.to_json())
+            (d.interval(), d.to_rate())
         }
     };
     let mut phases = Vec::new();
@@ -225,11 +241,14 @@ pub fn run_load(
             if let (Some(r), Some(m)) = (rtt, means.iter_mut().find(|(c, _)| c == cid)) {
                 m.1.push(r.mean);
             }
-            rows.push(
-                json!({ "cluster": cid, "config": cfg.id, "label": cfg.label(),
-                              "mean_ns": rtt.map(|r| r.mean), "median_ns": rtt.map(|r| r.median),
-                              "lost": s.map(|s| s.packets.lost) }),
-            );
+            rows.push(PhaseConfig {
+                cluster: *cid,
+                config: cfg.id.clone(),
+                label: cfg.label(),
+                mean_ns: rtt.map(|r| r.mean),
+                median_ns: rtt.map(|r| r.median),
+                lost: s.map(|s| s.packets.lost),
+            });
         }
         let mut ranked: Vec<(u64, f64)> = means
             .iter()

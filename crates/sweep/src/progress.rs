@@ -152,7 +152,7 @@ impl Progress {
                         "total": self.total, "eta_s": eta.as_secs_f64() })
             );
         } else {
-            let p50 = p50_ns.map_or(String::new(), |ns| format!(" p50 {:.1} µs", ns / 1000.0));
+            let p50 = p50_ns.map_or(String::new(), |ns| format!(" p50 {}", results::us(ns)));
             let why = why.map_or(String::new(), |w| format!(" ({w})"));
             self.line(format!(
                 "[{finished}/{}] {} {}: {status}{p50}{why} | failures {} | ETA {}",

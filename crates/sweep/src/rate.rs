@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
 use crate::Experiment;
 
 /// B when the driver does not report a speed (veth reports 10000 Mb/s or nothing).
@@ -72,12 +70,18 @@ impl Derived {
         interval(self.pps())
     }
 
-    /// `{"auto": true, "pps", "interval_ns", "b_bps", "l_min_ns", "size", "from"}`.
-    pub fn to_json(&self) -> Value {
-        json!({ "auto": true, "pps": self.pps(),
-                "interval_ns": self.interval().as_nanos() as u64,
-                "b_bps": self.b_bps, "l_min_ns": self.l_min_ns, "size": self.size,
-                "from": self.from })
+    /// As a summary's `rate`: `{"auto": true, "pps", "interval_ns", "b_bps", "l_min_ns",
+    /// "size", "from"}`.
+    pub fn to_rate(&self) -> results::Rate {
+        results::Rate {
+            auto: true,
+            pps: Some(self.pps()),
+            interval_ns: self.interval().as_nanos() as u64,
+            b_bps: Some(self.b_bps),
+            l_min_ns: Some(self.l_min_ns),
+            size: Some(self.size),
+            from: Some(self.from.clone()),
+        }
     }
 }
 
@@ -110,8 +114,11 @@ mod tests {
             from: "calibration".into(),
         };
         assert_eq!(d.interval().as_micros(), 3520);
-        assert_eq!(d.to_json()["interval_ns"], 3_520_000);
-        assert_eq!(d.to_json()["from"], "calibration");
+        assert_eq!(d.to_rate().interval_ns, 3_520_000);
+        assert_eq!(d.to_rate().from.as_deref(), Some("calibration"));
+        let json = serde_json::to_value(d.to_rate()).unwrap();
+        assert_eq!(json["auto"], true);
+        assert_eq!(json["size"], 88);
         // degenerate inputs stay finite
         assert_eq!(interval(0.0), Duration::from_secs(1000));
     }

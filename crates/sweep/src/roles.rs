@@ -6,19 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use probe::knobs::{self, Backend, Knob, Knobs, Role, Value};
+use serde_json::Map;
 
 use crate::experiment::{Experiment, HostSpec, Kind, Scope};
 use crate::plan::Config;
 use crate::transport::binary;
-use crate::value::Val;
-
-/// Which role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Ping,
-    Fwd,
-}
 
 fn applies(scope: &Scope, role: Role) -> bool {
     matches!(
@@ -31,43 +24,64 @@ fn ms(d: Duration) -> String {
     format!("{}ms", d.as_millis())
 }
 
-/// Knob flags (`--poll=true`) of `role` in `cfg`, plus the host's `cpu` unless an axis sets it.
-fn knob_args(exp: &Experiment, cfg: &Config, role: Role, host: &HostSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cpu_set = false;
-    for (key, v) in &cfg.values {
+/// The knobs the sweep sets on `role` in `cfg`, each passed as its flag: the knob axes that
+/// apply to it (none for the baseline), then its host's `cpu` unless an axis sets it.
+pub fn role_settings(
+    exp: &Experiment,
+    cfg: &Config,
+    role: Role,
+    host: &HostSpec,
+) -> Vec<(&'static Knob, Value)> {
+    let mut out: Vec<(&'static Knob, Value)> = Vec::new();
+    for (key, v) in cfg.values.iter().filter(|_| !cfg.baseline) {
         let Some(a) = exp.axes.iter().find(|a| &a.key == key) else {
             continue;
         };
-        if matches!(a.kind, Kind::Knob(_)) && applies(&a.scope, role) {
-            cpu_set |= a.name == "cpu";
-            out.push(format!("--{}={}", a.name, v.arg()));
+        if let Kind::Knob(k) = a.kind
+            && applies(&a.scope, role)
+            && k.takes(role)
+            && let Ok(v) = k.parse(v.raw())
+        {
+            out.push((k, v));
         }
     }
-    if let (false, Some(cpu)) = (cpu_set, host.cpu) {
-        out.push(format!("--cpu={cpu}"));
+    if let (Some(cpu), Some(k)) = (host.cpu, knobs::by_name("cpu"))
+        && !out.iter().any(|(x, _)| *x == k)
+    {
+        out.push((k, Value::Int(cpu as u64)));
     }
     out
 }
 
-/// The batch size the ping of `cfg` sends.
-pub fn batch(exp: &Experiment, cfg: &Config) -> u64 {
-    cfg.values
-        .iter()
-        .find(|(k, _)| {
-            exp.axes
-                .iter()
-                .any(|a| &a.key == k && a.name == "batch" && applies(&a.scope, Role::Ping))
-        })
-        .and_then(|(_, v)| match v {
-            Val::Int(i) => Some(*i as u64),
-            _ => None,
-        })
-        .unwrap_or(1)
+/// The knobs `role` runs with in `cfg`: its defaults, the backend (udp for the baseline) and
+/// [`role_settings`].
+pub fn role_knobs(exp: &Experiment, cfg: &Config, role: Role, host: &HostSpec) -> Knobs {
+    let mut k = Knobs::defaults(role);
+    if cfg.baseline {
+        k.backend = Backend::Udp;
+    }
+    for (knob, v) in role_settings(exp, cfg, role, host) {
+        // values were checked when the experiment was read
+        let _ = knob.set(&mut k, Some(v));
+    }
+    k
 }
 
-fn common(host: &HostSpec, local_bin: &Path, sub: &str, backend: &str) -> Vec<String> {
-    let mut v = vec![binary(host, local_bin), sub.to_string()];
+fn knob_args(exp: &Experiment, cfg: &Config, role: Role, host: &HostSpec) -> Vec<String> {
+    role_settings(exp, cfg, role, host)
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", k.flag(), v.arg()))
+        .collect()
+}
+
+/// The batch size the ping of `cfg` sends.
+pub fn batch(exp: &Experiment, cfg: &Config) -> u64 {
+    let host = &exp.hosts[&exp.ping_host];
+    u64::from(role_knobs(exp, cfg, Role::Ping, host).batch)
+}
+
+fn common(host: &HostSpec, local_bin: &Path, role: Role, backend: Backend) -> Vec<String> {
+    let mut v = vec![binary(host, local_bin), role.as_str().to_string()];
     if let Some(ns) = &host.netns {
         v.push(format!("--netns={ns}"));
     }
@@ -88,8 +102,8 @@ pub fn fwd_argv(
     local_bin: &Path,
     safety: Duration,
 ) -> Vec<String> {
-    let backend = if cfg.baseline { "udp" } else { "afxdp" };
-    let mut v = common(host, local_bin, "fwd", backend);
+    let backend = role_knobs(exp, cfg, Role::Fwd, host).backend;
+    let mut v = common(host, local_bin, Role::Fwd, backend);
     v.push(format!("--duration={}s", safety.as_secs().max(1)));
     if let Some(p) = exp.probe.port {
         v.push(format!("--port={p}"));
@@ -97,11 +111,7 @@ pub fn fwd_argv(
     if exp.probe.stamp && !cfg.baseline {
         v.push("--stamp".into());
     }
-    if cfg.baseline {
-        v.extend(host.cpu.map(|c| format!("--cpu={c}")));
-    } else {
-        v.extend(knob_args(exp, cfg, Role::Fwd, host));
-    }
+    v.extend(knob_args(exp, cfg, Role::Fwd, host));
     v
 }
 
@@ -116,8 +126,8 @@ pub fn ping_argv(
     local_bin: &Path,
     out: &str,
 ) -> Vec<String> {
-    let backend = if cfg.baseline { "udp" } else { "afxdp" };
-    let mut v = common(host, local_bin, "ping", backend);
+    let backend = role_knobs(exp, cfg, Role::Ping, host).backend;
+    let mut v = common(host, local_bin, Role::Ping, backend);
     let dst_ip = fwd.ip.map_or_else(String::new, |ip| ip.to_string());
     v.push(format!("--dst-ip={dst_ip}"));
     v.push(format!(
@@ -141,18 +151,14 @@ pub fn ping_argv(
     if p.stamp && !cfg.baseline {
         v.push("--stamp-room".into());
     }
-    if cfg.baseline {
-        v.extend(host.cpu.map(|c| format!("--cpu={c}")));
-    } else {
-        v.extend(knob_args(exp, cfg, Role::Ping, host));
-    }
+    v.extend(knob_args(exp, cfg, Role::Ping, host));
     v.push(format!("--out={out}"));
     v
 }
 
 /// Parameters the ping cannot know: forwarder knobs (`fwd_poll`) and host settings
 /// (`b_gro_flush_timeout`, or `gro_flush_timeout` when set on every host).
-pub fn extra_params(exp: &Experiment, cfg: &Config) -> Map<String, Value> {
+pub fn extra_params(exp: &Experiment, cfg: &Config) -> Map<String, serde_json::Value> {
     let mut m = Map::new();
     for (key, v) in &cfg.values {
         let Some(a) = exp.axes.iter().find(|a| &a.key == key) else {
@@ -160,7 +166,7 @@ pub fn extra_params(exp: &Experiment, cfg: &Config) -> Map<String, Value> {
         };
         let name = a.name.replace('-', "_");
         let param = match (&a.kind, &a.scope) {
-            (Kind::Knob(_), Scope::Fwd) => format!("fwd_{name}"),
+            (Kind::Knob(k), Scope::Fwd) => format!("fwd_{}", k.param),
             (Kind::Knob(_), _) => continue,
             (Kind::HostSetting, Scope::All) => name,
             (Kind::HostSetting, Scope::Ping) => format!("ping_{name}"),

@@ -55,19 +55,6 @@ impl Outcome {
     }
 }
 
-/// Takes the testbed down at the end when the sweep brought it up.
-struct TestbedGuard(Option<String>);
-
-impl Drop for TestbedGuard {
-    fn drop(&mut self) {
-        if let Some(n) = &self.0
-            && let Err(e) = host::testbed::down(n)
-        {
-            eprintln!("sweep: removing testbed {n}: {e}");
-        }
-    }
-}
-
 /// Fills interface, address and MAC of hosts that live in the embedded testbed, and the
 /// forwarder's end of each pinger's link.
 fn fill_from_testbed(exp: &mut Experiment, status: &host::testbed::Status) {
@@ -209,8 +196,8 @@ fn calibrate(
     let (tmp, dst) = store.calibration_dirs();
     if let Some(m) = median_of(&dst) {
         progress.note(&format!(
-            "rate = auto: l_min {:.1} µs from the calibration run of an earlier session",
-            m / 1000.0
+            "rate = auto: l_min {} from the calibration run of an earlier session",
+            results::us(m)
         ));
         return Ok((m, "calibration".into()));
     }
@@ -240,11 +227,11 @@ fn calibrate(
             RunEnd::Done { p50_ns } => match p50_ns.first().copied().flatten() {
                 Some(m) => {
                     progress.note(&format!(
-                        "rate = auto: calibration ({} probes at 1 ms after {} of warm-up, {}): median {:.1} µs, in {}",
+                        "rate = auto: calibration ({} probes at 1 ms after {} of warm-up, {}): median {}, in {}",
                         rate::CALIBRATION_PROBES,
                         rate::CALIBRATION_WARMUP,
                         cfg.label(),
-                        m / 1000.0,
+                        results::us(m),
                         dst.display()
                     ));
                     return Ok((m, "calibration".into()));
@@ -276,14 +263,20 @@ pub fn run_plan(
 ) -> Result<Outcome, Error> {
     let t0 = Instant::now();
     let mut exp = exp.clone();
-    let mut _testbed = TestbedGuard(None);
+    // a testbed the sweep brings up is taken down at the end; one already up is left alone
+    let mut _testbed = None;
     if let Some(name) = exp.testbed.clone() {
         let status = match host::testbed::status(&name) {
             Ok(s) => s,
             Err(_) if exp.testbed_kind == host::testbed::Kind::Vm => {
-                let s = crate::vmbed::up(&exp, &name, &opts.local_bin, stop)?;
-                _testbed = TestbedGuard(Some(name));
-                s
+                let status = crate::vmbed::up(&exp, &name, &opts.local_bin, stop)?;
+                _testbed
+                    .insert(host::testbed::Guard {
+                        status,
+                        say_removed: false,
+                    })
+                    .status
+                    .clone()
             }
             Err(_) => {
                 let c = format!("{name}-c");
@@ -291,13 +284,12 @@ pub fn run_plan(
                     .pingers
                     .iter()
                     .any(|p| exp.hosts[p].netns.as_deref() == Some(c.as_str()));
-                let s = host::testbed::up(&host::testbed::TestbedSpec {
+                let guard = host::testbed::Guard::up(&host::testbed::TestbedSpec {
                     name: name.clone(),
                     queues: 1,
                     with_c,
                 })?;
-                _testbed = TestbedGuard(Some(name));
-                s
+                _testbed.insert(guard).status.clone()
             }
         };
         crate::vmbed::attach(&mut exp, &status, &opts.local_bin)?;
@@ -412,7 +404,7 @@ pub fn run_plan(
                             from: from.clone(),
                         };
                         e.probe.interval = d.interval();
-                        Some(d.to_json())
+                        Some(d.to_rate())
                     }
                     _ => None,
                 };
@@ -461,7 +453,7 @@ pub fn run_plan(
                 status[i]["why"] = json!(w);
             }
             if let Some(r) = &m.rate {
-                status[i]["interval_ns"] = r["interval_ns"].clone();
+                status[i]["interval_ns"] = json!(r.interval_ns);
             }
             progress.run(m.run, cfg, st, why.as_deref(), p50, &out, started.elapsed());
         }

@@ -1,5 +1,5 @@
-//! Axis values and the socket knobs they may set (DESIGN.md: the same spelling as the role
-//! flags), with the checks each knob's values must pass.
+//! Axis values: what a TOML axis list holds (the knobs they may set, and their checks, are the
+//! table `probe::knobs::KNOBS`; host settings are checked by `host`).
 
 use serde_json::{Value, json};
 
@@ -30,6 +30,15 @@ impl Val {
         }
     }
 
+    /// The value as a knob reads it.
+    pub fn raw(&self) -> probe::knobs::Raw<'_> {
+        match self {
+            Val::Bool(b) => probe::knobs::Raw::Bool(*b),
+            Val::Int(i) => probe::knobs::Raw::Int(*i),
+            Val::Str(s) => probe::knobs::Raw::Str(s),
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         match self {
             Val::Bool(b) => json!(b),
@@ -44,56 +53,6 @@ impl std::fmt::Display for Val {
         match self {
             Val::Str(s) => write!(f, "{s:?}"),
             other => f.write_str(&other.arg()),
-        }
-    }
-}
-
-/// The knobs an axis may set on a role.
-pub const KNOBS: [&str; 13] = [
-    "xdp-mode",
-    "bind",
-    "need-wakeup",
-    "busy-poll",
-    "busy-poll-usecs",
-    "busy-poll-budget",
-    "poll",
-    "cpu",
-    "frame-size",
-    "frames",
-    "ring-size",
-    "batch",
-    "hw-timestamps",
-];
-
-/// The type of a knob's values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Knob {
-    Bool,
-    Count,
-    Choice(&'static [&'static str]),
-}
-
-/// The knob called `name`, if it is one.
-pub fn knob(name: &str) -> Option<Knob> {
-    Some(match name {
-        "xdp-mode" => Knob::Choice(&["skb", "drv", "auto"]),
-        "bind" => Knob::Choice(&["copy", "zero-copy", "auto"]),
-        "need-wakeup" | "busy-poll" | "poll" | "hw-timestamps" => Knob::Bool,
-        "busy-poll-usecs" | "busy-poll-budget" | "cpu" | "frame-size" | "frames" | "ring-size"
-        | "batch" => Knob::Count,
-        _ => return None,
-    })
-}
-
-impl Knob {
-    pub fn check(self, v: &Val) -> Result<(), String> {
-        match (self, v) {
-            (Knob::Bool, Val::Bool(_)) => Ok(()),
-            (Knob::Bool, _) => Err("expected true or false".into()),
-            (Knob::Count, Val::Int(i)) if (0..=u32::MAX as i64).contains(i) => Ok(()),
-            (Knob::Count, _) => Err("expected a non-negative integer".into()),
-            (Knob::Choice(c), Val::Str(s)) if c.contains(&s.as_str()) => Ok(()),
-            (Knob::Choice(c), _) => Err(format!("expected one of {}", c.join(", "))),
         }
     }
 }

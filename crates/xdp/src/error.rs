@@ -133,6 +133,14 @@ impl Error {
         }
     }
 
+    /// True when the user must change an input (a mode name, a queue, a mode the driver lacks).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::ParseMode(_) | Error::QueueOutOfRange { .. } | Error::ModeUnavailable { .. }
+        )
+    }
+
     /// The errno behind the error, when the kernel gave one.
     pub fn errno(&self) -> Option<i32> {
         match self {

@@ -17,6 +17,9 @@ pub enum XdpMode {
 }
 
 impl XdpMode {
+    /// Every mode, in the order help texts list them.
+    pub const ALL: [XdpMode; 3] = [XdpMode::Skb, XdpMode::Drv, XdpMode::Auto];
+
     /// The spelling used on the command line and in files.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,9 +1,12 @@
-//! Maps errors to the documented exit codes: 2 for bad input, 1 for everything else, 141 (as a
-//! shell reports a process killed by SIGPIPE) when stdout was closed early (`xdplat ... | head`).
+//! Maps errors to the exit codes of `probe::protocol::Exit`: bad input when the engine says the
+//! user must change something, a run-time failure otherwise, and the quiet exit of a closed stdout
+//! (`xdplat ... | head`), as a shell reports a process killed by SIGPIPE.
 
 use std::process::ExitCode;
 
-/// An error caused by the user's input (a flag, a value, a file): exit code 2.
+use probe::protocol::Exit;
+
+/// An error caused by the user's input (a flag, a value, a file): [`Exit::BadInput`].
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct BadInput(pub String);
@@ -13,30 +16,34 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
     BadInput(msg.into()).into()
 }
 
-/// Wraps an engine error, marking it as bad input when the engine says the user must change
-/// something (a flag, a value, a name).
-pub fn classify<E>(err: E) -> anyhow::Error
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    let any: &(dyn std::error::Error + 'static) = &err;
-    let bad = if let Some(e) = any.downcast_ref::<probe::Error>() {
-        e.is_bad_input()
-    } else if let Some(e) = any.downcast_ref::<host::Error>() {
-        e.is_bad_input()
-    } else if let Some(e) = any.downcast_ref::<xsk::Error>() {
-        e.is_bad_input() || matches!(e, xsk::Error::ZeroCopyUnsupported { .. })
-    } else if let Some(e) = any.downcast_ref::<xdp::Error>() {
-        matches!(
-            e,
-            xdp::Error::ParseMode(_)
-                | xdp::Error::QueueOutOfRange { .. }
-                | xdp::Error::ModeUnavailable { .. }
-        )
-    } else {
-        false
-    };
-    if bad {
+/// The engine errors that know whether the user must change an input.
+pub trait Classify: std::error::Error + Send + Sync + 'static {
+    fn is_bad_input(&self) -> bool;
+}
+
+macro_rules! classify_by_method {
+    ($($t:ty),+) => {$(
+        impl Classify for $t {
+            fn is_bad_input(&self) -> bool {
+                <$t>::is_bad_input(self)
+            }
+        }
+    )+};
+}
+
+classify_by_method!(
+    probe::Error,
+    host::Error,
+    xsk::Error,
+    xdp::Error,
+    sweep::Error,
+    analysis::Error,
+    bench::Error
+);
+
+/// Wraps an engine error, marking it as bad input when the engine says so.
+pub fn classify<E: Classify>(err: E) -> anyhow::Error {
+    if err.is_bad_input() {
         bad_input(err.to_string())
     } else {
         err.into()
@@ -71,20 +78,23 @@ pub fn run(cli: crate::cmd::Cli) -> ExitCode {
     }));
     let outcome = match std::panic::catch_unwind(|| crate::cmd::dispatch(cli)) {
         Ok(outcome) => outcome,
-        Err(payload) if is_broken_pipe(payload.as_ref()) => return ExitCode::from(141),
+        Err(payload) if is_broken_pipe(payload.as_ref()) => {
+            return ExitCode::from(Exit::BrokenPipe.code());
+        }
         Err(payload) => std::panic::resume_unwind(payload),
     };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+    let exit = match outcome {
+        Ok(()) => Exit::Success,
         Err(err) => {
             eprintln!("xdplat: error: {}", message(&err));
             if err.chain().any(|e| e.is::<BadInput>()) {
-                ExitCode::from(2)
+                Exit::BadInput
             } else {
-                ExitCode::from(1)
+                Exit::Failure
             }
         }
-    }
+    };
+    ExitCode::from(exit.code())
 }
 
 /// True for the panic `print!` raises when stdout is a closed pipe.

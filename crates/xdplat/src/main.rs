@@ -1,5 +1,5 @@
-//! xdplat: the command-line front end. Thin: every subcommand parses its arguments and calls into
-//! an engine crate. Exit codes: 0 success, 1 run-time failure, 2 bad input (usage, config, value).
+//! xdplat: the command-line front end. Thin: every subcommand parses its arguments, calls one
+//! engine function of a library crate and prints. Exit codes: `probe::protocol::Exit`.
 
 mod cmd;
 mod exit;

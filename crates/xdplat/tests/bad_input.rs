@@ -109,8 +109,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn not_root_exits_2_with_a_clear_message() {
-    if !nix::unistd::geteuid().is_root() {
-        println!("skipping: needs root to drop to an unprivileged user");
+    if !host::test_support::require_root("not_root_exits_2_with_a_clear_message") {
         return;
     }
     let bin = nobody_bin();
@@ -129,7 +128,10 @@ fn not_root_exits_2_with_a_clear_message() {
         .args(["--out", "/tmp/xdplat-never", "--count", "1"])
         .output();
     let Ok(res) = res else {
-        println!("skipping: setpriv not available");
+        host::test_support::skip(
+            "not_root_exits_2_with_a_clear_message",
+            host::test_support::Missing::Tool("setpriv"),
+        );
         return;
     };
     assert_eq!(res.status.code(), Some(2), "{}", text(&res));

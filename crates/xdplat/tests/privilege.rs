@@ -57,14 +57,7 @@ fn as_nobody_in(netns: Option<&str>, caps: &[&str]) -> Command {
 }
 
 fn have_setpriv() -> bool {
-    let ok = Command::new("setpriv")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("skipping: setpriv (util-linux) not installed");
-    }
-    ok
+    host::test_support::require_tool("privilege", "setpriv", "--version")
 }
 
 /// An output directory that nobody may write (see `common::nobody_out`).
@@ -95,7 +88,7 @@ impl Fwd {
         let mut seen = Vec::new();
         loop {
             match lines.next() {
-                Some(Ok(l)) if l.starts_with("fwd: afxdp on") => break,
+                Some(Ok(l)) if is_ready(&l) => break,
                 Some(Ok(l)) => seen.push(l),
                 _ => panic!("unprivileged forwarder exited: {seen:?}"),
             }
@@ -326,8 +319,7 @@ fn ipc_lock_only_above_memlock_and_udp_needs_no_afxdp_capability() {
 #[test]
 fn root_without_cap_bpf_is_refused_by_name() {
     // a root shell whose bounding set lacks CAP_BPF and CAP_SYS_ADMIN (a container, for one)
-    if !nix::unistd::geteuid().is_root() {
-        println!("skipping: needs root");
+    if !host::test_support::require_root("root_without_cap_bpf_is_refused_by_name") {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_xdplat");
@@ -342,7 +334,10 @@ fn root_without_cap_bpf_is_refused_by_name() {
         ])
         .output();
     let Ok(res) = res else {
-        println!("skipping: capsh (libcap2-bin) not installed");
+        host::test_support::skip(
+            "root_without_cap_bpf_is_refused_by_name",
+            host::test_support::Missing::Tool("capsh"),
+        );
         return;
     };
     let msg = text(&res);

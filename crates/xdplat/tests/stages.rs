@@ -287,7 +287,10 @@ fn usdt_probes_are_in_the_binary() {
         .args(["-n", env!("CARGO_BIN_EXE_xdplat")])
         .output();
     let Ok(out) = out else {
-        println!("skipping: readelf not installed (binutils)");
+        host::test_support::skip(
+            "usdt_probes_are_in_the_binary",
+            host::test_support::Missing::Tool("readelf"),
+        );
         return;
     };
     let notes = String::from_utf8_lossy(&out.stdout);
@@ -309,12 +312,11 @@ fn usdt_probes_are_in_the_binary() {
 
 #[test]
 fn bpftrace_attaches_to_a_probe_during_a_run() {
-    if std::process::Command::new("bpftrace")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!("skipping: bpftrace not installed");
+    if !host::test_support::require_tool(
+        "bpftrace_attaches_to_a_probe_during_a_run",
+        "bpftrace",
+        "--version",
+    ) {
         return;
     }
     let Some(tb) = TestTestbed::new("bpft", 1) else {

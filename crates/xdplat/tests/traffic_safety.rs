@@ -223,11 +223,9 @@ fn icmp_tcp_and_udp_flow_untouched_while_xdplat_runs() {
     let a_prog = &s.effective["xdp_program"];
     assert_eq!(a_prog["redirected"], s.packets.received, "{a_prog}");
     assert!(a_prog["passed"].as_u64().unwrap_or(0) > 0, "{a_prog}");
-    let b_prog: serde_json::Value = fwd_text
-        .lines()
-        .find_map(|l| l.strip_prefix("fwd: xdp_program "))
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_else(|| panic!("no xdp_program line: {fwd_text}"));
+    let b_prog = stopped_counters(&fwd_text)
+        .remove("xdp_program")
+        .unwrap_or_else(|| panic!("no xdp_program: {fwd_text}"));
     assert_eq!(b_prog["redirected"], s.packets.sent, "{b_prog}");
     // B's program saw every TCP segment and UDP datagram from A and passed them
     let b_in = tcp_counters(&b.netns)["TcpInSegs"].as_u64().unwrap_or(0);

@@ -27,13 +27,23 @@ impl std::str::FromStr for BindMode {
     }
 }
 
-impl std::fmt::Display for BindMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl BindMode {
+    /// Every mode, in the order help texts list them.
+    pub const ALL: [BindMode; 3] = [BindMode::Copy, BindMode::ZeroCopy, BindMode::Auto];
+
+    /// The spelling used on the command line and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
             BindMode::Copy => "copy",
             BindMode::ZeroCopy => "zero-copy",
             BindMode::Auto => "auto",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for BindMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -54,9 +54,13 @@ impl Error {
         }
     }
 
-    /// True when the error is the user's input rather than the machine's state.
+    /// True when the user must change an input: a value that cannot work, or a zero-copy bind
+    /// asked of a device that has none.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Config { .. })
+        matches!(
+            self,
+            Error::Config { .. } | Error::ZeroCopyUnsupported { .. }
+        )
     }
 
     /// The OS error code behind the error, if any.

@@ -10,13 +10,9 @@ use nix::sched::{CloneFlags, setns};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// Whether the tests can create namespaces; prints why not otherwise.
+/// Whether the tests can create namespaces and attach XDP; skips (counted) otherwise.
 pub fn root_or_skip(test: &str) -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    if !root {
-        eprintln!("skipping {test}: needs root (network namespaces, XDP attach)");
-    }
-    root
+    host::test_support::require_root(test)
 }
 
 /// Runs `ip ARGS`, panicking with its stderr on failure; returns stdout.

@@ -25,18 +25,6 @@ pub struct Args {
     pub testbed: String,
 }
 
-/// Removes the testbed however the demo ends.
-struct TestbedGuard(String);
-
-impl Drop for TestbedGuard {
-    fn drop(&mut self) {
-        match host::testbed::down(&self.0) {
-            Ok(()) => println!("testbed {} removed", self.0),
-            Err(e) => eprintln!("xdplat demo: removing testbed {}: {e}", self.0),
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     let kind: host::testbed::Kind = args.testbed.parse().map_err(crate::exit::classify)?;
     require_root("xdplat demo")?;
@@ -68,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             kind.name()
         )));
     }
+    // removed however the demo ends
     let _down = match &exp.testbed {
         Some(name) if kind == host::testbed::Kind::Vm => {
             let spec = host::vm::VmSpec {
@@ -97,21 +86,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 l.b.ipv4,
                 l.b.driver.as_deref().unwrap_or("?")
             );
-            Some(TestbedGuard(name.clone()))
+            Some(host::testbed::Guard {
+                status,
+                say_removed: true,
+            })
         }
         Some(name) => {
-            let status = host::testbed::up(&host::testbed::TestbedSpec {
+            let mut guard = host::testbed::Guard::up(&host::testbed::TestbedSpec {
                 name: name.clone(),
                 queues: 1,
                 with_c: false,
             })
             .map_err(crate::exit::classify)?;
-            let l = &status.links[0];
+            guard.say_removed = true;
+            let l = &guard.status.links[0];
             println!(
                 "testbed {}: {} ({}) <-> {} ({})",
-                status.name, l.a.netns, l.a.ipv4, l.b.netns, l.b.ipv4
+                guard.name(),
+                l.a.netns,
+                l.a.ipv4,
+                l.b.netns,
+                l.b.ipv4
             );
-            Some(TestbedGuard(name.clone()))
+            Some(guard)
         }
         None => None,
     };

@@ -14,24 +14,16 @@
 //! - A PM QoS request (`cpu-dma-latency-us`) lasts only while its process
 //!   holds /dev/cpu_dma_latency open, so it is accepted only with `--hold`.
 //!
-//! `host show --json` prints one object (schema 1):
-//! `{"schema":1, "target":{"netns":null|S,"iface":null|S},
-//!   "settings":[{"key":S,"per_device":B,"accepts":S,
-//!                "status":"supported"|"unsupported"|"needs-iface"|"unreadable",
-//!                "value":S|null,"why":S|null}],
-//!   "cpuidle_states":[{"name":S,"exit_latency_us":N|null}],
-//!   "journal":{"path":S,"entries":[{"key":S,"target":{...},"value":S,"pid":N,
-//!              "state":"kept"|"held"|"crashed"}]}}`
-//! Values are strings as `--set` takes them; `settings` lists every key.
+//! `host show --json` prints one object (schema 1, crates/host/README.md).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use host::hostconfig::{self, ShowStatus};
-use host::state::{Entry, HostLock, Journal};
-use host::{HostConfig, OnUnsupported, Outcome, StateDir, Target};
-use serde_json::json;
+use host::hostconfig;
+use host::state::Entry;
+use host::{HostConfig, OnUnsupported, StateDir, Target};
+use probe::protocol::{Event, Holding};
 
 use crate::cmd::common::{require_root, stop_flag};
 use crate::exit::{bad_input, classify};
@@ -102,89 +94,13 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     }
 }
 
-/// Whether the journal's entries that are not kept belong to a running
-/// process (it holds the lock) or to one that died.
-fn owner_alive(dir: &StateDir) -> bool {
-    matches!(HostLock::acquire(dir), Err(host::Error::Locked { .. }))
-}
-
-fn entry_state(e: &Entry, alive: bool) -> &'static str {
-    match (e.kept, alive) {
-        (true, _) => "kept",
-        (false, true) => "held",
-        (false, false) => "crashed",
-    }
-}
-
 fn show(a: &ShowArgs, dir: &StateDir) -> anyhow::Result<()> {
     require_root("xdplat host show")?;
-    let target = a.target.target();
-    let rows = hostconfig::show(&target).map_err(classify)?;
-    let states = hostconfig::cpuidle_states();
-    let journal = Journal::load(dir).map_err(classify)?;
-    let alive = journal.entries.iter().any(|e| !e.kept) && owner_alive(dir);
+    let report = host::report::show(dir, &a.target.target()).map_err(classify)?;
     if a.json {
-        let out = json!({
-            "schema": 1,
-            "target": target,
-            "settings": rows,
-            "cpuidle_states": states.iter().map(|(name, lat)| json!({
-                "name": name,
-                "exit_latency_us": lat.parse::<u64>().ok(),
-            })).collect::<Vec<_>>(),
-            "journal": {
-                "path": dir.journal_path(),
-                "entries": journal.entries.iter().map(|e| json!({
-                    "key": e.key,
-                    "target": e.target,
-                    "value": e.value,
-                    "pid": e.pid,
-                    "state": entry_state(e, alive),
-                })).collect::<Vec<_>>(),
-            },
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
-    }
-    println!("host settings of {}:", target.describe());
-    let width = rows.iter().map(|r| r.key.len()).max().unwrap_or(0);
-    for r in &rows {
-        // The reasons start with the key, already in the first column.
-        let prefix = format!("{}: ", r.key);
-        let why = r.why.as_deref().unwrap_or("");
-        let why = why.strip_prefix(&prefix).unwrap_or(why);
-        let text = match r.status {
-            ShowStatus::Supported => r.value.clone().unwrap_or_default(),
-            ShowStatus::NeedsIface => "(per-device: pass --iface)".into(),
-            ShowStatus::Unsupported => format!("unsupported: {why}"),
-            ShowStatus::Unreadable => format!("unreadable: {why}"),
-        };
-        println!("  {:width$}  {text}", r.key);
-    }
-    if states.is_empty() {
-        println!("cpuidle states: none (no cpuidle driver states on this machine)");
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        let list: Vec<String> = states.iter().map(|(n, l)| format!("{n} {l} µs")).collect();
-        println!("cpuidle states (exit latency): {}", list.join(", "));
-    }
-    if journal.entries.is_empty() {
-        println!("journaled changes in force: none");
-    } else {
-        println!(
-            "journaled changes in force ({}):",
-            dir.journal_path().display()
-        );
-        for e in &journal.entries {
-            let why = match entry_state(e, alive) {
-                "kept" => "kept by `xdplat host apply` until `xdplat host restore`".to_string(),
-                "held" => format!("held by the running xdplat process {}", e.pid),
-                _ => format!(
-                    "left by xdplat process {} that died: `xdplat host restore` undoes it",
-                    e.pid
-                ),
-            };
-            println!("  {}={} on {}: {why}", e.key, e.value, e.target.describe());
-        }
+        print!("{report}");
     }
     Ok(())
 }
@@ -193,19 +109,6 @@ fn print_recovered(hc: &HostConfig) {
     if !hc.recovered.is_empty() {
         println!("undoing what a killed xdplat process left in force:");
         print_restored(&hc.recovered);
-    }
-}
-
-fn print_outcome(o: &Outcome) {
-    match (&o.skipped, &o.effective) {
-        (Some(why), _) => println!("skipped {}: {why}", o.key),
-        (None, eff) => println!(
-            "set {} on {}: {} -> {}",
-            o.key,
-            o.target.describe(),
-            o.before.as_deref().unwrap_or("?"),
-            eff.as_deref().unwrap_or("?")
-        ),
     }
 }
 
@@ -240,7 +143,7 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
             )),
             e => classify(e),
         })?;
-    outcomes.iter().for_each(print_outcome);
+    outcomes.iter().for_each(|o| println!("{o}"));
     let changed = outcomes.iter().filter(|o| o.skipped.is_none()).count();
     let Some(stop) = stop else {
         for w in hc.keep().map_err(classify)? {
@@ -254,11 +157,16 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
         }
         return Ok(());
     };
+    let pid = std::process::id();
     println!(
-        "holding {changed} change(s) until Ctrl-C or SIGTERM (pid {}); then they are restored",
-        std::process::id()
+        "holding {changed} change(s) until Ctrl-C or SIGTERM (pid {pid}); then they are restored"
     );
     flush();
+    Event::Holding(Holding {
+        changes: changed,
+        pid,
+    })
+    .announce();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -270,35 +178,9 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One line per undone entry (newest first), then each setting's value
-/// now, read back from the kernel.
 fn print_restored(undone: &[Entry]) {
-    let mut seen: Vec<(&str, &Target)> = Vec::new();
-    for e in undone {
-        let how = if e.kept {
-            "kept by `xdplat host apply`".to_string()
-        } else {
-            format!("made by xdplat process {}", e.pid)
-        };
-        println!(
-            "undid {}={} on {} ({how})",
-            e.key,
-            e.value,
-            e.target.describe()
-        );
-        if !seen.contains(&(e.key.as_str(), &e.target)) {
-            seen.push((&e.key, &e.target));
-        }
-    }
-    for (key, target) in seen {
-        let now = host::settings::by_key(key).and_then(|s| s.read(target));
-        match now {
-            Ok(v) => println!("restored {key} on {}: {v}", target.describe()),
-            Err(_) => println!(
-                "restored {key} on {} (no longer readable)",
-                target.describe()
-            ),
-        }
+    for line in host::report::restored(undone) {
+        println!("{line}");
     }
 }
 

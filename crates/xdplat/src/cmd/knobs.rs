@@ -1,7 +1,14 @@
-//! The flags shared by `ping` and `fwd`: where the role runs ([`PlaceArgs`]) and the socket knobs
-//! ([`KnobArgs`]; DESIGN.md: same spelling as experiment keys).
+//! The flags shared by `ping` and `fwd`: where the role runs ([`PlaceArgs`]) and the knobs
+//! ([`KnobArgs`]), whose flags are built from the one table `probe::knobs::KNOBS`: name, help,
+//! values (possible values listed), range and the role's default.
 
-use clap::ArgAction;
+use std::ffi::OsStr;
+use std::marker::PhantomData;
+
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use probe::knobs::{KNOBS, Knob, Role, Value};
 
 /// Where a role runs and what traffic it handles.
 #[derive(Debug, Clone, clap::Args)]
@@ -13,83 +20,108 @@ pub struct PlaceArgs {
     pub iface: String,
     #[arg(long, default_value_t = 0)]
     pub queue: u32,
-    /// afxdp (our AF_XDP path) or udp (kernel sockets: the baseline).
-    #[arg(long, default_value = "afxdp")]
-    pub backend: String,
     /// UDP port of the probe traffic.
     #[arg(long, default_value_t = probe::DEFAULT_PROBE_PORT)]
     pub port: u16,
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct KnobArgs {
-    /// XDP attach mode: skb (generic), drv (native) or auto (drv where the driver has it).
-    #[arg(long, default_value = "auto")]
-    pub xdp_mode: String,
-    /// AF_XDP bind: copy, zero-copy, or auto (zero-copy, falling back to copy).
-    #[arg(long, default_value = "auto")]
-    pub bind: String,
-    /// XDP_USE_NEED_WAKEUP: the kernel says when it needs a syscall.
-    #[arg(long, default_value_t = true, action = ArgAction::Set)]
-    pub need_wakeup: bool,
-    /// Busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET).
-    #[arg(long, default_value_t = false, action = ArgAction::Set)]
-    pub busy_poll: bool,
-    #[arg(long, default_value_t = 20)]
-    pub busy_poll_usecs: u32,
-    #[arg(long, default_value_t = 64)]
-    pub busy_poll_budget: u32,
-    /// Wait in poll() (true) or spin on the ring (false).
-    #[arg(long, default_value_t = false, action = ArgAction::Set)]
-    pub poll: bool,
-    /// Pin the role's thread to this CPU.
-    #[arg(long)]
-    pub cpu: Option<usize>,
-    /// UMEM frame size in bytes (2048 or 4096 in aligned mode).
-    #[arg(long, default_value_t = 4096)]
-    pub frame_size: u32,
-    /// UMEM frames.
-    #[arg(long, default_value_t = 4096)]
-    pub frames: u32,
-    /// RX and TX ring size (a power of two); fill and completion rings get twice that.
-    #[arg(long, default_value_t = 2048)]
-    pub ring_size: u32,
-    /// Packets per batch (ping: sent per interval; fwd: handled per ring operation).
-    #[arg(long, default_value_t = 1)]
-    pub batch: u32,
-    /// Device timestamps: NIC RX stamps through a device-bound XDP program (drv mode), TX stamps
-    /// through AF_XDP TX metadata (copy mode: the kernel's software stamp). Refused where the
-    /// device offers no RX timestamps to XDP; the summary says which stages each source measured.
-    #[arg(long, default_value_t = false, action = ArgAction::Set)]
-    pub hw_timestamps: bool,
+/// A role, at the type level, so that each role's flags carry its own defaults.
+pub trait RoleArg: std::fmt::Debug + Clone + Send + Sync + 'static {
+    const ROLE: Role;
 }
 
-impl KnobArgs {
-    pub fn to_knobs(&self) -> anyhow::Result<probe::Knobs> {
-        let xdp_mode = self
-            .xdp_mode
-            .parse::<xdp::XdpMode>()
-            .map_err(crate::exit::classify)?;
-        let bind = self
-            .bind
-            .parse::<xsk::BindMode>()
-            .map_err(crate::exit::classify)?;
-        let knobs = probe::Knobs {
-            xdp_mode,
-            bind,
-            need_wakeup: self.need_wakeup,
-            busy_poll: self.busy_poll,
-            busy_poll_usecs: self.busy_poll_usecs,
-            busy_poll_budget: self.busy_poll_budget,
-            poll: self.poll,
-            cpu: self.cpu,
-            frame_size: self.frame_size,
-            frames: self.frames,
-            ring_size: self.ring_size,
-            batch: self.batch,
-            hw_timestamps: self.hw_timestamps,
+#[derive(Debug, Clone)]
+pub struct Ping;
+#[derive(Debug, Clone)]
+pub struct Fwd;
+
+impl RoleArg for Ping {
+    const ROLE: Role = Role::Ping;
+}
+
+impl RoleArg for Fwd {
+    const ROLE: Role = Role::Fwd;
+}
+
+/// The knobs of role `R`, as typed values (every flag of the table for that role).
+#[derive(Debug, Clone)]
+pub struct KnobArgs<R> {
+    pub knobs: probe::Knobs,
+    role: PhantomData<R>,
+}
+
+/// Reads one knob's value with the table's own parser, so that help, checks and messages are
+/// the knob's.
+#[derive(Clone)]
+struct KnobParser(&'static Knob);
+
+impl TypedValueParser for KnobParser {
+    type Value = Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<Value, clap::Error> {
+        let text = value.to_string_lossy();
+        self.0.parse_text(&text).map_err(|why| {
+            let arg = arg.map_or_else(|| self.0.flag(), ToString::to_string);
+            let msg = format!("invalid value '{text}' for '{arg}': {why}\n");
+            clap::Error::raw(ErrorKind::InvalidValue, msg).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let names = self.0.possible_values()?;
+        Some(Box::new(names.into_iter().map(PossibleValue::new)))
+    }
+}
+
+fn arg(k: &'static Knob, role: Role) -> Arg {
+    let mut a = Arg::new(k.name)
+        .long(k.name)
+        .help(k.help())
+        .value_name(k.param.to_uppercase())
+        .action(ArgAction::Set)
+        .value_parser(KnobParser(k));
+    if let Some(d) = k.default(role) {
+        a = a.default_value(d.arg());
+    }
+    a
+}
+
+impl<R: RoleArg> clap::Args for KnobArgs<R> {
+    fn augment_args(cmd: Command) -> Command {
+        KNOBS
+            .iter()
+            .filter(|k| k.takes(R::ROLE))
+            .fold(cmd, |cmd, k| cmd.arg(arg(k, R::ROLE)))
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<R: RoleArg> clap::FromArgMatches for KnobArgs<R> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut out = KnobArgs {
+            knobs: probe::Knobs::defaults(R::ROLE),
+            role: PhantomData,
         };
-        knobs.validate().map_err(crate::exit::classify)?;
-        Ok(knobs)
+        out.update_from_arg_matches(m)?;
+        Ok(out)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        for k in KNOBS.iter().filter(|k| k.takes(R::ROLE)) {
+            let v = m.get_one::<Value>(k.name).copied();
+            if v.is_some() || k.default(R::ROLE).is_none() {
+                k.set(&mut self.knobs, v)
+                    .map_err(|why| clap::Error::raw(ErrorKind::InvalidValue, why))?;
+            }
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,8 @@ mod fwd;
 mod host;
 mod knobs;
 mod ping;
+#[cfg(test)]
+mod surfaces;
 mod sweep;
 mod testbed;
 
@@ -20,9 +22,7 @@ mod testbed;
     version,
     about = "Measure, explain and minimise the latency of AF_XDP applications"
 )]
-#[command(
-    after_help = "Exit codes: 0 success, 1 run-time failure, 2 bad input (usage, config, value), 141 stdout closed early (as SIGPIPE)."
-)]
+#[command(after_help = probe::protocol::Exit::help())]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

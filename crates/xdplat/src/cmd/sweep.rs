@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cmd::common::{require_root, stop_flag};
-use crate::exit::bad_input;
+use crate::exit::classify;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Cmd {
@@ -69,15 +69,6 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-/// Maps a sweep error to the exit codes: bad input (2) or run-time failure (1).
-pub fn classify(e: sweep::Error) -> anyhow::Error {
-    if e.is_bad_input() {
-        bad_input(e.to_string())
-    } else {
-        e.into()
-    }
-}
-
 pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Plan(a) => plan(&a),
@@ -99,83 +90,12 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
 fn plan(a: &PlanArgs) -> anyhow::Result<()> {
     let exp = sweep::Experiment::load(&a.file).map_err(classify)?;
     let plan = sweep::expand(&exp);
+    let report = sweep::report::PlanReport::new(&a.file.display().to_string(), &exp, &plan);
     if a.json {
-        let configs: Vec<_> = plan
-            .configs
-            .iter()
-            .map(|c| serde_json::json!({ "config": c.id, "label": c.label(), "baseline": c.baseline }))
-            .collect();
-        let excluded: Vec<_> = plan
-            .excluded
-            .iter()
-            .map(|e| serde_json::json!({ "config": e.config.id, "label": e.config.label(), "why": e.why }))
-            .collect();
-        let rate = exp.probe.auto_rate.then(|| {
-            serde_json::json!({ "auto": true, "assumed_b_bps": sweep::rate::DEFAULT_BPS,
-                "assumed_l_min_ns": sweep::rate::ASSUMED_L_MIN_NS,
-                "assumed_interval_ns": exp.probe.interval.as_nanos() as u64 })
-        });
-        let body = serde_json::json!({
-            "configs": configs, "excluded": excluded, "runs": plan.runs.len(),
-            "repetitions": exp.probe.repetitions,
-            "together": plan.together,
-            "rate": rate,
-            "estimate_s": plan.estimate().as_secs_f64(),
-            "measure_per_run_s": plan.measure_per_run.as_secs_f64(),
-        });
-        println!("{}", serde_json::to_string_pretty(&body)?);
-        return Ok(());
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
     }
-    let pingers = match exp.pingers.len() {
-        1 => String::new(),
-        n => format!(" × {n} pingers"),
-    };
-    println!(
-        "{}: {} configurations × {} repetitions{pingers} = {} runs, {} excluded",
-        a.file.display(),
-        plan.configs.len(),
-        exp.probe.repetitions,
-        plan.runs.len(),
-        plan.excluded.len()
-    );
-    for c in &plan.configs {
-        println!("  {}  {}", c.id, c.label());
-    }
-    for e in &plan.excluded {
-        println!(
-            "  excluded {}  {}: {}",
-            e.config.id,
-            e.config.label(),
-            e.why
-        );
-    }
-    if plan.together {
-        println!(
-            "pingers {} probe together: {} groups of {} runs",
-            exp.pingers.join(" and "),
-            plan.groups().len(),
-            exp.pingers.len()
-        );
-    }
-    if exp.probe.auto_rate {
-        println!(
-            "rate = auto: each run's interval from the paper's equation (1), pps = B × l_min / (8 × {} B), \
-             B the ping interface's link speed, l_min the lowest median RTT of the runs done so far \
-             (before the first, of a {}-probe calibration run at 1 ms); the estimate assumes \
-             B = {:.0} Gb/s and l_min = {:.0} µs: interval {:.2} ms",
-            exp.probe.size,
-            sweep::rate::CALIBRATION_PROBES,
-            sweep::rate::DEFAULT_BPS / 1e9,
-            sweep::rate::ASSUMED_L_MIN_NS / 1e3,
-            exp.probe.interval.as_secs_f64() * 1e3
-        );
-    }
-    println!(
-        "estimated {:.0} s ({:.1} s probing + ~{:.1} s start-up, warm-up and linger per run)",
-        plan.estimate().as_secs_f64(),
-        plan.measure_per_run.as_secs_f64(),
-        (plan.wall_per_run - plan.measure_per_run).as_secs_f64()
-    );
     Ok(())
 }
 
@@ -234,13 +154,14 @@ fn load(a: &LoadArgs) -> anyhow::Result<()> {
                 "CHANGED"
             }
         );
+        let us = |ns: Option<f64>| ns.map_or("-".into(), results::us);
         for c in &p.configs {
             println!(
                 "  cluster {} {}: mean {} median {}",
-                c["cluster"],
-                c["label"].as_str().unwrap_or_default(),
-                us(c["mean_ns"].as_f64()),
-                us(c["median_ns"].as_f64())
+                c.cluster,
+                c.label,
+                us(c.mean_ns),
+                us(c.median_ns)
             );
         }
     }
@@ -249,10 +170,6 @@ fn load(a: &LoadArgs) -> anyhow::Result<()> {
         a.dir.join("load").join("load.json").display()
     );
     Ok(())
-}
-
-fn us(ns: Option<f64>) -> String {
-    ns.map_or("-".into(), |v| format!("{:.1} µs", v / 1000.0))
 }
 
 /// Reads and checks an experiment file (bad input: exit 2).

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 pub use host::test_support::TestTestbed;
 
+pub mod sweeps;
+
 pub fn xdplat() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xdplat"))
 }
@@ -35,7 +37,8 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Starts `xdplat fwd` in B of the testbed with `extra` flags and waits until it is ready.
+    /// Starts `xdplat fwd` in B of the testbed with `extra` flags and waits until it announces
+    /// that it is ready (`probe::protocol`, as a sweep waits).
     pub fn start(tb: &TestTestbed, extra: &[&str]) -> Forwarder {
         let b = &tb.ab().b;
         let mut child = xdplat()
@@ -60,8 +63,7 @@ impl Forwarder {
         loop {
             match lines.next() {
                 Some(Ok(line)) => {
-                    let ready = line.starts_with("fwd: afxdp on")
-                        || line.starts_with("fwd: udp backend on");
+                    let ready = is_ready(&line);
                     seen.push(line);
                     if ready {
                         break;
@@ -126,6 +128,25 @@ impl Drop for Forwarder {
             let _ = self.child.wait();
         }
     }
+}
+
+/// True for a forwarder's readiness announcement.
+pub fn is_ready(line: &str) -> bool {
+    matches!(
+        probe::protocol::Event::parse(line),
+        Some(probe::protocol::Event::Ready(_))
+    )
+}
+
+/// The counters a forwarder announced as it stopped (`xdp_statistics`, `xdp_program`, ...),
+/// from its output.
+pub fn stopped_counters(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    text.lines()
+        .find_map(|l| match probe::protocol::Event::parse(l) {
+            Some(probe::protocol::Event::Stopped(s)) => Some(s.counters),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no stopped announcement: {text}"))
 }
 
 /// `xdplat ping` from A to B of the testbed, with `extra` flags, writing into `out`.

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::Figure;
+use crate::Figure;
+use crate::error::{Error, Result};
 
 const MEANING: &str =
     "xdplat samples/s / numpy+pyarrow samples/s on one Parquet file (target at least 1)";
@@ -47,8 +47,8 @@ fn python(asked: Option<&Path>) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-fn synthetic(dir: &Path, n: u64) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("mkdir {}", dir.display()))?;
+fn synthetic(dir: &Path, n: u64) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
     let mut w = results::SamplesWriter::create(dir)?;
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     for seq in 0..n {
@@ -70,7 +70,7 @@ fn synthetic(dir: &Path, n: u64) -> anyhow::Result<PathBuf> {
     Ok(dir.join(results::SAMPLES_FILE))
 }
 
-pub fn vs_numpy(quick: bool, asked: Option<&Path>, scratch: &Path) -> anyhow::Result<Figure> {
+pub fn vs_numpy(quick: bool, asked: Option<&Path>, scratch: &Path) -> Result<Figure> {
     if quick {
         return Ok(Figure::skipped(
             "samples/s",
@@ -106,7 +106,7 @@ pub fn vs_numpy(quick: bool, asked: Option<&Path>, scratch: &Path) -> anyhow::Re
     for _ in 0..rounds {
         let t = Instant::now();
         let mut v = results::read_rtts(&file)?;
-        let d = results::describe(&mut v).context("no samples")?;
+        let d = results::describe(&mut v).ok_or_else(|| Error::Failed("no samples".into()))?;
         ours = ours.min(t.elapsed().as_secs_f64());
         median = d.median;
     }
@@ -115,14 +115,18 @@ pub fn vs_numpy(quick: bool, asked: Option<&Path>, scratch: &Path) -> anyhow::Re
         .arg(&file)
         .arg(rounds.to_string())
         .output()
-        .with_context(|| format!("running {}", py.display()))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "numpy side failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).context("numpy side's JSON")?;
-    let theirs = v["seconds"].as_f64().context("numpy side: no seconds")?;
+        .map_err(|e| Error::io(format!("running {}", py.display()), e))?;
+    if !out.status.success() {
+        return Err(Error::Failed(format!(
+            "numpy side failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::Failed(format!("numpy side's JSON: {e}")))?;
+    let theirs = v["seconds"]
+        .as_f64()
+        .ok_or_else(|| Error::Failed("numpy side: no seconds".into()))?;
     let mut f = Figure::new(n as f64 / ours, n as f64 / theirs, "samples/s", MEANING);
     f.extra.insert(
         "check".into(),

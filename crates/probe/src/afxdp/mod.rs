@@ -15,12 +15,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
-
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::knobs::Knobs;
 use crate::port::{Port, RxInfo, TxStamp};
+
+mod report;
 
 /// Most sendto() calls one kick makes while the kernel reports frames left on the TX ring.
 const MAX_KICKS: u32 = 8;
@@ -188,119 +188,6 @@ impl<C: Clock> AfXdpPort<C> {
             alive_checked_ns: 0,
             counters: PortCounters::default(),
         })
-    }
-
-    /// What was really in effect, and a warning for each knob that was a no-op.
-    pub fn effective(&self) -> (Map<String, Value>, Vec<String>) {
-        let mut warnings = Vec::new();
-        let info = self.sock.ctl.info();
-        let zero_copy = self.sock.ctl.is_zero_copy().unwrap_or(info.zero_copy);
-        let napi_id = self.sock.ctl.napi_id().ok();
-        let bp = self.sock.ctl.busy_poll().ok();
-        let mode = self.prog.mode();
-        if let Some(why) = &info.zero_copy_error {
-            warnings.push(format!(
-                "zero-copy asked (--bind auto) but refused ({why}): ran in copy mode"
-            ));
-        }
-        if self.knobs.busy_poll && napi_id.unwrap_or(0) == 0 {
-            warnings.push(
-                "busy-poll requested but the socket has no NAPI id (SO_INCOMING_NAPI_ID = 0): busy polling was a no-op"
-                    .to_string(),
-            );
-        }
-        if !self.knobs.need_wakeup && !zero_copy {
-            warnings.push(
-                "need-wakeup=false in copy mode: copy-mode TX is driven only by sendto(), so every batch is kicked anyway"
-                    .to_string(),
-            );
-        }
-        if self.knobs.xdp_mode != xdp::XdpMode::Auto && self.knobs.xdp_mode != mode {
-            warnings.push(format!(
-                "xdp-mode {} asked, {} in effect",
-                self.knobs.xdp_mode, mode
-            ));
-        }
-        let m = json!({
-            "backend": "afxdp",
-            "bind": if zero_copy { "zero-copy" } else { "copy" },
-            "xdp_mode": mode.to_string(),
-            "need_wakeup": info.need_wakeup,
-            "napi_id": napi_id,
-            "busy_poll_prefer": bp.map(|b| b.0),
-            "busy_poll_usecs": bp.map(|b| b.1),
-            "busy_poll_budget": bp.and_then(|b| b.2).or(self.knobs.busy_poll.then_some(self.knobs.busy_poll_budget)),
-            "busy_poll_active": self.knobs.busy_poll && napi_id.unwrap_or(0) != 0,
-            "poll": self.knobs.poll,
-            "queue": self.sock.ctl.queue_id(),
-            "tx_kicks": self.counters.tx_kicks,
-            "rx_wakeups": self.counters.rx_wakeups,
-            "polls": self.counters.polls,
-            "fill_needed_wakeup": self.counters.fill_needed_wakeup,
-            "tx_needed_wakeup": self.counters.tx_needed_wakeup,
-        });
-        let Value::Object(mut m) = m else {
-            unreachable!("object literal")
-        };
-        if let Some(hw) = &self.hw {
-            let c = &self.counters;
-            let drift = crate::clock::tai_minus_monotonic() - hw.tai_offset;
-            m.insert(
-                "hw_timestamps".into(),
-                json!({
-                    "rx": "device-bound XDP program (bpf_xdp_metadata_rx_timestamp)",
-                    "rx_stamped": c.hw_rx_stamps,
-                    "rx_packets": c.rx_packets,
-                    "tx": match &hw.tx {
-                        TxStampSource::Kernel => "kernel software stamp (copy mode; CLOCK_TAI converted to CLOCK_MONOTONIC)".to_string(),
-                        TxStampSource::Nic => "NIC (zero-copy TX metadata)".to_string(),
-                        TxStampSource::Off(why) => format!("off: {why}"),
-                    },
-                    "tx_stamped": c.tx_stamps,
-                    "tai_offset_drift_ns": drift,
-                }),
-            );
-            if c.rx_packets > 0 && c.hw_rx_stamps == 0 {
-                warnings.push(format!(
-                    "--hw-timestamps: {} gave no hardware RX timestamp for any of {} packets (the device-bound program loaded; the device does not timestamp received packets, as veth never does): the NIC stages are not measured",
-                    hw.iface, c.rx_packets
-                ));
-            }
-            if let TxStampSource::Off(why) = &hw.tx {
-                warnings.push(format!("--hw-timestamps: no TX timestamps: {why}"));
-            }
-            if drift.abs() > 10_000 {
-                warnings.push(format!(
-                    "the wall clock was stepped during the run (CLOCK_TAI moved {drift} ns against CLOCK_MONOTONIC): the kernel TX stamps may be off by that much"
-                ));
-            }
-        }
-        if let Ok(s) = self.sock.ctl.statistics() {
-            m.insert(
-                "xdp_statistics".into(),
-                json!({
-                    "rx_dropped": s.rx_dropped,
-                    "rx_invalid_descs": s.rx_invalid_descs,
-                    "tx_invalid_descs": s.tx_invalid_descs,
-                    "rx_ring_full": s.rx_ring_full,
-                    "rx_fill_ring_empty_descs": s.rx_fill_ring_empty_descs,
-                    "tx_ring_empty_descs": s.tx_ring_empty_descs,
-                }),
-            );
-        }
-        if let Ok(c) = self.prog.counters() {
-            m.insert(
-                "xdp_program".into(),
-                json!({ "redirected": c.redirected, "passed": c.passed, "meta_failed": c.meta_failed, "no_socket": c.no_socket }),
-            );
-            if c.meta_failed > 0 {
-                warnings.push(format!(
-                    "{} probes reached user space without XDP-hook metadata: their XDP stage is missing",
-                    c.meta_failed
-                ));
-            }
-        }
-        (m, warnings)
     }
 
     pub fn socket(&self) -> &xsk::Socket {

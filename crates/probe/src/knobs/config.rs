@@ -1,71 +1,30 @@
-//! The socket knobs of DESIGN.md, shared by ping and fwd, with the same spelling as the CLI flags
-//! and the experiment-file keys (`xdp-mode`, `bind`, `need-wakeup`, ...).
-
-use serde_json::{Map, Value, json};
+//! What the knobs make of a socket and a UMEM, the checks that span several knobs, and CPU
+//! pinning (`cpu`).
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Knobs {
-    pub xdp_mode: xdp::XdpMode,
-    pub bind: xsk::BindMode,
-    pub need_wakeup: bool,
-    pub busy_poll: bool,
-    pub busy_poll_usecs: u32,
-    pub busy_poll_budget: u32,
-    /// Wait for packets with poll() (as the paper's `-p`) instead of spinning on the ring.
-    pub poll: bool,
-    /// Pin the role's thread to this CPU.
-    pub cpu: Option<usize>,
-    pub frame_size: u32,
-    pub frames: u32,
-    pub ring_size: u32,
-    /// Packets handled per ring operation (and sent per interval by ping).
-    pub batch: u32,
-    /// Ask the device for timestamps: RX through the device-bound XDP program, TX through AF_XDP
-    /// TX metadata (in copy mode the kernel answers with a software stamp, recorded as such).
-    pub hw_timestamps: bool,
-}
-
-impl Default for Knobs {
-    fn default() -> Self {
-        Knobs {
-            xdp_mode: xdp::XdpMode::Auto,
-            bind: xsk::BindMode::Auto,
-            need_wakeup: true,
-            busy_poll: false,
-            busy_poll_usecs: 20,
-            busy_poll_budget: 64,
-            poll: false,
-            cpu: None,
-            frame_size: 4096,
-            frames: 4096,
-            ring_size: 2048,
-            batch: 1,
-            hw_timestamps: false,
-        }
-    }
-}
+use super::Knobs;
 
 impl Knobs {
+    /// Checks the knobs together (each value alone was checked against its kind when read).
     pub fn validate(&self) -> Result<()> {
         if self.batch == 0 || self.batch > self.ring_size {
-            return Err(Error::config(
-                "--batch",
+            return Err(Error::knob(
+                "batch",
                 self.batch,
                 format!("must be 1..={} (the ring size)", self.ring_size),
             ));
         }
         if self.frames < 2 * self.batch {
-            return Err(Error::config(
-                "--frames",
+            return Err(Error::knob(
+                "frames",
                 self.frames,
                 "must hold at least two batches",
             ));
         }
         if self.hw_timestamps && self.xdp_mode == xdp::XdpMode::Skb {
-            return Err(Error::config(
-                "--hw-timestamps",
+            return Err(Error::knob(
+                "hw-timestamps",
                 true,
                 "the device-bound program that reads NIC RX timestamps attaches in driver mode only: use --xdp-mode drv (or auto), or drop --hw-timestamps",
             ));
@@ -73,8 +32,8 @@ impl Knobs {
         if let Some(cpu) = self.cpu {
             let allowed = allowed_cpus()?;
             if !allowed.contains(&cpu) {
-                return Err(Error::config(
-                    "--cpu",
+                return Err(Error::knob(
+                    "cpu",
                     cpu,
                     format!("this process may run on CPUs {allowed:?} only"),
                 ));
@@ -114,29 +73,6 @@ impl Knobs {
             ..xsk::SocketConfig::new(ifindex, queue)
         }
     }
-
-    /// The knobs as the `params` of a run summary (snake_case keys, as DESIGN.md's example).
-    pub fn to_params(&self) -> Map<String, Value> {
-        let v = json!({
-            "xdp_mode": self.xdp_mode.to_string(),
-            "bind": self.bind.to_string(),
-            "need_wakeup": self.need_wakeup,
-            "busy_poll": self.busy_poll,
-            "busy_poll_usecs": self.busy_poll_usecs,
-            "busy_poll_budget": self.busy_poll_budget,
-            "poll": self.poll,
-            "cpu": self.cpu,
-            "frame_size": self.frame_size,
-            "frames": self.frames,
-            "ring_size": self.ring_size,
-            "batch": self.batch,
-            "hw_timestamps": self.hw_timestamps,
-        });
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!("json! of an object literal"),
-        }
-    }
 }
 
 /// The CPUs this process may run on: its affinity mask (a cgroup quota limits CPU time, not
@@ -156,7 +92,7 @@ pub fn pin_current_thread(cpu: usize) -> Result<Vec<usize>> {
     use nix::unistd::Pid;
     let mut set = CpuSet::new();
     set.set(cpu)
-        .map_err(|e| Error::config("--cpu", cpu, e.to_string()))?;
+        .map_err(|e| Error::knob("cpu", cpu, e.to_string()))?;
     sched_setaffinity(Pid::from_raw(0), &set)
         .map_err(|e| Error::io(format!("sched_setaffinity(cpu {cpu})"), e.into()))?;
     allowed_cpus()

@@ -2,19 +2,20 @@
 //! reports it (`measuring_fraction` of its end event), for a small experiment on the bench's
 //! testbed. The baseline is 1 (a sweep with no overhead between and around its runs).
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::Figure;
-use super::net::Bed;
+use crate::Figure;
+use crate::bed::Bed;
+use crate::error::{Error, Result};
 
 const MEANING: &str = "time probing / wall time of a sweep (1 = no overhead)";
 
-pub fn efficiency(bed: &Bed, quick: bool) -> anyhow::Result<Figure> {
+pub fn efficiency(bed: &Bed, quick: bool, xdplat: &Path) -> Result<Figure> {
     let (duration, reps) = if quick { ("500ms", 1) } else { ("3s", 2) };
-    let name = &bed.status.name;
+    let name = bed.name();
     let file = bed.scratch.join("bench-sweep.toml");
     let experiment = format!(
         r#"# written by xdplat bench: sweep_efficiency
@@ -36,13 +37,13 @@ linger = "50ms"
 fwd.poll = [false, true]
 "#
     );
-    std::fs::write(&file, experiment).with_context(|| format!("write {}", file.display()))?;
+    std::fs::write(&file, experiment)
+        .map_err(|e| Error::io(format!("write {}", file.display()), e))?;
     let out_dir = bed.run_dir("sweep");
-    let exe = std::env::current_exe().context("locating the xdplat binary")?;
     // a rebuilt binary replaces ours on disk while we run: take the new one at the same path
-    let exe = match exe.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
-        Some(s) => std::path::PathBuf::from(s),
-        None => exe,
+    let exe = match xdplat.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
+        Some(s) => PathBuf::from(s),
+        None => xdplat.to_path_buf(),
     };
     let out = match Command::new(&exe)
         .args(["sweep", "run"])
@@ -80,7 +81,7 @@ fwd.poll = [false, true]
     let fraction = end
         .get("measuring_fraction")
         .and_then(Value::as_f64)
-        .context("sweep end event without measuring_fraction")?;
+        .ok_or_else(|| Error::Failed("sweep end event without measuring_fraction".into()))?;
     let mut f = Figure::new(fraction, 1.0, "fraction", MEANING);
     f.extra.insert(
         "sweep".into(),

@@ -1,0 +1,116 @@
+//! bench: the engine of `xdplat bench` (BENCHMARKS.md): the tool's performance, each figure as a
+//! ratio against a baseline measured in the same run on the same testbed:
+//!
+//! | key | value | baseline |
+//! |---|---|---|
+//! | `rtt_vs_udp` | AF_XDP median RTT (p99 beside it) | the udp backend (kernel stack) |
+//! | `fwd_vs_xdp_tx` | forwarder Mpps at 64 B | the in-kernel XDP_TX reflector on the same veth |
+//! | `timestamp_cost` | stamp + record per packet | one clock_gettime |
+//! | `analysis_vs_numpy` | run statistics from Parquet, samples/s | numpy + pyarrow on the same file |
+//! | `sweep_efficiency` | time inside ping runs / wall time | 1 (no overhead) |
+//!
+//! `quick` is the CI smoke form (seconds): small counts, and the numpy comparison skipped. The
+//! network figures drive the roles' engines (`probe::measure`, `probe::serve`) in threads that
+//! entered the testbed's namespaces.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+mod bed;
+mod error;
+mod figure;
+mod net;
+mod numpy;
+mod sweep;
+
+pub use bed::Bed;
+pub use error::{Error, Result};
+pub use figure::{Figure, Table};
+
+/// What to run, and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The smoke form: seconds instead of about a minute; figures are rougher.
+    pub quick: bool,
+    /// Python with numpy and pyarrow (None: the venv of scripts/bench-setup.sh, or
+    /// `$XDPLAT_BENCH_PYTHON`).
+    pub python: Option<PathBuf>,
+    /// CPUs for the two sides (ping/generator, forwarder).
+    pub cpus: Option<(usize, usize)>,
+    /// The xdplat binary, for the sweep benchmark.
+    pub xdplat: PathBuf,
+}
+
+/// Runs every benchmark in order, telling `note` which one starts. `stop` (SIGINT/SIGTERM)
+/// stops the running ping early and ends with [`Error::Interrupted`]; the testbed and the
+/// scratch directory are removed however it ends.
+pub fn run(
+    opts: &Options,
+    stop: &AtomicBool,
+    note: &mut dyn FnMut(&str),
+) -> Result<Vec<(&'static str, Figure)>> {
+    let interrupted = || {
+        if stop.load(Ordering::Relaxed) {
+            Err(Error::Interrupted)
+        } else {
+            Ok(())
+        }
+    };
+    let quick = opts.quick;
+    let mut out = Vec::new();
+    let bed = Bed::up()?;
+    note("rtt_vs_udp: AF_XDP and udp pings through the forwarder");
+    out.push(("rtt_vs_udp", net::rtt_vs_udp(&bed, quick, opts.cpus, stop)?));
+    interrupted()?;
+    note("fwd_vs_xdp_tx: maximum-rate ping through the forwarder, then the XDP_TX reflector");
+    out.push((
+        "fwd_vs_xdp_tx",
+        net::fwd_vs_xdp_tx(&bed, quick, opts.cpus, stop)?,
+    ));
+    interrupted()?;
+    note("timestamp_cost");
+    out.push(("timestamp_cost", timestamp_cost(quick)?));
+    interrupted()?;
+    note("analysis_vs_numpy");
+    out.push((
+        "analysis_vs_numpy",
+        numpy::vs_numpy(quick, opts.python.as_deref(), &bed.scratch)?,
+    ));
+    note("sweep_efficiency: a small `xdplat sweep run` on the same testbed");
+    out.push((
+        "sweep_efficiency",
+        sweep::efficiency(&bed, quick, &opts.xdplat)?,
+    ));
+    interrupted()?;
+    Ok(out)
+}
+
+fn timestamp_cost(quick: bool) -> Result<Figure> {
+    let packets = if quick { 50_000 } else { 2_000_000 };
+    // the maximum-rate configuration (batch 64, a row every 1000) is the figure; batch 1 beside it
+    let max = probe::cost::timestamp_cost(packets, 64, 1000)?;
+    let one = probe::cost::timestamp_cost(packets, 1, 1)?;
+    let mut f = Figure::new(
+        max.per_packet_ns,
+        max.clock_ns,
+        "ns/packet",
+        "stamp+record per packet / one clock_gettime (below 1: cheaper than one clock read)",
+    );
+    f.extra.insert("batch".into(), serde_json::json!(max.batch));
+    f.extra.insert(
+        "batch1".into(),
+        serde_json::json!({ "value": one.per_packet_ns, "baseline": one.clock_ns, "ratio": one.per_packet_ns / one.clock_ns }),
+    );
+    Ok(f)
+}
+
+/// Median of a few values.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}

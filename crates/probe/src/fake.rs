@@ -1,0 +1,254 @@
+//! Fakes that drive the ping and fwd engines in plain unit tests (no root, no sockets): a clock
+//! that moves only when read or waited on, a [`Link`] that plays the forwarder and the wire for
+//! a ping (each probe's fate: its replies' delays, none when lost, several when duplicated; a
+//! TX that stalls), and a [`FwdPort`] that hands a forwarder scripted frames. The real thing is
+//! tested through the binary on namespaces and veths; these make the loops' rules testable
+//! one by one.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::fwd::Forward;
+use crate::port::{Port, RxInfo, TxStamp};
+
+/// Time that passes only when read (1 ns a read, so loops move) or waited out.
+#[derive(Debug, Clone, Default)]
+pub struct FakeClock(Rc<Cell<u64>>);
+
+impl FakeClock {
+    pub fn at(ns: u64) -> FakeClock {
+        FakeClock(Rc::new(Cell::new(ns)))
+    }
+
+    pub fn now(&self) -> u64 {
+        self.0.get()
+    }
+
+    /// Moves time forward to `ns` (never back).
+    pub fn advance_to(&self, ns: u64) {
+        self.0.set(self.0.get().max(ns));
+    }
+}
+
+impl Clock for FakeClock {
+    fn now_ns(&self) -> u64 {
+        let t = self.0.get() + 1;
+        self.0.set(t);
+        t
+    }
+}
+
+/// Moves `clock` to the first arrival of `inbound` (kept in arrival order) or `timeout` from
+/// now, whichever is first: what a wait in poll() or on a spinning ring amounts to.
+fn sleep(clock: &FakeClock, inbound: &[(u64, Vec<u8>)], timeout: Duration) {
+    let now = clock.now();
+    let until = now + timeout.as_nanos() as u64;
+    let next = inbound.first().map_or(until, |(at, _)| *at);
+    clock.advance_to(until.min(next).max(now + 1));
+}
+
+/// The flow of the fakes' probes: A (10.0.0.1) to B (10.0.0.2), port 9099 both ways.
+pub fn flow() -> wire::FlowRepr {
+    wire::FlowRepr {
+        src_mac: wire::MacAddr([2, 0, 0, 0, 0, 1]),
+        dst_mac: wire::MacAddr([2, 0, 0, 0, 0, 2]),
+        src_ip: std::net::Ipv4Addr::new(10, 0, 0, 1),
+        dst_ip: std::net::Ipv4Addr::new(10, 0, 0, 2),
+        src_port: 9099,
+        dst_port: 9099,
+    }
+}
+
+/// How long one idle round of a spinning port takes.
+pub const SPIN_NS: u64 = 1_000;
+
+/// What happens to the probe with a sequence number: the delay of each of its replies.
+pub type Fate = Box<dyn FnMut(u64) -> Vec<Duration>>;
+
+/// The forwarder and the wire as a ping sees them, through its [`Port`].
+pub struct Link {
+    clock: FakeClock,
+    fate: Fate,
+    /// Replies on their way back: arrival time and frame.
+    inbound: Vec<(u64, Vec<u8>)>,
+    done: Vec<u64>,
+    /// Sends take nothing before this time (a TX ring that stays full).
+    pub stall_until: u64,
+    /// (seq, when) of every probe that left.
+    pub sent: Vec<(u64, u64)>,
+}
+
+impl Link {
+    pub fn new(clock: &FakeClock, fate: Fate) -> Link {
+        Link {
+            clock: clock.clone(),
+            fate,
+            inbound: Vec::new(),
+            done: Vec::new(),
+            stall_until: 0,
+            sent: Vec::new(),
+        }
+    }
+
+    /// Every reply after `rtt`.
+    pub fn steady(clock: &FakeClock, rtt: Duration) -> Link {
+        Link::new(clock, Box::new(move |_| vec![rtt]))
+    }
+}
+
+impl Port for Link {
+    fn max_frame(&self) -> usize {
+        2048
+    }
+
+    fn send(
+        &mut self,
+        tags: &[u64],
+        write: &mut dyn FnMut(usize, &mut [u8]) -> usize,
+    ) -> Result<(usize, Option<u64>)> {
+        let now = self.clock.now_ns();
+        if now < self.stall_until {
+            return Ok((0, None));
+        }
+        for (i, &tag) in tags.iter().enumerate() {
+            let mut frame = vec![0; self.max_frame()];
+            let len = write(i, &mut frame);
+            frame.truncate(len);
+            let (_, probe) = wire::parse_probe(&frame).expect("the ping sends probes");
+            wire::reflect_in_place(&mut frame, true).expect("a probe reflects");
+            for delay in (self.fate)(probe.seq) {
+                self.inbound
+                    .push((now + delay.as_nanos() as u64, frame.clone()));
+            }
+            self.sent.push((probe.seq, now));
+            self.done.push(tag);
+        }
+        self.inbound.sort_by_key(|(at, _)| *at);
+        Ok((tags.len(), Some(self.clock.now_ns())))
+    }
+
+    fn completions(&mut self, done: &mut dyn FnMut(u64, Option<TxStamp>)) -> Result<()> {
+        for tag in self.done.drain(..) {
+            done(tag, None);
+        }
+        Ok(())
+    }
+
+    /// Hands over the replies due; when none is, the round of the spin that found nothing
+    /// took [`SPIN_NS`] (or until the next reply).
+    fn recv(&mut self, max: u32, f: &mut dyn FnMut(&mut [u8], RxInfo)) -> Result<u32> {
+        let now = self.clock.now_ns();
+        let due = self
+            .inbound
+            .iter()
+            .take(max as usize)
+            .take_while(|(at, _)| *at <= now)
+            .count();
+        if due == 0 {
+            sleep(&self.clock, &self.inbound, Duration::from_nanos(SPIN_NS));
+        }
+        for (_, mut frame) in self.inbound.drain(..due) {
+            let info = RxInfo {
+                rx_ns: now,
+                ..RxInfo::default()
+            };
+            f(&mut frame, info);
+        }
+        Ok(due as u32)
+    }
+
+    /// Sleeps until the next reply arrives or `timeout` passes, whichever is first.
+    fn wait(&mut self, timeout: Duration) -> Result<()> {
+        sleep(&self.clock, &self.inbound, timeout);
+        Ok(())
+    }
+}
+
+/// A forwarder's port with scripted arrivals; what it sends back is kept.
+pub struct FwdPort {
+    clock: FakeClock,
+    /// Frames to receive: arrival time and bytes.
+    pub inbound: Vec<(u64, Vec<u8>)>,
+    /// Frames sent back, in order.
+    pub sent: Vec<Vec<u8>>,
+    pub batch: u32,
+    pub blocks: bool,
+}
+
+impl FwdPort {
+    pub fn new(clock: &FakeClock, inbound: Vec<(u64, Vec<u8>)>) -> FwdPort {
+        FwdPort {
+            clock: clock.clone(),
+            inbound,
+            sent: Vec::new(),
+            batch: 4,
+            blocks: false,
+        }
+    }
+}
+
+impl Port for FwdPort {
+    fn max_frame(&self) -> usize {
+        2048
+    }
+
+    fn send(
+        &mut self,
+        _: &[u64],
+        _: &mut dyn FnMut(usize, &mut [u8]) -> usize,
+    ) -> Result<(usize, Option<u64>)> {
+        unreachable!("a forwarder sends only what it received")
+    }
+
+    fn completions(&mut self, _: &mut dyn FnMut(u64, Option<TxStamp>)) -> Result<()> {
+        Ok(())
+    }
+
+    fn recv(&mut self, _: u32, _: &mut dyn FnMut(&mut [u8], RxInfo)) -> Result<u32> {
+        unreachable!("a forwarder receives through forward")
+    }
+
+    /// Blocking (poll()): sleeps until the next arrival or the timeout. Spinning: returns
+    /// after one round of the spin, [`SPIN_NS`].
+    fn wait(&mut self, timeout: Duration) -> Result<()> {
+        let timeout = if self.blocks {
+            timeout
+        } else {
+            timeout.min(Duration::from_nanos(SPIN_NS))
+        };
+        sleep(&self.clock, &self.inbound, timeout);
+        Ok(())
+    }
+
+    fn blocks(&self) -> bool {
+        self.blocks
+    }
+}
+
+impl Forward for FwdPort {
+    fn forward(&mut self, f: &mut dyn FnMut(&mut [u8], RxInfo) -> bool) -> Result<u32> {
+        let now = self.clock.now_ns();
+        let due = self
+            .inbound
+            .iter()
+            .take(self.batch as usize)
+            .take_while(|(at, _)| *at <= now)
+            .count();
+        let mut n = 0;
+        for (at, mut frame) in self.inbound.drain(..due).collect::<Vec<_>>() {
+            let info = RxInfo {
+                rx_ns: now,
+                xdp_ns: Some(at),
+                ..RxInfo::default()
+            };
+            if f(&mut frame, info) {
+                self.sent.push(frame);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,129 @@
+//! The one table of knobs. Each entry: its doc (the flag's help), its field in [`Knobs`] and
+//! type, `name` (the flag `--name` and the experiment key), `kind` (the values it takes, with
+//! their range), `default` for (ping, fwd), the `roles` that take it, and whether an experiment
+//! `axis` may set it. Adding a knob is one entry here, plus its implementation (where the
+//! field is used); the flags, experiment keys, validation and summary params follow.
+
+use xdp::XdpMode;
+use xsk::BindMode;
+
+use super::{BOTH, Backend, Kind, Knob, KnobType, Role};
+
+const U32: u64 = u32::MAX as u64;
+
+knobs! {
+    /// afxdp (our AF_XDP path) or udp (kernel sockets: the baseline).
+    backend: Backend {
+        name: "backend",
+        kind: Kind::choice::<Backend>(),
+        default: (Backend::Afxdp, Backend::Afxdp),
+        roles: BOTH,
+        axis: false,
+    },
+    /// XDP attach mode: skb (generic), drv (native) or auto (drv where the driver has it).
+    xdp_mode: XdpMode {
+        name: "xdp-mode",
+        kind: Kind::choice::<XdpMode>(),
+        default: (XdpMode::Auto, XdpMode::Auto),
+        roles: BOTH,
+        axis: true,
+    },
+    /// AF_XDP bind: copy, zero-copy, or auto (zero-copy, falling back to copy).
+    bind: BindMode {
+        name: "bind",
+        kind: Kind::choice::<BindMode>(),
+        default: (BindMode::Auto, BindMode::Auto),
+        roles: BOTH,
+        axis: true,
+    },
+    /// XDP_USE_NEED_WAKEUP: the kernel says when it needs a syscall.
+    need_wakeup: bool {
+        name: "need-wakeup",
+        kind: Kind::Bool,
+        default: (true, true),
+        roles: BOTH,
+        axis: true,
+    },
+    /// Busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET).
+    busy_poll: bool {
+        name: "busy-poll",
+        kind: Kind::Bool,
+        default: (false, false),
+        roles: BOTH,
+        axis: true,
+    },
+    /// SO_BUSY_POLL: microseconds to busy poll for packets (with --busy-poll true).
+    busy_poll_usecs: u32 {
+        name: "busy-poll-usecs",
+        kind: Kind::Int { min: 0, max: U32 },
+        default: (20, 20),
+        roles: BOTH,
+        axis: true,
+    },
+    /// SO_BUSY_POLL_BUDGET: packets one busy poll handles (with --busy-poll true).
+    busy_poll_budget: u32 {
+        name: "busy-poll-budget",
+        kind: Kind::Int { min: 0, max: U32 },
+        default: (64, 64),
+        roles: BOTH,
+        axis: true,
+    },
+    /// Wait in poll() (true, as the paper's `-p`) or spin on the ring (false).
+    poll: bool {
+        name: "poll",
+        kind: Kind::Bool,
+        default: (false, false),
+        roles: BOTH,
+        axis: true,
+    },
+    /// Pin the role's thread to this CPU.
+    cpu: Option<usize> {
+        name: "cpu",
+        kind: Kind::Int { min: 0, max: U32 },
+        default: (None, None),
+        roles: BOTH,
+        axis: true,
+    },
+    /// UMEM frame size in bytes (2048 or 4096 in aligned mode).
+    frame_size: u32 {
+        name: "frame-size",
+        kind: Kind::Int { min: 0, max: U32 },
+        default: (4096, 4096),
+        roles: BOTH,
+        axis: true,
+    },
+    /// UMEM frames.
+    frames: u32 {
+        name: "frames",
+        kind: Kind::Int { min: 0, max: U32 },
+        default: (4096, 4096),
+        roles: BOTH,
+        axis: true,
+    },
+    /// RX and TX ring size (a power of two); fill and completion rings get twice that.
+    ring_size: u32 {
+        name: "ring-size",
+        kind: Kind::Int { min: 0, max: U32 },
+        default: (2048, 2048),
+        roles: BOTH,
+        axis: true,
+    },
+    /// Packets per batch (ping: sent per interval; fwd: handled per ring operation).
+    batch: u32 {
+        name: "batch",
+        kind: Kind::Int { min: 0, max: U32 },
+        default: (1, 1),
+        roles: BOTH,
+        axis: true,
+    },
+    /// Device timestamps: NIC RX stamps through a device-bound XDP program (drv mode), TX stamps
+    /// through AF_XDP TX metadata (copy mode: the kernel's software stamp). Refused where the
+    /// device offers no RX timestamps to XDP; the summary says which stages each source measured.
+    hw_timestamps: bool {
+        name: "hw-timestamps",
+        kind: Kind::Bool,
+        default: (false, false),
+        roles: BOTH,
+        axis: true,
+    },
+}

@@ -1,0 +1,155 @@
+//! What a run's summary warns about, typed (in hyperfine's spirit): each warning knows the fact,
+//! what it means for the measurement, and what to change, if anything. A summary stores them
+//! rendered ([`std::fmt::Display`]: `fact: meaning; fix`), as strings, so the file format stays
+//! as DESIGN.md has it.
+
+use std::fmt;
+
+/// One thing about a run that its numbers alone do not say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Warning {
+    /// `--bind auto` fell back to copy mode.
+    ZeroCopyRefused { why: String },
+    /// Busy polling asked for on a socket without a NAPI id.
+    BusyPollNoNapi,
+    /// `need-wakeup=false` changes nothing in copy mode.
+    NeedWakeupCopyMode,
+    /// The XDP program runs in another mode than asked.
+    XdpModeDiffers {
+        asked: xdp::XdpMode,
+        got: xdp::XdpMode,
+    },
+    /// `--hw-timestamps` on a device that stamped no received packet.
+    NoHwRxStamps { iface: String, packets: u64 },
+    /// `--hw-timestamps` without TX stamps, and why.
+    NoTxStamps { why: String },
+    /// CLOCK_TAI moved against CLOCK_MONOTONIC during the run.
+    ClockStepped { drift_ns: i64 },
+    /// Probes that reached user space without the XDP program's metadata.
+    MetaMissing { probes: u64 },
+    /// A's and B's stamps come from two clocks.
+    TwoClocks,
+    /// The window stayed full with no reply for the linger time.
+    Stalled,
+    /// Stopped by a signal before the end.
+    Interrupted,
+    /// The sender fell behind its schedule (p99 of the lateness, ns).
+    LateSender { p99_ns: f64 },
+    /// Measured in a guest whose CPU is emulated in software (`results::Environment::emulation`).
+    Emulated { engine: String },
+}
+
+impl Warning {
+    /// What happened.
+    pub fn fact(&self) -> String {
+        match self {
+            Warning::ZeroCopyRefused { why } => {
+                format!("zero-copy asked (--bind auto) but refused ({why})")
+            }
+            Warning::BusyPollNoNapi => {
+                "busy-poll requested but the socket has no NAPI id (SO_INCOMING_NAPI_ID = 0)".into()
+            }
+            Warning::NeedWakeupCopyMode => "need-wakeup=false in copy mode".into(),
+            Warning::XdpModeDiffers { asked, got } => {
+                format!("xdp-mode {asked} asked, {got} in effect")
+            }
+            Warning::NoHwRxStamps { iface, packets } => format!(
+                "--hw-timestamps: {iface} gave no hardware RX timestamp for any of {packets} packets (the device-bound program loaded; the device does not timestamp received packets, as veth never does)"
+            ),
+            Warning::NoTxStamps { .. } => "--hw-timestamps: no TX timestamps".into(),
+            Warning::ClockStepped { drift_ns } => format!(
+                "the wall clock was stepped during the run (CLOCK_TAI moved {drift_ns} ns against CLOCK_MONOTONIC)"
+            ),
+            Warning::MetaMissing { probes } => {
+                format!("{probes} probes reached user space without XDP-hook metadata")
+            }
+            Warning::TwoClocks => {
+                "A's and B's stamps are not in causal order (two hosts, two clocks)".into()
+            }
+            Warning::Stalled => "stopped early".into(),
+            Warning::Interrupted => "interrupted before the end".into(),
+            Warning::LateSender { p99_ns } => format!(
+                "the sender was late by up to {:.0} µs (p99) against its schedule",
+                p99_ns / 1000.0
+            ),
+            Warning::Emulated { engine } => {
+                format!("measured in a {engine} guest (software-emulated CPU and NICs)")
+            }
+        }
+    }
+
+    /// What it means for the measurement.
+    pub fn meaning(&self) -> String {
+        match self {
+            Warning::ZeroCopyRefused { .. } => "ran in copy mode".into(),
+            Warning::BusyPollNoNapi => "busy polling was a no-op".into(),
+            Warning::NeedWakeupCopyMode => {
+                "copy-mode TX is driven only by sendto(), so every batch is kicked anyway".into()
+            }
+            Warning::XdpModeDiffers { got, .. } => {
+                format!("the probes met the program in {got} mode")
+            }
+            Warning::NoHwRxStamps { .. } => "the NIC stages are not measured".into(),
+            Warning::NoTxStamps { why } => why.clone(),
+            Warning::ClockStepped { .. } => "the kernel TX stamps may be off by that much".into(),
+            Warning::MetaMissing { .. } => "their XDP stage is missing".into(),
+            Warning::TwoClocks => {
+                "only intervals measured on one host's clock are reported".into()
+            }
+            Warning::Stalled => {
+                "the window stayed full with no reply for the linger time (is the forwarder still running?)".into()
+            }
+            Warning::Interrupted => "the run holds the probes sent until then".into(),
+            Warning::LateSender { .. } => "the sending thread was descheduled".into(),
+            Warning::Emulated { .. } => {
+                "absolute latencies are emulation's, not a machine's".into()
+            }
+        }
+    }
+
+    /// What to change, where the fact itself does not say.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            Warning::LateSender { .. } => Some("pin it (--cpu) or lower the rate".into()),
+            Warning::Emulated { .. } => Some("compare configurations with each other only".into()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.fact(), self.meaning())?;
+        if let Some(fix) = self.fix() {
+            write!(f, "; {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_as_summaries_have_them() {
+        assert_eq!(
+            Warning::BusyPollNoNapi.to_string(),
+            "busy-poll requested but the socket has no NAPI id (SO_INCOMING_NAPI_ID = 0): busy polling was a no-op"
+        );
+        assert_eq!(
+            Warning::LateSender {
+                p99_ns: 2_500_000.0
+            }
+            .to_string(),
+            "the sender was late by up to 2500 µs (p99) against its schedule: the sending thread was descheduled; pin it (--cpu) or lower the rate"
+        );
+        assert_eq!(
+            Warning::NoTxStamps {
+                why: "the UMEM has no TX metadata room".into()
+            }
+            .to_string(),
+            "--hw-timestamps: no TX timestamps: the UMEM has no TX metadata room"
+        );
+    }
+}
