@@ -77,12 +77,15 @@ impl Store {
             }
             return Ok(store);
         }
-        // an empty runs/ is what a sweep killed before its first write leaves
-        let empty_runs = |e: &std::fs::DirEntry| {
-            e.file_name() == "runs"
-                && std::fs::read_dir(e.path()).is_ok_and(|mut r| r.next().is_none())
+        // an empty runs/ and the temporary of experiment.toml are what a sweep killed before
+        // its first complete write leaves
+        let exp_tmp = format!(".{EXPERIMENT}.tmp");
+        let leftover = |e: &std::fs::DirEntry| {
+            (e.file_name() == "runs"
+                && std::fs::read_dir(e.path()).is_ok_and(|mut r| r.next().is_none()))
+                || e.file_name() == exp_tmp.as_str()
         };
-        let non_empty = std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| !empty_runs(&e)));
+        let non_empty = std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| !leftover(&e)));
         if non_empty {
             return Err(Error::BadInput(format!(
                 "{} exists and is not a sweep directory: choose another --out",
@@ -280,4 +283,35 @@ fn start_time(pid: u32) -> Option<u64> {
         return None;
     }
     f.nth(18)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xdplat-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("scratch dir");
+        d
+    }
+
+    #[test]
+    fn a_sweep_killed_before_its_first_write_can_be_resumed() {
+        let d = scratch("killed");
+        std::fs::create_dir_all(d.join("runs")).expect("runs");
+        std::fs::write(d.join(format!(".{EXPERIMENT}.tmp")), "partial").expect("tmp");
+        let s = Store::open(&d, "x = 1\n", "", true).expect("a leftover temporary is no obstacle");
+        assert!(s.dir.join(EXPERIMENT).is_file());
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+
+    #[test]
+    fn a_foreign_directory_is_refused() {
+        let d = scratch("foreign");
+        std::fs::write(d.join("notes.txt"), "mine").expect("file");
+        let e = Store::open(&d, "x = 1\n", "", true).expect_err("foreign");
+        assert!(e.to_string().contains("not a sweep directory"), "{e}");
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
 }
