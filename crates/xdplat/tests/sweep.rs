@@ -324,6 +324,9 @@ fn a_run_with_no_reply_is_a_failed_run_that_says_where_the_probes_stopped() {
         text.contains("failed (no reply to any of 50 probes: the forwarder received none"),
         "{text}"
     );
-    assert!(text.contains("another queue than the forwarder's"), "{text}");
+    assert!(
+        text.contains("another queue than the forwarder's"),
+        "{text}"
+    );
     assert!(complete_runs(&dir.join("out")).is_empty(), "{text}");
 }
