@@ -1,73 +1,27 @@
-//! The analysis pipeline: statistics → filters → clusters → relevant
-//! parameters → effects, into one serialisable [`Analysis`] (analysis.json).
+//! The analysis pipeline: statistics → filters → clusters → relevant parameters → effects →
+//! explanations, into one serialisable [`Analysis`] (analysis.json).
 
 use std::collections::BTreeMap;
 
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256Plus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::cluster::{KChoice, KScore, Scaling, cluster};
+use crate::cluster::KScore;
 use crate::effects::{Effect, Interaction, effects, interactions};
+use crate::explain::{Point, Single, Structure, explanations, noise_note, structure};
 use crate::filter::{Excluded, apply};
-use crate::model::{Config, Dataset, Params};
-use crate::stats::{ConfigStats, FEATURES, config_stats};
+use crate::kselect::{Clustering, Problem, cluster};
+use crate::model::{Config, Dataset, Params, Run};
+use crate::options::{Aggregate, Feature, KChoice, Method, Options, Scaling};
+use crate::stages::{config_stages, mean_stages, merge_sources};
+use crate::stats::{ConfigStats, config_stats, feature_row, has_stages, with_data};
 use crate::{Error, relevant};
-
-/// Everything the user can tune; [`Options::default`] is the CLI's default.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Statistics fed to k-means (from [`FEATURES`]); the paper's choice by default.
-    pub features: Vec<String>,
-    pub k: KChoice,
-    pub scaling: Scaling,
-    /// Largest k tried by `KChoice::Auto`.
-    pub max_k: usize,
-    /// Exclude configurations whose median latency is above this (ns).
-    pub max_latency_ns: Option<f64>,
-    /// Use the kernel-baseline configurations (backend = udp) as the ceiling.
-    pub baseline: bool,
-    /// Exclude configurations whose median reaches `interval_fraction` of their send interval.
-    pub interval_filter: bool,
-    pub interval_fraction: f64,
-    /// Exclude configurations losing more than this fraction of packets.
-    pub max_loss: Option<f64>,
-    pub seed: u64,
-    /// k-means restarts per k.
-    pub restarts: usize,
-    /// Bootstrap resamples for the effect intervals.
-    pub bootstrap: usize,
-    /// Configurations drawn in kde.svg.
-    pub kde_top: usize,
-    /// Repetitions whose means differ by more than this coefficient of variation get a warning.
-    pub max_rep_cv: f64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            features: ["mean", "median", "std", "q1", "q3"]
-                .map(String::from)
-                .to_vec(),
-            k: KChoice::Auto,
-            scaling: Scaling::Common,
-            max_k: 8,
-            max_latency_ns: None,
-            baseline: true,
-            interval_filter: true,
-            interval_fraction: 0.5,
-            max_loss: Some(0.1),
-            seed: 42,
-            restarts: 10,
-            bootstrap: 1000,
-            kde_top: 50,
-            max_rep_cv: 0.2,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct KSelection {
-    /// "silhouette" (k = auto) or "fixed".
+    /// "silhouette" (paper method, k = auto), "silhouette among stable k" (robust), or "fixed".
     pub method: String,
     pub scores: Vec<KScore>,
     pub notes: Vec<String>,
@@ -82,12 +36,19 @@ pub struct ClusterOut {
     pub std_ns: f64,
     /// Standard deviation of the configurations' mean latencies within the cluster.
     pub spread_ns: f64,
+    /// Mean over the cluster's configurations of their median latency (the median over
+    /// repetitions of the runs' medians).
+    #[serde(default)]
+    pub median_ns: f64,
     pub configs: Vec<String>,
     /// Parameters with one value across the cluster (fixed parameters left out).
     pub relevant: Map<String, Value>,
     pub rules: Vec<String>,
     /// `relevant` and `rules` in words, as in the paper's tables.
     pub description: String,
+    /// Which stage moved against cluster 0, and which parameter moved it, in one sentence.
+    #[serde(default)]
+    pub explanation: String,
     /// Per stage, the mean over the cluster's configurations of their stage median (ns).
     #[serde(default)]
     pub stages: BTreeMap<String, f64>,
@@ -100,18 +61,28 @@ pub struct ConfigOut {
     /// `None` when a filter excluded the configuration.
     pub cluster: Option<usize>,
     pub stats: Option<ConfigStats>,
-    /// Per stage, the mean over repetitions of the stage median (ns).
+    /// Per stage, the stage median combined over repetitions as the method says (ns).
     #[serde(default)]
     pub stages: BTreeMap<String, f64>,
+    /// The configuration's features as k-means saw them (after scaling), when clustered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Analysis {
     pub schema: u32,
     pub source: String,
+    /// "robust" (the default) or "paper".
+    #[serde(default)]
+    pub method: Method,
     pub k: usize,
-    pub features: Vec<String>,
+    pub features: Vec<Feature>,
+    #[serde(default)]
+    pub scaling: Scaling,
     pub k_selection: KSelection,
+    /// How strong the structure is and whether the clusters are findings.
+    pub structure: Structure,
     pub clusters: Vec<ClusterOut>,
     /// Parameters with one value across every analysed configuration (not findings).
     pub fixed: Map<String, Value>,
@@ -129,34 +100,12 @@ pub struct Analysis {
     pub stage_sources: BTreeMap<String, String>,
 }
 
-fn check_features(features: &[String]) -> Result<(), Error> {
-    if features.is_empty() {
-        return Err(Error::Option(
-            "--features: at least one feature is needed".into(),
-        ));
-    }
-    for f in features {
-        if !FEATURES.contains(&f.as_str()) {
-            return Err(Error::Option(format!(
-                "--features: unknown feature {f} (known: {})",
-                FEATURES.join(", ")
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// p-value of "the configurations' mean latencies differ only by sampling
-/// noise": Σ ((mᵢ − m̄_w) / seᵢ)² against χ²(n − 1) (Wilson–Hilferty
-/// approximation), with m̄_w the inverse-variance weighted mean and seᵢ the
-/// standard error of a configuration's mean: the larger of std / √samples
-/// and (with several repetitions) the spread of the repetitions' means / √reps.
+/// p-value of "the configurations' mean latencies differ only by sampling noise" (the paper
+/// method's test): [`crate::robust::homogeneity_p`] on each mean with its standard error, the
+/// larger of std / √samples and (with several repetitions) the spread of the repetitions'
+/// means / √reps.
 pub fn homogeneity_p(stats: &[ConfigStats]) -> f64 {
-    let n = stats.len();
-    if n < 2 {
-        return 1.0;
-    }
-    let se2: Vec<f64> = stats
+    let items: Vec<(f64, f64)> = stats
         .iter()
         .map(|s| {
             let within = s.std.powi(2) / (s.samples.max(1) as f64);
@@ -165,84 +114,95 @@ pub fn homogeneity_p(stats: &[ConfigStats]) -> f64 {
             } else {
                 0.0
             };
-            within.max(between).max(1e-6)
+            (s.mean, within.max(between).sqrt())
         })
         .collect();
-    let wsum: f64 = se2.iter().map(|v| 1.0 / v).sum();
-    let mw = stats.iter().zip(&se2).map(|(s, v)| s.mean / v).sum::<f64>() / wsum;
-    let x: f64 = stats
-        .iter()
-        .zip(&se2)
-        .map(|(s, v)| (s.mean - mw).powi(2) / v)
-        .sum();
-    let k = (n - 1) as f64;
-    let z = ((x / k).cbrt() - (1.0 - 2.0 / (9.0 * k))) / (2.0 / (9.0 * k)).sqrt();
-    0.5 * crate::compare::erfc(z / std::f64::consts::SQRT_2)
+    crate::robust::homogeneity_p(&items)
 }
 
-/// Mean of each stage's median over the maps that have it.
-fn mean_stages<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, f64>>) -> BTreeMap<String, f64> {
-    let mut acc: BTreeMap<String, (f64, u32)> = BTreeMap::new();
-    for m in maps {
-        for (k, v) in m {
-            let e = acc.entry(k.clone()).or_default();
-            e.0 += v;
-            e.1 += 1;
-        }
+/// The rows again from repetitions resampled with replacement (robust method's stability).
+fn resample_rows(
+    runs: &[Vec<&Run>],
+    features: &[Feature],
+    opts: &Options,
+    how: Aggregate,
+) -> Vec<Vec<Vec<f64>>> {
+    if runs.iter().all(|r| r.len() < 2) {
+        return Vec::new();
     }
-    acc.into_iter()
-        .map(|(k, (s, n))| (k, s / f64::from(n)))
-        .collect()
-}
-
-/// One verdict per stage over every run: what measured it and in how many runs ("software",
-/// "software in 24 of 27 runs"), or, when no run did, the most common reason.
-fn merge_sources(ds: &Dataset) -> BTreeMap<String, String> {
-    let mut seen: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
-    for r in ds.configs.iter().flat_map(|c| &c.runs) {
-        for (stage, verdict) in &r.stage_sources {
-            *seen.entry(stage).or_default().entry(verdict).or_default() += 1;
-        }
-    }
-    seen.into_iter()
-        .map(|(stage, verdicts)| {
-            let total: usize = verdicts.values().sum();
-            let (measured, not): (Vec<_>, Vec<_>) = verdicts
-                .iter()
-                .partition(|(v, _)| !v.starts_with("not measured"));
-            let v = if !measured.is_empty() {
-                let kinds: Vec<&str> = measured.iter().map(|(v, _)| **v).collect();
-                let n: usize = measured.iter().map(|(_, n)| **n).sum();
-                let kinds = kinds.join(" or ");
-                if n == total {
-                    kinds
-                } else {
-                    format!("{kinds} in {n} of {total} runs")
-                }
-            } else {
-                let (why, n) = not
-                    .iter()
-                    .max_by_key(|(_, n)| **n)
-                    .map(|(v, n)| (**v, **n))
-                    .unwrap_or_default();
-                if n == total {
-                    why.to_owned()
-                } else {
-                    format!("{why} (in {n} of {total} runs; other reasons in the rest)")
-                }
-            };
-            (stage.to_owned(), v)
+    let mut rng = Xoshiro256Plus::seed_from_u64(opts.seed ^ 0xBB67_AE85_84CA_A73B);
+    (0..opts.stability_resamples)
+        .map(|_| {
+            runs.iter()
+                .map(|r| {
+                    let pick: Vec<&Run> =
+                        (0..r.len()).map(|_| r[rng.gen_range(0..r.len())]).collect();
+                    feature_row(&pick, features, how)
+                })
+                .collect()
         })
         .collect()
 }
 
-fn config_stages(c: &Config) -> BTreeMap<String, f64> {
-    mean_stages(c.runs.iter().map(|r| &r.stages))
+/// The features clustered on: `asked`, with [`Feature::Stages`] replaced by the RTT's quantiles
+/// when a configuration lacks the round trip's stages (and a note saying so).
+fn resolve_features(asked: &[Feature], configs: &[&Config]) -> (Vec<Feature>, Option<String>) {
+    let lacking: Vec<&str> = configs
+        .iter()
+        .filter(|c| !has_stages(c))
+        .map(|c| c.id.as_str())
+        .collect();
+    if !asked.contains(&Feature::Stages) || lacking.is_empty() {
+        return (asked.to_vec(), None);
+    }
+    let mut out: Vec<Feature> = Vec::new();
+    for f in asked {
+        let add: &[Feature] = if *f == Feature::Stages {
+            &Feature::QUANTILES
+        } else {
+            std::slice::from_ref(f)
+        };
+        for a in add {
+            if !out.contains(a) {
+                out.push(*a);
+            }
+        }
+    }
+    let names: Vec<&str> = out.iter().map(|f| f.name()).collect();
+    let why = if lacking.len() == configs.len() {
+        "no configuration carries the round trip's stages (A and B stamping with one clock)"
+            .to_string()
+    } else {
+        format!(
+            "{} of {} configurations lack the round trip's stages (first: {})",
+            lacking.len(),
+            configs.len(),
+            lacking[0]
+        )
+    };
+    (
+        out,
+        Some(format!(
+            "{why}: clustered on the RTT's {}",
+            names.join(", ")
+        )),
+    )
+}
+
+/// Runs `f` in a one-thread rayon pool. linfa's k-means assigns points in parallel; on a few
+/// hundred configurations the thread hand-offs cost more than the arithmetic (the analysis of
+/// 240 configurations ran 3 times slower on 2 busy cores), and the robust choice of k fits
+/// k-means hundreds of times. Without a pool (it could not start a thread) `f` runs here.
+fn one_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
 }
 
 /// Runs the whole analysis on `ds`.
 pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
-    check_features(&opts.features)?;
+    opts.check()?;
     if ds.configs.is_empty() {
         return Err(Error::input(
             &ds.source,
@@ -251,18 +211,22 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
             "no configuration to analyse",
         ));
     }
+    let how = opts.method.over_reps();
+    let robust = opts.method == Method::Robust;
     let stats: Vec<Option<ConfigStats>> = ds.configs.iter().map(config_stats).collect();
-    let stages: Vec<BTreeMap<String, f64>> = ds.configs.iter().map(config_stages).collect();
+    let stages: Vec<BTreeMap<String, f64>> =
+        ds.configs.iter().map(|c| config_stages(c, how)).collect();
     let filtered = apply(&ds.configs, &stats, opts);
     let mut warnings = Vec::new();
     for (c, s) in ds.configs.iter().zip(&stats) {
         if let Some(s) = s
-            && s.rep_cv > opts.max_rep_cv
+            && s.rep_disagreement(how) > opts.max_rep_cv
         {
+            let what = if robust { "median" } else { "mean" };
             warnings.push(format!(
-                "configuration {}: repetitions disagree (mean latency varies by {:.0}% between repetitions)",
+                "configuration {}: repetitions disagree ({what} latency varies by {:.0}% between repetitions)",
                 c.id,
-                s.rep_cv * 100.0
+                s.rep_disagreement(how) * 100.0
             ));
         }
     }
@@ -271,35 +235,53 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         .iter()
         .map(|&i| stats[i].expect("kept configs have data"))
         .collect();
-    let rows: Vec<Vec<f64>> = kept_stats
+    let runs: Vec<Vec<&Run>> = kept.iter().map(|&i| with_data(&ds.configs[i])).collect();
+    let kept_configs: Vec<&Config> = kept.iter().map(|&i| &ds.configs[i]).collect();
+    let (features, feature_note) = resolve_features(&opts.features, &kept_configs);
+    let rows: Vec<Vec<f64>> = runs
         .iter()
-        .map(|s| {
-            opts.features
-                .iter()
-                .map(|f| s.feature(f).expect("checked"))
-                .collect()
-        })
+        .map(|r| feature_row(r, &features, how))
         .collect();
-    let latency: Vec<f64> = kept_stats.iter().map(|s| s.mean).collect();
-    let homogeneous = homogeneity_p(&kept_stats);
+    let latency: Vec<f64> = kept_stats.iter().map(|s| s.location(how)).collect();
+    let homogeneous = if robust {
+        let items: Vec<(f64, f64)> = kept_stats
+            .iter()
+            .map(|s| (s.robust.median, s.robust.se_ns))
+            .collect();
+        crate::robust::homogeneity_p(&items)
+    } else {
+        homogeneity_p(&kept_stats)
+    };
     let noise_only = kept_stats.len() >= 2 && homogeneous > 0.01;
     let k = if opts.k == KChoice::Auto && noise_only {
         KChoice::Fixed(1)
     } else {
         opts.k
     };
-    let mut cl = cluster(
-        &rows,
-        &latency,
-        k,
-        opts.scaling,
-        opts.max_k,
-        opts.seed,
-        opts.restarts,
-    )?;
+    let resamples = if robust {
+        resample_rows(&runs, &features, opts, how)
+    } else {
+        Vec::new()
+    };
+    let problem = Problem {
+        rows: &rows,
+        latency: &latency,
+        resamples: &resamples,
+        scaling: opts.scaling,
+        max_k: opts.max_k,
+        seed: opts.seed,
+        restarts: opts.restarts,
+        references: if robust { opts.null_references } else { 0 },
+        robust,
+    };
+    let mut cl = one_thread(|| cluster(&problem, k))?;
+    if let Some(n) = feature_note {
+        cl.notes.insert(0, n);
+    }
+    let what = if robust { "median" } else { "mean" };
     if noise_only {
         let msg = format!(
-            "the configurations' mean latencies differ no more than sampling noise would make them (chi-square homogeneity test p = {homogeneous:.3})"
+            "the configurations' {what} latencies differ no more than sampling noise would make them (chi-square homogeneity test p = {homogeneous:.3})"
         );
         if k != opts.k {
             cl.notes.insert(0, format!("{msg}: k = 1 without a search"));
@@ -313,73 +295,83 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
     if kept.is_empty() {
         warnings.push("every configuration was excluded by a filter: nothing to cluster".into());
     }
+    let single = (cl.k == 1).then_some(if noise_only && k != opts.k {
+        Single::Noise(homogeneous)
+    } else {
+        Single::OneProfile
+    });
+    let mut structure = structure(cl.k, single, cl.chosen);
+    let with_reps: Vec<&ConfigStats> = stats
+        .iter()
+        .flatten()
+        .filter(|s| s.reps_with_data >= 2)
+        .collect();
+    let noisy = with_reps
+        .iter()
+        .filter(|s| s.rep_disagreement(how) > opts.max_rep_cv)
+        .count();
+    if let Some(n) = noise_note(noisy, with_reps.len(), opts.max_rep_cv) {
+        structure.sentence = format!("{} {n}", structure.sentence);
+    }
 
     let kept_params: Vec<&Params> = kept.iter().map(|&i| &ds.configs[i].params).collect();
     let fixed = relevant::constant(&kept_params);
+    let members: Vec<Vec<usize>> = (0..cl.k)
+        .map(|id| (0..kept.len()).filter(|&j| cl.labels[j] == id).collect())
+        .collect();
     let mut clusters = Vec::new();
-    for id in 0..cl.k {
-        let members: Vec<usize> = (0..kept.len()).filter(|&j| cl.labels[j] == id).collect();
-        let mp: Vec<&Params> = members.iter().map(|&j| kept_params[j]).collect();
-        let constant = relevant::constant(&mp);
-        let rules = relevant::rules(&mp, &kept_params, &constant);
-        let relevant: Map<String, Value> = constant
-            .into_iter()
-            .filter(|(k, _)| !fixed.contains_key(k))
-            .collect();
-        let n = members.len() as f64;
-        let mean_ns = members.iter().map(|&j| kept_stats[j].mean).sum::<f64>() / n;
-        let spread_ns = if members.len() > 1 {
-            (members
-                .iter()
-                .map(|&j| (kept_stats[j].mean - mean_ns).powi(2))
-                .sum::<f64>()
-                / (n - 1.0))
-                .sqrt()
-        } else {
-            0.0
-        };
-        clusters.push(ClusterOut {
+    for (id, members) in members.iter().enumerate() {
+        clusters.push(cluster_out(
             id,
-            mean_ns,
-            std_ns: members.iter().map(|&j| kept_stats[j].std).sum::<f64>() / n,
-            spread_ns,
-            configs: members
-                .iter()
-                .map(|&j| ds.configs[kept[j]].id.clone())
-                .collect(),
-            description: relevant::describe(&relevant, &rules),
-            stages: mean_stages(members.iter().map(|&j| &stages[kept[j]])),
-            relevant,
-            rules,
-        });
+            members,
+            &kept_params,
+            &kept_stats,
+            &fixed,
+            |j| ds.configs[kept[j]].id.clone(),
+            |j| &stages[kept[j]],
+        ));
     }
-    let eff = effects(&kept_params, &latency, opts.bootstrap, opts.seed);
+    let points: Vec<Point<'_>> = (0..kept.len())
+        .map(|j| Point {
+            params: kept_params[j],
+            latency: latency[j],
+            stages: &stages[kept[j]],
+        })
+        .collect();
+    let relevant: Vec<Map<String, Value>> = clusters.iter().map(|c| c.relevant.clone()).collect();
+    for (c, e) in clusters
+        .iter_mut()
+        .zip(explanations(&points, &members, &relevant))
+    {
+        c.explanation = e;
+    }
+    let eff = effects(&kept_params, &latency, opts.bootstrap, opts.seed, robust);
     let inter = interactions(&kept_params, &latency, &eff, 4);
     let configs = ds
         .configs
         .iter()
         .enumerate()
-        .map(|(i, c)| ConfigOut {
-            id: c.id.clone(),
-            params: c.params.clone().into_iter().collect(),
-            cluster: kept.iter().position(|&k| k == i).map(|j| cl.labels[j]),
-            stats: stats[i],
-            stages: stages[i].clone(),
+        .map(|(i, c)| {
+            let j = kept.iter().position(|&k| k == i);
+            ConfigOut {
+                id: c.id.clone(),
+                params: c.params.clone().into_iter().collect(),
+                cluster: j.map(|j| cl.labels[j]),
+                stats: stats[i],
+                stages: stages[i].clone(),
+                point: j.and_then(|j| cl.points.get(j).cloned()),
+            }
         })
         .collect();
     Ok(Analysis {
         schema: 1,
         source: ds.source.clone(),
+        method: opts.method,
         k: cl.k,
-        features: opts.features.clone(),
-        k_selection: KSelection {
-            method: match opts.k {
-                KChoice::Auto => "silhouette".into(),
-                KChoice::Fixed(_) => "fixed".into(),
-            },
-            scores: cl.scores,
-            notes: cl.notes,
-        },
+        features,
+        scaling: opts.scaling,
+        k_selection: k_selection(opts, &cl),
+        structure,
         clusters,
         fixed,
         excluded: filtered.excluded,
@@ -391,4 +383,51 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
         warnings,
         stage_sources: merge_sources(ds),
     })
+}
+
+fn k_selection(opts: &Options, cl: &Clustering) -> KSelection {
+    KSelection {
+        method: match (opts.k, opts.method) {
+            (KChoice::Fixed(_), _) => "fixed".into(),
+            (KChoice::Auto, Method::Paper) => "silhouette".into(),
+            (KChoice::Auto, Method::Robust) => "silhouette among stable k".into(),
+        },
+        scores: cl.scores.clone(),
+        notes: cl.notes.clone(),
+    }
+}
+
+/// One cluster's row of the tables: statistics, relevant parameters, rules, stages.
+fn cluster_out<'a>(
+    id: usize,
+    members: &[usize],
+    params: &[&Params],
+    stats: &[ConfigStats],
+    fixed: &Map<String, Value>,
+    name: impl Fn(usize) -> String,
+    stages: impl Fn(usize) -> &'a BTreeMap<String, f64>,
+) -> ClusterOut {
+    let mp: Vec<&Params> = members.iter().map(|&j| params[j]).collect();
+    let constant = relevant::constant(&mp);
+    let rules = relevant::rules(&mp, params, &constant);
+    let relevant: Map<String, Value> = constant
+        .into_iter()
+        .filter(|(k, _)| !fixed.contains_key(k))
+        .collect();
+    let n = members.len() as f64;
+    let mean_ns = members.iter().map(|&j| stats[j].mean).sum::<f64>() / n;
+    let means: Vec<f64> = members.iter().map(|&j| stats[j].mean).collect();
+    ClusterOut {
+        id,
+        mean_ns,
+        std_ns: members.iter().map(|&j| stats[j].std).sum::<f64>() / n,
+        spread_ns: crate::robust::sample_sd(&means),
+        median_ns: members.iter().map(|&j| stats[j].robust.median).sum::<f64>() / n,
+        configs: members.iter().map(|&j| name(j)).collect(),
+        description: relevant::describe(&relevant, &rules),
+        explanation: String::new(),
+        stages: mean_stages(members.iter().map(|&j| stages(j))),
+        relevant,
+        rules,
+    }
 }

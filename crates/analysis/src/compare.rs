@@ -11,6 +11,10 @@
 //!   counting half (U / (n_a · n_b)); 0.5 means no tendency.
 //!
 //! The samples differ when p < 0.01 and the interval excludes 0.
+//!
+//! [`compare_inputs`] is `xdplat compare`: A and B are run directories, or directories of runs
+//! whose samples are pooled (every repetition of a configuration), or, with a table, configuration
+//! ids of that table (its per-repetition kept samples, at most [`crate::KEEP_SAMPLES`] each).
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256Plus;
@@ -128,15 +132,7 @@ pub fn compare(a: &[i64], b: &[i64], bootstrap: usize, seed: u64) -> Option<Comp
         }
         boot.push(median_i64(&mut rb) - median_i64(&mut ra));
     }
-    boot.sort_unstable_by(f64::total_cmp);
-    let pct = |p: f64| {
-        if boot.is_empty() {
-            f64::NAN
-        } else {
-            boot[((boot.len() - 1) as f64 * p).round() as usize]
-        }
-    };
-    let (ci_low_ns, ci_high_ns) = (pct(0.025), pct(0.975));
+    let (ci_low_ns, ci_high_ns) = crate::robust::percentile_interval(&mut boot);
     let shift_ns = median_b_ns - median_a_ns;
     let differ = p_value < 0.01 && (ci_low_ns > 0.0 || ci_high_ns < 0.0);
     let verdict = if differ {
@@ -204,4 +200,62 @@ mod tests {
         assert!(!d.differ && d.p_value > 0.5 && d.shift_ns == 0.0, "{d:?}");
         assert!(compare(&[], &a, 10, 1).is_none());
     }
+}
+
+/// What `xdplat compare` compares.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// Baseline: a run directory, a directory of runs, or a configuration id of `table`.
+    pub a: String,
+    /// Compared against A, same kinds.
+    pub b: String,
+    /// Read A and B as configuration ids of this long table (CSV or Parquet).
+    pub table: Option<std::path::PathBuf>,
+    pub bootstrap: usize,
+    pub seed: u64,
+}
+
+fn from_runs(path: &str) -> Result<Vec<i64>, crate::Error> {
+    let dirs = crate::run_dirs(std::path::Path::new(path))?;
+    if dirs.is_empty() {
+        return Err(crate::Error::input(
+            path,
+            None,
+            None,
+            "no run directory (summary.json) found",
+        ));
+    }
+    let mut out = Vec::new();
+    for d in dirs {
+        out.extend(results::read_rtts(&d.join(results::SAMPLES_FILE))?);
+    }
+    Ok(out)
+}
+
+fn from_table(ds: &crate::Dataset, id: &str) -> Result<Vec<i64>, crate::Error> {
+    let c = ds.configs.iter().find(|c| c.id == id).ok_or_else(|| {
+        crate::Error::input(&ds.source, None, None, format!("no configuration {id}"))
+    })?;
+    Ok(c.runs
+        .iter()
+        .flat_map(|r| r.sample.iter().copied())
+        .collect())
+}
+
+/// Loads A and B as `opts` says and compares them.
+pub fn compare_inputs(opts: &CompareOptions) -> Result<Comparison, crate::Error> {
+    let (a, b) = match &opts.table {
+        Some(t) => {
+            let ds = crate::load_table(t)?;
+            (from_table(&ds, &opts.a)?, from_table(&ds, &opts.b)?)
+        }
+        None => (from_runs(&opts.a)?, from_runs(&opts.b)?),
+    };
+    compare(&a, &b, opts.bootstrap, opts.seed).ok_or_else(|| {
+        crate::Error::Option(format!(
+            "nothing to compare: A has {} latency samples, B has {}",
+            a.len(),
+            b.len()
+        ))
+    })
 }

@@ -1,13 +1,24 @@
 //! Which knobs matter most: for each parameter that varies across the analysed
 //! configurations, the median latency of the configurations at each of its
-//! values; the effect is the difference between the worst and the best value's
-//! medians. Its 95% confidence interval is a percentile bootstrap over
-//! configurations (resampled with replacement, the best and worst values held
-//! at those of the full data, seeded): an interval that reaches 0 means the
-//! effect cannot be told from noise, and so does a value seen in a single
-//! configuration. The interaction check gives, for pairs of
-//! the strongest parameters, the effect of one within each value of the other;
-//! a wide range there means the two act together.
+//! values; the effect is the difference between the worst and the best value.
+//!
+//! - **Marginal** (the paper method): the worst value's median minus the best value's, over
+//!   every configuration. Its 95% confidence interval is a percentile bootstrap over
+//!   configurations (resampled with replacement, the best and worst values held at those of
+//!   the full data, seeded).
+//! - **Paired** (the robust method, when the sweep holds at least two pairs of configurations
+//!   that differ in this parameter alone): the mean over those pairs of the worst value's
+//!   latency minus the best value's, the main effect of a factorial design (Jain, *The Art of
+//!   Computer Systems Performance Analysis*, 1991, ch. 17), bootstrapped over the pairs. Every
+//!   other parameter is held fixed within a pair, so a strong knob elsewhere does not drown it.
+//!   The latencies are the configurations' medians (over repetitions of the runs' medians), so
+//!   no spike reaches a pair's difference; the mean over pairs then uses every pair (a median
+//!   of a dozen differences is too coarse for its bootstrap interval to be trusted).
+//!
+//! An interval that reaches 0 means the effect cannot be told from noise, and so does a value
+//! seen in a single configuration (or a single pair). The interaction check gives, for pairs of
+//! the strongest parameters, the effect of one within each value of the other; a wide range
+//! there means the two act together.
 
 use std::collections::BTreeMap;
 
@@ -27,7 +38,8 @@ pub struct Level {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Effect {
     pub param: String,
-    /// Median latency at `worst` minus at `best` (ns, ≥ 0).
+    /// Latency at `worst` minus at `best` (ns, ≥ 0): the difference of the two values' medians,
+    /// or (paired) the mean difference over the pairs.
     pub effect_ns: f64,
     pub ci_low_ns: f64,
     pub ci_high_ns: f64,
@@ -37,6 +49,10 @@ pub struct Effect {
     /// worst value have at least two configurations (one says nothing about noise).
     pub distinguishable: bool,
     pub levels: Vec<Level>,
+    /// Pairs of configurations differing in this parameter alone that the effect was measured
+    /// on (paired estimate); absent for the marginal estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,16 +65,7 @@ pub struct Interaction {
     pub range_ns: f64,
 }
 
-/// Median of a non-empty slice (sorted in place).
-pub fn median(v: &mut [f64]) -> f64 {
-    v.sort_unstable_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
+use crate::robust::{median, percentile_interval};
 
 fn level_median(
     values: &[String],
@@ -73,8 +80,52 @@ fn level_median(
     (!v.is_empty()).then(|| median(&mut v))
 }
 
-/// Effects of every varying parameter on `latency` (one value per configuration), strongest first.
-pub fn effects(params: &[&Params], latency: &[f64], bootstrap: usize, seed: u64) -> Vec<Effect> {
+/// The latency differences (config at `worst` − config at `best`) of every pair of
+/// configurations that differ in `key` alone.
+fn paired_diffs(
+    params: &[&Params],
+    values: &[String],
+    latency: &[f64],
+    key: &str,
+    best: &str,
+    worst: &str,
+) -> Vec<f64> {
+    let mut by_rest: std::collections::HashMap<String, (Option<usize>, Option<usize>)> =
+        std::collections::HashMap::new();
+    for (i, p) in params.iter().enumerate() {
+        let rest: Vec<(&String, &serde_json::Value)> =
+            p.iter().filter(|(k, _)| k.as_str() != key).collect();
+        let slot = by_rest
+            .entry(serde_json::to_string(&rest).expect("params serialise"))
+            .or_default();
+        if values[i] == worst {
+            slot.0.get_or_insert(i);
+        } else if values[i] == best {
+            slot.1.get_or_insert(i);
+        }
+    }
+    let mut d: Vec<(usize, f64)> = by_rest
+        .values()
+        .filter_map(|s| match s {
+            (Some(w), Some(b)) => Some((*w, latency[*w] - latency[*b])),
+            _ => None,
+        })
+        .collect();
+    // the map's order is random: sort for a deterministic bootstrap
+    d.sort_by_key(|x| x.0);
+    d.into_iter().map(|x| x.1).collect()
+}
+
+/// Effects of every varying parameter on `latency` (one value per configuration), strongest
+/// first; `paired` measures on configurations that differ in one parameter alone where the
+/// sweep has at least two such pairs.
+pub fn effects(
+    params: &[&Params],
+    latency: &[f64],
+    bootstrap: usize,
+    seed: u64,
+    paired: bool,
+) -> Vec<Effect> {
     let n = params.len();
     let keys: std::collections::BTreeSet<&String> = params.iter().flat_map(|p| p.keys()).collect();
     let mut out = Vec::new();
@@ -99,29 +150,43 @@ pub fn effects(params: &[&Params], latency: &[f64], bootstrap: usize, seed: u64)
             })
             .collect();
         levels.sort_by(|a, b| a.median_ns.total_cmp(&b.median_ns));
-        let best = levels[0].value.clone();
-        let worst = levels[levels.len() - 1].value.clone();
-        let effect = levels[levels.len() - 1].median_ns - levels[0].median_ns;
-        let mut boot = Vec::with_capacity(bootstrap);
-        let mut pick = Vec::with_capacity(n);
-        for _ in 0..bootstrap {
-            pick.clear();
-            pick.extend((0..n).map(|_| rng.gen_range(0..n)));
-            let w = level_median(&values, latency, pick.iter().copied(), &worst);
-            let b = level_median(&values, latency, pick.iter().copied(), &best);
-            if let (Some(w), Some(b)) = (w, b) {
-                boot.push(w - b);
-            }
-        }
-        boot.sort_unstable_by(f64::total_cmp);
-        let pct = |p: f64| {
-            if boot.is_empty() {
-                f64::NAN
-            } else {
-                boot[((boot.len() - 1) as f64 * p).round() as usize]
-            }
+        let mut best = levels[0].value.clone();
+        let mut worst = levels[levels.len() - 1].value.clone();
+        let mut diffs = if paired {
+            paired_diffs(params, &values, latency, k, &best, &worst)
+        } else {
+            Vec::new()
         };
-        let (lo, hi) = (pct(0.025), pct(0.975));
+        let (effect, lo, hi, distinguishable, pairs) = if diffs.len() >= 2 {
+            let mut effect = crate::robust::mean(&diffs);
+            if effect < 0.0 {
+                std::mem::swap(&mut best, &mut worst);
+                diffs.iter_mut().for_each(|d| *d = -*d);
+                effect = -effect;
+            }
+            let m = diffs.len();
+            let mut boot: Vec<f64> = (0..bootstrap)
+                .map(|_| (0..m).map(|_| diffs[rng.gen_range(0..m)]).sum::<f64>() / m as f64)
+                .collect();
+            let (lo, hi) = percentile_interval(&mut boot);
+            (effect, lo, hi, lo > 0.0, Some(m))
+        } else {
+            let effect = levels[levels.len() - 1].median_ns - levels[0].median_ns;
+            let mut boot = Vec::with_capacity(bootstrap);
+            let mut pick = Vec::with_capacity(n);
+            for _ in 0..bootstrap {
+                pick.clear();
+                pick.extend((0..n).map(|_| rng.gen_range(0..n)));
+                let w = level_median(&values, latency, pick.iter().copied(), &worst);
+                let b = level_median(&values, latency, pick.iter().copied(), &best);
+                if let (Some(w), Some(b)) = (w, b) {
+                    boot.push(w - b);
+                }
+            }
+            let (lo, hi) = percentile_interval(&mut boot);
+            let enough = levels[0].configs >= 2 && levels[levels.len() - 1].configs >= 2;
+            (effect, lo, hi, lo > 0.0 && enough, None)
+        };
         out.push(Effect {
             param: k.clone(),
             effect_ns: effect,
@@ -129,10 +194,9 @@ pub fn effects(params: &[&Params], latency: &[f64], bootstrap: usize, seed: u64)
             ci_high_ns: hi,
             best,
             worst,
-            distinguishable: lo > 0.0
-                && levels[0].configs >= 2
-                && levels[levels.len() - 1].configs >= 2,
+            distinguishable,
             levels,
+            pairs,
         });
     }
     out.sort_by(|a, b| {

@@ -7,7 +7,8 @@
 //!   path itself; they are not clustered, and their median latency becomes the
 //!   ceiling for the others' medians (the paper dropped every configuration
 //!   slower than the system ping; medians, so that one stalled packet does not
-//!   decide). `--max-latency` sets that ceiling explicitly instead;
+//!   decide). `--max-latency` sets that ceiling explicitly instead; `--baseline reference`
+//!   keeps them out of the clusters without a ceiling, `--baseline cluster` clusters them;
 //! - **inter-batch interval**: a median latency of at least `interval_fraction`
 //!   of the configuration's send interval (parameter `interval`, `interval_ns`
 //!   or `inter_batch_interval`: nanoseconds, or a duration such as `1s`) is the
@@ -16,8 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Options;
 use crate::model::Config;
+use crate::options::{Baseline, Options};
 use crate::stats::ConfigStats;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -83,6 +84,7 @@ fn us(ns: f64) -> String {
 /// Applies the filters to `configs` whose statistics are `stats` (same order).
 pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) -> Filtered {
     let mut out = Filtered::default();
+    let how = opts.method.over_reps();
     let exclude = |out: &mut Filtered, c: &Config, filter: &str, why: String| {
         out.excluded.push(Excluded {
             config: c.id.clone(),
@@ -93,12 +95,12 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
     if let Some(m) = opts.max_latency_ns {
         out.ceiling_ns = Some(m);
         out.ceiling_source = Some("--max-latency".to_string());
-    } else if opts.baseline {
+    } else if opts.baseline == Baseline::Ceiling {
         let base: Vec<f64> = configs
             .iter()
             .zip(stats)
             .filter(|(c, _)| is_baseline(c))
-            .filter_map(|(_, s)| s.map(|s| s.median))
+            .filter_map(|(_, s)| s.map(|s| s.median_of(how)))
             .collect();
         if !base.is_empty() {
             out.ceiling_ns = Some(base.iter().sum::<f64>() / base.len() as f64);
@@ -106,7 +108,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
         }
     }
     for (i, (c, s)) in configs.iter().zip(stats).enumerate() {
-        let Some(s) = s else {
+        let Some(stats) = s else {
             exclude(
                 &mut out,
                 c,
@@ -115,20 +117,26 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             );
             continue;
         };
-        if opts.baseline && opts.max_latency_ns.is_none() && is_baseline(c) {
+        let median = stats.median_of(how);
+        let reference = match opts.baseline {
+            Baseline::Ceiling => opts.max_latency_ns.is_none(),
+            Baseline::Reference => true,
+            Baseline::Cluster => false,
+        };
+        if reference && is_baseline(c) {
             exclude(
                 &mut out,
                 c,
                 "baseline",
                 format!(
                     "kernel baseline (backend=udp), median {}: the reference, not clustered",
-                    us(s.median)
+                    us(median)
                 ),
             );
             continue;
         }
         if let Some(max) = opts.max_loss
-            && s.loss_rate > max
+            && stats.loss_rate > max
         {
             exclude(
                 &mut out,
@@ -136,7 +144,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
                 "loss",
                 format!(
                     "loss rate {:.2}% above {:.2}%",
-                    s.loss_rate * 100.0,
+                    stats.loss_rate * 100.0,
                     max * 100.0
                 ),
             );
@@ -145,7 +153,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
         if opts.interval_filter
             && let Some(iv) = interval_ns(c)
             && iv > 0.0
-            && s.median >= opts.interval_fraction * iv
+            && median >= opts.interval_fraction * iv
         {
             exclude(
                 &mut out,
@@ -153,7 +161,7 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
                 "interval",
                 format!(
                     "median {} is at least {:.0}% of the send interval {} (packets wait for the next batch)",
-                    us(s.median),
+                    us(median),
                     opts.interval_fraction * 100.0,
                     us(iv)
                 ),
@@ -161,14 +169,14 @@ pub fn apply(configs: &[Config], stats: &[Option<ConfigStats>], opts: &Options) 
             continue;
         }
         if let Some(ceil) = out.ceiling_ns
-            && s.median > ceil
+            && median > ceil
         {
             let src = out.ceiling_source.clone().unwrap_or_default();
             exclude(
                 &mut out,
                 c,
                 "max-latency",
-                format!("median {} above {} ({src})", us(s.median), us(ceil)),
+                format!("median {} above {} ({src})", us(median), us(ceil)),
             );
             continue;
         }
@@ -209,6 +217,15 @@ mod tests {
             rep_spread_ns: 0.0,
             rep_cv: 0.0,
             cpu_ns: None,
+            robust: crate::robust::ConfigSummary {
+                median,
+                q1: median,
+                q3: median,
+                rep_spread_ns: 0.0,
+                rep_cv: 0.0,
+                se_ns: 0.0,
+                reps: 1,
+            },
         })
     }
 
@@ -225,7 +242,7 @@ mod tests {
         c.params.insert("interval_ns".into(), json!("auto"));
         c.runs = vec![run(100_000.0), run(60_000.0)];
         let opts = Options {
-            baseline: false,
+            baseline: Baseline::Cluster,
             ..Options::default()
         };
         let f = apply(

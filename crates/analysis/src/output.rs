@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analyze::{Analysis, Options};
+use crate::analyze::Analysis;
 use crate::model::Dataset;
+use crate::options::Options;
 use crate::report::{Plots, html};
-use crate::{Error, plots, tables};
+use crate::{Error, plots, stage_plots, tables};
 
 fn write(dir: &Path, name: &str, body: &[u8]) -> Result<PathBuf, Error> {
     let p = dir.join(name);
@@ -35,8 +36,8 @@ pub fn write_outputs(
         ecdf: plots::ecdf_svg(a, ds)?,
         k: plots::k_svg(a)?,
         pareto: plots::pareto_svg(a)?,
-        stages: plots::stages_svg(a)?,
-        breakdown: plots::breakdown_svg(a)?,
+        stages: stage_plots::stages_svg(a)?,
+        breakdown: stage_plots::breakdown_svg(a)?,
     };
     let mut out = vec![
         write(dir, "analysis.json", &json)?,

@@ -4,6 +4,7 @@
 
 use crate::analyze::Analysis;
 use crate::model::render_value;
+use crate::options::{Feature, Method};
 use crate::plots::colour_hex;
 
 /// The plots to inline, as SVG text.
@@ -35,7 +36,27 @@ fn us(ns: f64) -> String {
 const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\
 th{background:#f0f0f0}td.n{text-align:right}.sw{display:inline-block;width:12px;height:12px;margin-right:4px}\
-.warn{color:#a40}figure{margin:1em 0}svg{max-width:100%;height:auto}";
+.warn{color:#a40}.ok{color:#262}figure{margin:1em 0}svg{max-width:100%;height:auto}";
+
+/// Which features, over repetitions how, and why, in one sentence.
+pub fn method_sentence(a: &Analysis) -> String {
+    match a.method {
+        Method::Robust if a.features == [Feature::Stages] => "Robust method: clustered on where the time goes, the median of each stage of the round trip, the median over a configuration's repetitions. Medians ignore the scheduling spikes that rule a run's mean and standard deviation, and the stages separate what the RTT blurs (crates/analysis/README.md); the mean and std stay in the tables. `--method paper` clusters on the paper's mean, median, std, q1 and q3 instead.".into(),
+        Method::Robust => "Robust method: each run's median and quartiles, the median over a configuration's repetitions. A few scheduling spikes rule a run's mean and standard deviation but cannot move its quantiles (crates/analysis/README.md); the mean and std stay in the tables. `--method paper` clusters on the paper's mean, median, std, q1 and q3 instead.".into(),
+        Method::Paper => "Paper method: the paper's features averaged over repetitions, the effects on each configuration's mean. A few spikes can rule the mean and std; the default (robust) method clusters on quantiles.".into(),
+    }
+}
+
+fn effect_sentence(a: &Analysis) -> &'static str {
+    match a.method {
+        Method::Robust => {
+            "Effect: between configurations that differ in that parameter alone (where the sweep has two such pairs), the median of the worst value's median RTT minus the best value's, with a 95% bootstrap interval over the pairs; otherwise the median of the configurations' median RTT at the worst value minus at the best, bootstrapped over configurations. An interval reaching 0 cannot be told from noise."
+        }
+        Method::Paper => {
+            "Effect: median of the configurations' mean RTT at the worst value minus at the best value; 95% bootstrap interval over configurations. An interval reaching 0 cannot be told from noise."
+        }
+    }
+}
 
 /// The page for `a`.
 pub fn html(a: &Analysis, plots: &Plots) -> String {
@@ -46,25 +67,33 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
         "<h1>Latency analysis</h1><p>Input: <code>{}</code>. ",
         esc(&a.source)
     );
+    let features: Vec<&str> = a.features.iter().map(|f| f.name()).collect();
     h += &format!(
         "{} configurations, {} clustered into k = {} clusters on the standardised features {}.</p>\n",
         a.configs.len(),
         a.configs.iter().filter(|c| c.cluster.is_some()).count(),
         a.k,
-        esc(&a.features.join(", "))
+        esc(&features.join(", "))
+    );
+    h += &format!("<p>{}</p>\n", esc(&method_sentence(a)));
+    h += &format!(
+        "<p class=\"{}\"><strong>{}</strong></p>\n",
+        if a.structure.findings { "ok" } else { "warn" },
+        esc(&a.structure.sentence)
     );
     for w in &a.warnings {
         h += &format!("<p class=\"warn\">Warning: {}</p>\n", esc(w));
     }
 
-    h += "<h2>Clusters</h2><table><tr><th>Cluster</th><th>Mean (µs)</th><th>Std (µs)</th><th>Configs</th><th>Relevant parameters</th></tr>\n";
+    h += "<h2>Clusters</h2><table><tr><th>Cluster</th><th>Mean (µs)</th><th>Std (µs)</th><th>Median (µs)</th><th>Configs</th><th>Relevant parameters</th></tr>\n";
     for c in &a.clusters {
         h += &format!(
-            "<tr><td><span class=\"sw\" style=\"background:{}\"></span>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+            "<tr><td><span class=\"sw\" style=\"background:{}\"></span>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
             colour_hex(c.id),
             c.id,
             us(c.mean_ns),
             us(c.std_ns),
+            us(c.median_ns),
             c.configs.len(),
             esc(&c.description)
         );
@@ -82,6 +111,13 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
         );
     }
     h += "</p>\n";
+    if a.clusters.iter().any(|c| !c.explanation.is_empty()) {
+        h += "<h3>What moved each cluster</h3><ul>\n";
+        for c in &a.clusters {
+            h += &format!("<li>{}</li>\n", esc(&c.explanation));
+        }
+        h += "</ul>\n";
+    }
     h += &format!(
         "<figure>{}<figcaption>Kernel density estimate (Gaussian kernel, Silverman's bandwidth) of each configuration's RTT, coloured by cluster.</figcaption></figure>\n",
         plots.kde
@@ -89,7 +125,7 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     h += &format!("<figure>{}</figure>\n", plots.ecdf);
     if let Some(svg) = &plots.breakdown {
         h += "<h2>Where the round trip goes</h2><p>A and B stamped with one clock, so each probe's round trip splits into consecutive stages that add up to its RTT: A to B's XDP hook, B's XDP hook to B's user space, B's processing, B back to A's XDP hook, A's XDP hook to A's user space. Bars stack each stage's median, averaged over the cluster's configurations.</p>";
-        for f in crate::plots::breakdown_findings(a) {
+        for f in crate::stage_plots::breakdown_findings(a) {
             h += &format!("<p>{}</p>", esc(&f));
         }
         h += &format!("<figure>{svg}</figure>\n");
@@ -167,19 +203,30 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
     for n in &a.k_selection.notes {
         h += &format!("<p>{}</p>\n", esc(n));
     }
-    h += "<table><tr><th>k</th><th>mean silhouette</th><th>inertia</th></tr>\n";
+    h += "<table><tr><th>k</th><th>mean silhouette</th><th>null silhouette</th><th>stability</th><th>inertia</th></tr>\n";
+    let opt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
     for s in &a.k_selection.scores {
+        let null = match (s.null_silhouette, s.null_sd) {
+            (Some(m), Some(sd)) => format!("{m:.3} ± {sd:.3}"),
+            _ => "-".into(),
+        };
         h += &format!(
-            "<tr><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td></tr>\n",
-            s.k, s.silhouette, s.inertia
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{null}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td></tr>\n",
+            s.k,
+            s.silhouette,
+            opt(s.stability),
+            s.inertia
         );
     }
-    h += "</table>\n";
+    h += "</table>\n<p>Null silhouette: what k-means reaches on configurations spread uniformly over the same range (mean ± sd over reference sets); a structure must stand clear of it. Stability: mean adjusted Rand index between the clusters and those found again with each configuration's repetitions resampled.</p>\n";
     if a.k_selection.scores.len() >= 2 {
         h += &format!("<figure>{}</figure>\n", plots.k);
     }
 
-    h += "<h2>Which parameters matter most</h2><p>Effect: median of the configurations' mean RTT at the worst value minus at the best value; 95% bootstrap interval over configurations. An interval reaching 0 cannot be told from noise.</p>\n";
+    h += &format!(
+        "<h2>Which parameters matter most</h2><p>{}</p>\n",
+        esc(effect_sentence(a))
+    );
     h += "<table><tr><th>Parameter</th><th>Effect (µs)</th><th>95% CI (µs)</th><th>Best</th><th>Worst</th><th>Distinguishable</th></tr>\n";
     for e in &a.effects {
         h += &format!(

@@ -20,7 +20,7 @@ fn fixed_line(a: &Analysis) -> Option<String> {
     })
 }
 
-/// Markdown table.
+/// Markdown table, the structure's verdict and each cluster's explanation.
 pub fn markdown(a: &Analysis) -> String {
     let mut s =
         String::from("| Cluster | Mean | Std | Relevant parameters |\n|---:|---:|---:|:---|\n");
@@ -40,6 +40,13 @@ pub fn markdown(a: &Analysis) -> String {
     );
     if let Some(f) = fixed_line(a) {
         s += &format!("Fixed across the whole sweep (not findings): {f}.\n");
+    }
+    s += &format!("\n{}\n", a.structure.sentence);
+    if a.clusters.iter().any(|c| !c.explanation.is_empty()) {
+        s += "\nWhat moved each cluster:\n\n";
+        for c in &a.clusters {
+            s += &format!("- {}\n", c.explanation);
+        }
     }
     s
 }
@@ -97,16 +104,20 @@ fn csv_field(s: &str) -> String {
 
 /// CSV: one row per cluster, numbers in ns.
 pub fn csv(a: &Analysis) -> String {
-    let mut s = String::from("cluster,mean_ns,std_ns,spread_ns,configs,relevant_parameters\n");
+    let mut s = String::from(
+        "cluster,mean_ns,std_ns,spread_ns,configs,relevant_parameters,median_ns,explanation\n",
+    );
     for c in &a.clusters {
         s += &format!(
-            "{},{:.1},{:.1},{:.1},{},{}\n",
+            "{},{:.1},{:.1},{:.1},{},{},{:.1},{}\n",
             c.id,
             c.mean_ns,
             c.std_ns,
             c.spread_ns,
             c.configs.len(),
-            csv_field(&c.description)
+            csv_field(&c.description),
+            c.median_ns,
+            csv_field(&c.explanation)
         );
     }
     s

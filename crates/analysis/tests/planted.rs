@@ -264,7 +264,7 @@ fn filters_report_what_they_removed() {
 
     // every filter switched off: nothing excluded
     let off = Options {
-        baseline: false,
+        baseline: analysis::Baseline::Cluster,
         interval_filter: false,
         max_loss: None,
         ..fast()
@@ -311,15 +311,17 @@ fn empty_dataset_is_an_error() {
 
 #[test]
 fn unknown_feature_is_an_error() {
+    let err = "mode".parse::<analysis::Feature>().unwrap_err();
+    assert!(err.contains("mode") && err.contains("median"), "{err}");
     let err = analyze(
         &paper_like(1),
         &Options {
-            features: vec!["mode".into()],
+            features: Vec::new(),
             ..fast()
         },
     )
     .unwrap_err();
-    assert!(err.to_string().contains("mode"), "{err}");
+    assert!(err.to_string().contains("--features"), "{err}");
 }
 
 #[test]

@@ -21,12 +21,13 @@ use crate::settings::{self, Held, Setting};
 use crate::state::{Entry, HostLock, Journal, StateDir, Target};
 use crate::{Error, iface, netns};
 
-/// What to do with a setting the target cannot take.
+/// What to do with a setting the target cannot take (`host apply --skip-unsupported`, a sweep
+/// axis's `on-unsupported`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnUnsupported {
-    /// Fail before changing anything.
+    /// Fail before changing anything (a sweep stops).
     Error,
-    /// Leave it out and report it in [`Outcome::skipped`].
+    /// Leave it out and report it in [`Outcome::skipped`] (a sweep skips the configuration).
     Skip,
 }
 

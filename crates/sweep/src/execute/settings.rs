@@ -87,7 +87,7 @@ pub(super) fn apply(
                 Err(e @ host::Error::Unsupported { .. }) => {
                     return match a.on_unsupported {
                         OnUnsupported::Skip => Ok(Err(RunEnd::Skipped(format!("{key}: {e}")))),
-                        OnUnsupported::Fail => Err(Error::BadInput(format!(
+                        OnUnsupported::Error => Err(Error::BadInput(format!(
                             "{key} = {v} (line {}): {e} (on-unsupported = \"skip\" would skip such configurations)",
                             a.line
                         ))),

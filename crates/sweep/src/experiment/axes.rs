@@ -27,14 +27,9 @@ pub enum Kind {
     HostSetting,
 }
 
-/// What to do when a value cannot be applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnUnsupported {
-    /// The configuration is skipped (recorded as such in the index).
-    Skip,
-    /// The sweep stops.
-    Fail,
-}
+/// What to do when a value cannot be applied: `Skip` skips the configuration (recorded as such
+/// in the index), `Error` (`on-unsupported = "fail"`, the default) stops the sweep.
+pub use host::OnUnsupported;
 
 /// One axis: a key (as written, e.g. `fwd.poll`) and its values.
 #[derive(Debug, Clone)]
@@ -114,12 +109,12 @@ pub(super) fn axis(
         (Kind::HostSetting, _) | (Kind::Knob(_), _) => {}
     }
     let (list, on_unsupported) = match v {
-        toml::Value::Array(a) => (a, OnUnsupported::Fail),
+        toml::Value::Array(a) => (a, OnUnsupported::Error),
         toml::Value::Table(mut t) => {
             let on = match t.remove("on-unsupported") {
-                None => OnUnsupported::Fail,
+                None => OnUnsupported::Error,
                 Some(toml::Value::String(s)) if s == "skip" => OnUnsupported::Skip,
-                Some(toml::Value::String(s)) if s == "fail" => OnUnsupported::Fail,
+                Some(toml::Value::String(s)) if s == "fail" => OnUnsupported::Error,
                 Some(other) => {
                     return Err(format!(
                         "on-unsupported = {other}: expected \"skip\" or \"fail\""
@@ -137,7 +132,7 @@ pub(super) fn axis(
             }
             (values, on)
         }
-        other => (vec![other], OnUnsupported::Fail),
+        other => (vec![other], OnUnsupported::Error),
     };
     if list.is_empty() {
         return Err("an axis needs at least one value".into());

@@ -1,10 +1,10 @@
-//! `xdplat analyze`: clusters the configurations of a sweep (run directories)
-//! or of a long latency table and explains the clusters; writes analysis.json,
-//! the cluster tables, the plots and report.html into `--out`.
+//! `xdplat analyze`: clusters the configurations of a sweep (run directories) or of a long
+//! latency table and explains the clusters (analysis::run); writes analysis.json, the cluster
+//! tables, the plots and report.html into `--out`, and prints what it found.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use analysis::{Baseline, Feature, KChoice, Method, Options, Scaling};
 
 use crate::exit::bad_input;
 
@@ -18,28 +18,37 @@ pub struct Args {
     /// A long table instead (CSV or Parquet): config, rep, rtt_ns, parameter columns.
     #[arg(long, value_name = "FILE")]
     table: Option<PathBuf>,
-    /// Number of clusters, or `auto` (highest mean silhouette).
-    #[arg(long, default_value = "auto")]
-    k: String,
+    /// `robust`: quantile features, the median over repetitions, k stable across resampled
+    /// repetitions; `paper`: the paper's exact method (mean, median, std, q1, q3 averaged over
+    /// repetitions, k by the silhouette).
+    #[arg(long, value_enum, default_value_t)]
+    method: Method,
+    /// Number of clusters, or `auto` (the default).
+    #[arg(long)]
+    k: Option<KChoice>,
     /// Feature scaling before k-means: `common` (one scale for all, default) or `feature` (z-scores).
-    #[arg(long, default_value = "common")]
-    scaling: String,
+    #[arg(long, value_enum)]
+    scaling: Option<Scaling>,
     /// Largest k tried by `--k auto`.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = Options::default().max_k)]
     max_k: usize,
-    /// Statistics clustered on (mean, median, std, q1, q3, min, max, p99, p999).
-    #[arg(long, value_delimiter = ',', default_value = "mean,median,std,q1,q3")]
-    features: Vec<String>,
+    /// Statistics clustered on (default: the method's: robust median,q1,q3; paper mean,median,std,q1,q3).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    features: Option<Vec<Feature>>,
     /// Exclude configurations whose median RTT is above this (`200us`, `1ms`, or ns).
     /// Default: the kernel-baseline (backend=udp) configurations' median, when present.
     #[arg(long, value_name = "D")]
     max_latency: Option<String>,
-    /// Do not use the kernel baseline as the latency ceiling.
-    #[arg(long)]
+    /// The kernel baseline (backend=udp): `ceiling` (not clustered, its median the ceiling for
+    /// the others'), `reference` (not clustered, no ceiling) or `cluster`.
+    #[arg(long, value_enum, default_value_t)]
+    baseline: Baseline,
+    /// Cluster the kernel baseline like the others (`--baseline cluster`).
+    #[arg(long, conflicts_with = "baseline")]
     no_baseline: bool,
-    /// Exclude configurations losing more than this fraction of packets (1 disables).
-    #[arg(long, default_value_t = 0.1)]
-    max_loss: f64,
+    /// Exclude configurations losing more than this fraction of packets (1 disables; default 0.1).
+    #[arg(long)]
+    max_loss: Option<f64>,
     /// Keep configurations whose latency approaches their send interval.
     #[arg(long)]
     no_interval_filter: bool,
@@ -52,44 +61,65 @@ pub struct Args {
     #[arg(long, conflicts_with = "by")]
     no_split: bool,
     /// Configurations drawn in kde.svg.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = Options::default().kde_top)]
     top: usize,
-    /// Seed of k-means and the bootstrap.
-    #[arg(long, default_value_t = 42)]
+    /// Seed of k-means and the bootstraps.
+    #[arg(long, default_value_t = Options::default().seed)]
     seed: u64,
     /// Output directory.
     #[arg(long, value_name = "REPORT_DIR")]
     out: PathBuf,
 }
 
-fn options(args: &Args) -> anyhow::Result<analysis::Options> {
-    let k = args.k.parse::<analysis::KChoice>().map_err(bad_input)?;
-    let max_latency_ns = match &args.max_latency {
-        None => None,
-        Some(s) => Some(
-            analysis::parse_duration_ns(s)
-                .filter(|v| *v > 0.0)
-                .ok_or_else(|| bad_input(format!("--max-latency {s}: expected a duration such as 200us, 1ms or a number of ns")))?,
-        ),
-    };
-    if !(0.0..=1.0).contains(&args.max_loss) {
-        return Err(bad_input(format!(
-            "--max-loss {}: expected a fraction between 0 and 1",
-            args.max_loss
-        )));
+fn options(args: &Args) -> anyhow::Result<analysis::RunOptions> {
+    let mut o = Options::for_method(args.method);
+    if let Some(k) = args.k {
+        o.k = k;
     }
-    Ok(analysis::Options {
-        features: args.features.iter().map(|f| f.trim().to_string()).collect(),
-        k,
-        scaling: args.scaling.parse().map_err(bad_input)?,
-        max_k: args.max_k.max(2),
-        max_latency_ns,
-        baseline: !args.no_baseline,
-        interval_filter: !args.no_interval_filter,
-        max_loss: (args.max_loss < 1.0).then_some(args.max_loss),
-        seed: args.seed,
-        kde_top: args.top,
-        ..Default::default()
+    if let Some(s) = args.scaling {
+        o.scaling = s;
+    }
+    if let Some(f) = &args.features {
+        o.features = f.clone();
+    }
+    if let Some(s) = &args.max_latency {
+        o.max_latency_ns = Some(analysis::parse_duration_ns(s).filter(|v| *v > 0.0).ok_or_else(|| {
+            bad_input(format!("--max-latency {s}: expected a duration such as 200us, 1ms or a number of ns"))
+        })?);
+    }
+    if let Some(l) = args.max_loss {
+        o.max_loss = (l < 1.0).then_some(l);
+        if !(0.0..=1.0).contains(&l) {
+            return Err(bad_input(format!(
+                "--max-loss {l}: expected a fraction between 0 and 1"
+            )));
+        }
+    }
+    o.max_k = args.max_k.max(2);
+    o.baseline = if args.no_baseline {
+        Baseline::Cluster
+    } else {
+        args.baseline
+    };
+    o.interval_filter = !args.no_interval_filter;
+    o.seed = args.seed;
+    o.kde_top = args.top;
+    let input = match (&args.dir, &args.table) {
+        (Some(_), Some(_)) => return Err(bad_input("give either DIR or --table FILE, not both")),
+        (None, None) => return Err(bad_input("nothing to analyse: give DIR or --table FILE")),
+        (Some(d), None) => analysis::Input::Runs(d.clone()),
+        (None, Some(t)) => analysis::Input::Table(t.clone()),
+    };
+    let split = match (&args.by, args.no_split) {
+        (Some(c), _) => analysis::Split::By(c.clone()),
+        (None, true) => analysis::Split::Never,
+        (None, false) => analysis::Split::Auto,
+    };
+    Ok(analysis::RunOptions {
+        input,
+        out: args.out.clone(),
+        split,
+        analysis: o,
     })
 }
 
@@ -100,18 +130,6 @@ fn lib_err(e: analysis::Error) -> anyhow::Error {
     } else {
         anyhow::Error::new(e)
     }
-}
-
-fn one(
-    ds: &analysis::Dataset,
-    opts: &analysis::Options,
-    out: &std::path::Path,
-) -> anyhow::Result<analysis::Analysis> {
-    let a = analysis::analyze(ds, opts).map_err(lib_err)?;
-    analysis::write_outputs(&a, ds, opts, out)
-        .map_err(lib_err)
-        .with_context(|| format!("writing the report to {}", out.display()))?;
-    Ok(a)
 }
 
 fn print(a: &analysis::Analysis) {
@@ -127,7 +145,10 @@ fn print(a: &analysis::Analysis) {
                 a.ceiling_ns.unwrap_or(0.0) / 1e3,
                 a.ceiling_source.as_deref().unwrap_or("")
             ),
-            "baseline" => "the kernel baseline: the reference, not clustered (--no-baseline clusters it and drops the ceiling)".into(),
+            "baseline" => {
+                "the kernel baseline: the reference, not clustered (--baseline cluster clusters it)"
+                    .into()
+            }
             "interval" => "median near the send interval: packets waited for the next batch".into(),
             "loss" => "loss above --max-loss".into(),
             "no-data" => "no reply in any repetition".into(),
@@ -135,74 +156,40 @@ fn print(a: &analysis::Analysis) {
         };
         println!("  excluded {n} by {filter}: {why}");
     }
+    println!("  {}", a.structure.sentence);
     for c in &a.clusters {
         println!(
-            "  cluster {}: mean {:.2} µs, std {:.2} µs, {} configs: {}",
+            "  cluster {}: median {:.2} µs, mean {:.2} µs, std {:.2} µs, {} configs: {}",
             c.id,
+            c.median_ns / 1e3,
             c.mean_ns / 1e3,
             c.std_ns / 1e3,
             c.configs.len(),
             c.description
         );
+        println!("    {}", c.explanation);
     }
     for w in &a.warnings {
         println!("  warning: {w}");
     }
 }
 
-/// Parameters that name the hardware: results from different values never belong together.
-const SPLIT_KEYS: [&str; 3] = ["testbed", "nic", "driver"];
-
-fn default_split(ds: &analysis::Dataset) -> Option<String> {
-    SPLIT_KEYS.iter().find_map(|k| {
-        let first = ds.configs.first()?.params.get(*k)?;
-        let varies = ds.configs.iter().any(|c| c.params.get(*k) != Some(first));
-        let everywhere = ds.configs.iter().all(|c| c.params.contains_key(*k));
-        (varies && everywhere).then(|| k.to_string())
-    })
+/// Runs the analysis `opts` describes and prints what it found; shared with `sweep` and `demo`.
+pub fn run_with(opts: &analysis::RunOptions) -> anyhow::Result<()> {
+    let report = analysis::run(opts).map_err(lib_err)?;
+    if let Some((key, true)) = &report.split {
+        println!(
+            "{}: {key} varies: analysed each {key} separately (--no-split to keep them together)",
+            report.source
+        );
+    }
+    for p in &report.parts {
+        print(&p.analysis);
+    }
+    println!("report: {}", report.report.display());
+    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let opts = options(&args)?;
-    let ds = match (&args.dir, &args.table) {
-        (Some(_), Some(_)) => return Err(bad_input("give either DIR or --table FILE, not both")),
-        (None, None) => return Err(bad_input("nothing to analyse: give DIR or --table FILE")),
-        (Some(d), None) => analysis::load_runs(d).map_err(lib_err)?,
-        (None, Some(t)) => analysis::load_table(t).map_err(lib_err)?,
-    };
-    let by = args.by.clone().or_else(|| {
-        if args.no_split {
-            return None;
-        }
-        let key = default_split(&ds)?;
-        println!(
-            "{}: {key} varies: analysing each {key} separately (--no-split to keep them together)",
-            ds.source
-        );
-        Some(key)
-    });
-    match &by {
-        None => print(&one(&ds, &opts, &args.out)?),
-        Some(col) => {
-            let parts = ds.split_by(col).map_err(lib_err)?;
-            let mut done = Vec::new();
-            for (value, part) in &parts {
-                let dir = analysis::part_dir(col, value);
-                let a = one(part, &opts, &args.out.join(&dir))?;
-                print(&a);
-                done.push((value.clone(), dir, a));
-            }
-            let index: Vec<analysis::Part<'_>> = done
-                .iter()
-                .map(|(value, dir, a)| analysis::Part {
-                    value: value.clone(),
-                    dir: dir.clone(),
-                    analysis: a,
-                })
-                .collect();
-            analysis::write_index(col, &index, &args.out).map_err(lib_err)?;
-        }
-    }
-    println!("report: {}", args.out.join("report.html").display());
-    Ok(())
+    run_with(&options(&args)?)
 }

@@ -99,19 +99,14 @@ fn plan(a: &PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `xdplat analyze DIR --out REPORT` in process.
-pub fn analyze_into(dir: &Path, report: &Path, extra: &[&str]) -> anyhow::Result<()> {
-    use clap::{Args as _, FromArgMatches};
-    let mut argv = vec![
-        "analyze".to_string(),
-        dir.display().to_string(),
-        "--out".into(),
-        report.display().to_string(),
-    ];
-    argv.extend(extra.iter().map(|a| a.to_string()));
-    let m = crate::cmd::analyze::Args::augment_args(clap::Command::new("analyze"))
-        .try_get_matches_from(argv)?;
-    crate::cmd::analyze::run(crate::cmd::analyze::Args::from_arg_matches(&m)?)
+/// `xdplat analyze DIR --out REPORT` in process, with the analysis options `opts`.
+pub fn analyze_into(dir: &Path, report: &Path, opts: analysis::Options) -> anyhow::Result<()> {
+    crate::cmd::analyze::run_with(&analysis::RunOptions {
+        input: analysis::Input::Runs(dir.to_path_buf()),
+        out: report.to_path_buf(),
+        split: analysis::Split::Auto,
+        analysis: opts,
+    })
 }
 
 fn load(a: &LoadArgs) -> anyhow::Result<()> {
@@ -122,7 +117,7 @@ fn load(a: &LoadArgs) -> anyhow::Result<()> {
             let report = a.dir.join("report");
             let f = report.join("analysis.json");
             if !f.is_file() {
-                analyze_into(&a.dir, &report, &[])?;
+                analyze_into(&a.dir, &report, analysis::Options::default())?;
             }
             f
         }

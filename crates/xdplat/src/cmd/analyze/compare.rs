@@ -1,13 +1,12 @@
-//! `xdplat compare A B`: do two runs (or two configurations) differ in
-//! latency, by how much, and how sure is that (analysis::compare: Mann–Whitney
-//! U test, bootstrap interval of the median shift).
+//! `xdplat compare A B`: do two runs (or two configurations) differ in latency, by how much,
+//! and how sure is that (analysis::compare_inputs: Mann–Whitney U test, bootstrap interval of
+//! the median shift).
 //!
-//! A and B are run directories, or directories of runs whose samples are
-//! pooled (every repetition of a configuration); with `--table FILE` they are
-//! configuration ids of that table (its per-repetition kept samples, at most
-//! analysis::KEEP_SAMPLES each).
+//! A and B are run directories, or directories of runs whose samples are pooled (every
+//! repetition of a configuration); with `--table FILE` they are configuration ids of that table
+//! (its per-repetition kept samples, at most analysis::KEEP_SAMPLES each).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::exit::bad_input;
 
@@ -31,48 +30,15 @@ pub struct Args {
     seed: u64,
 }
 
-fn from_runs(path: &str) -> anyhow::Result<Vec<i64>> {
-    let dirs = analysis::run_dirs(Path::new(path)).map_err(|e| bad_input(e.to_string()))?;
-    if dirs.is_empty() {
-        return Err(bad_input(format!(
-            "{path}: no run directory (summary.json) found"
-        )));
-    }
-    let mut out = Vec::new();
-    for d in dirs {
-        let p = d.join(results::SAMPLES_FILE);
-        out.extend(results::read_rtts(&p).map_err(|e| bad_input(e.to_string()))?);
-    }
-    Ok(out)
-}
-
-fn from_table(ds: &analysis::Dataset, id: &str) -> anyhow::Result<Vec<i64>> {
-    let c = ds
-        .configs
-        .iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| bad_input(format!("{}: no configuration {id}", ds.source)))?;
-    Ok(c.runs
-        .iter()
-        .flat_map(|r| r.sample.iter().copied())
-        .collect())
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (a, b) = match &args.table {
-        Some(t) => {
-            let ds = analysis::load_table(t).map_err(|e| bad_input(e.to_string()))?;
-            (from_table(&ds, &args.a)?, from_table(&ds, &args.b)?)
-        }
-        None => (from_runs(&args.a)?, from_runs(&args.b)?),
-    };
-    let c = analysis::compare(&a, &b, args.bootstrap, args.seed).ok_or_else(|| {
-        bad_input(format!(
-            "nothing to compare: A has {} latency samples, B has {}",
-            a.len(),
-            b.len()
-        ))
-    })?;
+    let c = analysis::compare_inputs(&analysis::CompareOptions {
+        a: args.a,
+        b: args.b,
+        table: args.table,
+        bootstrap: args.bootstrap,
+        seed: args.seed,
+    })
+    .map_err(|e| bad_input(e.to_string()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&c)?);
     } else {
