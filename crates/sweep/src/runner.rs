@@ -292,7 +292,7 @@ pub fn run_plan(
                 _testbed.insert(guard).status.clone()
             }
         };
-        crate::vmbed::attach(&mut exp, &status, &opts.local_bin)?;
+        crate::vmbed::attach(&mut exp, &status)?;
         fill_from_testbed(&mut exp, &status);
     }
     let facts = check_hosts(&exp, &opts.local_bin)?;

@@ -279,7 +279,7 @@ pub fn up(
         kernel: kernel.image.display().to_string(),
         kernel_release: kernel.release.clone(),
         ssh_port: port,
-        xdplat: spec.xdplat.display().to_string(),
+        xdplat: guest::ship_binary(&spec.xdplat, &dir),
         boot_s: None,
     };
     rec.save()?;
