@@ -279,7 +279,7 @@ pub fn up(
         kernel: kernel.image.display().to_string(),
         kernel_release: kernel.release.clone(),
         ssh_port: port,
-        xdplat: guest::ship_binary(&spec.xdplat, &dir),
+        xdplat: guest::ship_binary(&spec.xdplat, &dir).into(),
         boot_s: None,
     };
     rec.save()?;
@@ -294,7 +294,7 @@ pub fn up(
     let mut modules = vec![Nic::VirtioNet.module()];
     modules.push(spec.nic.module());
     modules.dedup();
-    let script = guest::script(&dir, &flat, spec.queues, &modules);
+    let script = guest::script(&dir, &flat, spec.queues, &modules, &spec.xdplat);
     let script_path = dir.join("guest.sh");
     std::fs::write(&script_path, script)
         .map_err(|e| Error::io("write", script_path.display(), e))?;
