@@ -200,6 +200,20 @@ pub fn napi_ids(ifindex: u32) -> Result<Result<Vec<u32>, String>, Error> {
     })
 }
 
+pub use crate::netdev::QueueNapi;
+
+/// The queues of device `ifindex` with the NAPI serving each (netdev queue-get, kernel 6.9+);
+/// Ok(Err) says why they cannot be listed.
+pub fn queue_napis(ifindex: u32) -> Result<Result<Vec<QueueNapi>, String>, Error> {
+    Ok(match netdev::queues(ifindex)? {
+        Ok(q) => Ok(q),
+        Err(netdev::Missing::Family) => {
+            Err("the kernel has no netdev generic-netlink family (before 6.5)".into())
+        }
+        Err(netdev::Missing::NapiGet(e)) => Err(format!("NETDEV_CMD_QUEUE_GET: {e}")),
+    })
+}
+
 /// Whether the driver of `dev` answers ETHTOOL_MSG_COALESCE_GET: Ok(Err)
 /// holds the kernel's refusal (EOPNOTSUPP: no interrupt coalescing to tune).
 pub fn coalescing(dev: &str) -> Result<Result<(), String>, Error> {

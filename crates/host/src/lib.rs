@@ -5,6 +5,7 @@
 //!   and neighbour (ARP) resolution, read from the kernel over rtnetlink in
 //!   the calling thread's namespace.
 //! - [`testbed`]: the namespaces + veth pairs testbed (`xdplat testbed up`).
+//! - [`vm`]: the VM testbed: the same topology inside a QEMU guest with real NIC drivers.
 //! - [`hostconfig`]: host settings (busy poll, coalescing, channels,
 //!   C-states, IRQ affinity; [`settings`]) applied under a lock with an
 //!   on-disk journal ([`state`]) and restored on drop or after a crash.
@@ -37,6 +38,7 @@ pub mod state;
 mod sysfs;
 pub mod test_support;
 pub mod testbed;
+pub mod vm;
 
 pub use error::Error;
 pub use hostconfig::{HostConfig, OnUnsupported, Outcome, restore_journal};

@@ -1,5 +1,6 @@
 //! The netdev generic-netlink family: the NAPI instances of a device
-//! (NETDEV_CMD_NAPI_GET, kernel 6.9+) and their per-NAPI settings
+//! (NETDEV_CMD_NAPI_GET, kernel 6.9+), the NAPI of each of its queues
+//! (NETDEV_CMD_QUEUE_GET, kernel 6.9+) and their per-NAPI settings
 //! (NETDEV_CMD_NAPI_SET: defer-hard-irqs, gro-flush-timeout,
 //! irq-suspend-timeout; kernel 6.13+). Attribute numbers are those of
 //! include/uapi/linux/netdev.h.
@@ -7,7 +8,14 @@
 use crate::Error;
 use crate::genl::{self, GenlError, Val};
 
+const NETDEV_CMD_QUEUE_GET: u8 = 10;
 const NETDEV_CMD_NAPI_GET: u8 = 11;
+const NETDEV_A_QUEUE_ID: u16 = 1;
+const NETDEV_A_QUEUE_IFINDEX: u16 = 2;
+const NETDEV_A_QUEUE_TYPE: u16 = 3;
+const NETDEV_A_QUEUE_NAPI_ID: u16 = 4;
+/// enum netdev_queue_type: NETDEV_QUEUE_TYPE_RX = 0, NETDEV_QUEUE_TYPE_TX = 1.
+const NETDEV_QUEUE_TYPE_TX: u64 = 1;
 const NETDEV_CMD_NAPI_SET: u8 = 14;
 const NETDEV_A_NAPI_IFINDEX: u16 = 1;
 const NETDEV_A_NAPI_ID: u16 = 2;
@@ -107,4 +115,56 @@ pub(crate) fn napi_set(id: u32, attr: u16, value: Val) -> Result<Result<(), Genl
             request: "NETDEV_CMD_NAPI_SET",
             why,
         })
+}
+
+/// One queue of a device and the NAPI instance serving it (None: the driver linked none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct QueueNapi {
+    pub id: u32,
+    pub tx: bool,
+    pub napi_id: Option<u32>,
+}
+
+/// The RX and TX queues of device `ifindex` with their NAPI ids (NETDEV_CMD_QUEUE_GET dump).
+pub(crate) fn queues(ifindex: u32) -> Result<Result<Vec<QueueNapi>, Missing>, Error> {
+    let fam = match family()? {
+        Ok(f) => f,
+        Err(m) => return Ok(Err(m)),
+    };
+    let mut body = Vec::new();
+    genl::push_attr(&mut body, NETDEV_A_QUEUE_IFINDEX, &ifindex.to_ne_bytes());
+    let answers = genl::transact_with(fam, NETDEV_CMD_QUEUE_GET, true, &body).map_err(|why| {
+        Error::Netlink {
+            request: "NETDEV_CMD_QUEUE_GET",
+            why,
+        }
+    })?;
+    let answers = match answers {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(Missing::NapiGet(e))),
+    };
+    let mut out: Vec<QueueNapi> = answers
+        .iter()
+        .map(|a| genl::flat(a))
+        .filter(|attrs| {
+            attrs
+                .iter()
+                .any(|(t, v)| *t == NETDEV_A_QUEUE_IFINDEX && v.as_u64() == u64::from(ifindex))
+        })
+        .filter_map(|attrs| {
+            let get = |attr| {
+                attrs
+                    .iter()
+                    .find(|(t, _)| *t == attr)
+                    .map(|(_, v)| v.as_u64())
+            };
+            Some(QueueNapi {
+                id: get(NETDEV_A_QUEUE_ID)? as u32,
+                tx: get(NETDEV_A_QUEUE_TYPE)? == NETDEV_QUEUE_TYPE_TX,
+                napi_id: get(NETDEV_A_QUEUE_NAPI_ID).map(|n| n as u32),
+            })
+        })
+        .collect();
+    out.sort_by_key(|q| (q.tx, q.id));
+    Ok(Ok(out))
 }

@@ -7,7 +7,7 @@
 //! `CATEGORY<TAB>WHAT<TAB>TEST`. The test command counts the lines per category at the end and
 //! fails when a category the machine should have was skipped: `root` when it runs as root, and
 //! every category named in `XDPLAT_REQUIRE` (comma-separated, e.g. `tool,qemu`). A new kind of
-//! skip (a VM testbed's `qemu` or `kernel`) is a new [`Missing`] variant and its category.
+//! skip is a new [`Missing`] variant and its category.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -26,6 +26,8 @@ pub enum Missing {
     Tool(&'static str),
     /// Something else of the machine (a tmpfs mount, ...).
     Machine(&'static str),
+    /// The VM testbed (QEMU, virtme-ng, a guest kernel: `scripts/setup.sh --with-vm`).
+    Qemu(&'static str),
 }
 
 impl Missing {
@@ -35,13 +37,14 @@ impl Missing {
             Missing::Root => "root",
             Missing::Tool(_) => "tool",
             Missing::Machine(_) => "machine",
+            Missing::Qemu(_) => "qemu",
         }
     }
 
     pub fn what(self) -> &'static str {
         match self {
             Missing::Root => "root",
-            Missing::Tool(w) | Missing::Machine(w) => w,
+            Missing::Tool(w) | Missing::Machine(w) | Missing::Qemu(w) => w,
         }
     }
 }

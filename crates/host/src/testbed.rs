@@ -32,10 +32,51 @@ pub struct TestbedSpec {
 }
 
 /// What exists: the JSON of `xdplat testbed status --json`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Status {
     pub name: String,
+    /// Namespaces on this host, or the same inside a VM ([`crate::vm`]).
+    #[serde(default)]
+    pub kind: Kind,
     pub links: Vec<Link>,
+    /// The guest and how to reach it, for a VM testbed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<crate::vm::VmInfo>,
+}
+
+/// The kind of a testbed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Network namespaces joined by veth pairs on this host.
+    #[default]
+    Netns,
+    /// The same namespaces inside a QEMU guest, each owning an emulated NIC.
+    Vm,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Netns => "netns",
+            Kind::Vm => "vm",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "netns" => Ok(Kind::Netns),
+            "vm" => Ok(Kind::Vm),
+            _ => Err(Error::BadInput {
+                param: "--kind",
+                value: s.into(),
+                why: "expected netns (namespaces and veth pairs on this host) or vm (the same inside a QEMU guest with real NIC drivers)".into(),
+            }),
+        }
+    }
 }
 
 /// One veth pair; `a` is the generator end (A or C), `b` the forwarder end.
@@ -53,6 +94,9 @@ pub struct End {
     pub mac: String,
     /// `"10.77.1.1/24"`
     pub ipv4: String,
+    /// The device's driver ("veth", "virtio_net", "igb").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
 }
 
 impl End {
@@ -224,6 +268,13 @@ fn shape_end(e: &EndPlan, have: &IfaceInfo, queues: u32) -> Result<(), Error> {
 /// Creates (or completes) the testbed; a no-op when it exists as asked.
 pub fn up(spec: &TestbedSpec) -> Result<Status, Error> {
     validate_name(&spec.name)?;
+    if crate::vm::exists(&spec.name) {
+        return Err(Error::BadInput {
+            param: "--name",
+            value: spec.name.clone(),
+            why: "a VM testbed of that name exists: take it down first or pick another name".into(),
+        });
+    }
     if spec.queues == 0 || spec.queues > MAX_QUEUES {
         return Err(Error::BadInput {
             param: "--queues",
@@ -267,13 +318,16 @@ pub fn up(spec: &TestbedSpec) -> Result<Status, Error> {
             shape_end(e, &have, spec.queues)?;
         }
     }
-    status(&spec.name)
+    netns_status(&spec.name)
 }
 
-/// Removes every namespace of testbed `name` (and so its veths); missing
-/// ones are fine.
+/// Removes testbed `name`: a VM testbed's guest ([`crate::vm::down`]), or every namespace of
+/// a namespace testbed (and so its veths); missing ones are fine.
 pub fn down(name: &str) -> Result<(), Error> {
     validate_name(name)?;
+    if crate::vm::exists(name) {
+        return crate::vm::down(name);
+    }
     for ns in namespaces(name) {
         if netns::exists(&ns) {
             cmd::run("ip", &["netns", "del", &ns])?;
@@ -297,11 +351,21 @@ fn end_status(ns: &str, ifname: &str, name: &str) -> Result<End, Error> {
             .ipv4
             .map(|(ip, p)| format!("{ip}/{p}"))
             .unwrap_or_default(),
+        driver: info.driver,
     })
 }
 
-/// The testbed as it is; an error when it does not exist.
+/// The testbed as it is, of either kind; an error when it does not exist.
 pub fn status(name: &str) -> Result<Status, Error> {
+    if crate::vm::exists(name) {
+        return crate::vm::status(name);
+    }
+    netns_status(name)
+}
+
+/// The namespace testbed `name` on this host (or, run inside a VM testbed's guest, the
+/// guest's own namespaces).
+pub fn netns_status(name: &str) -> Result<Status, Error> {
     validate_name(name)?;
     let [na, nb, nc] = namespaces(name);
     for ns in [&na, &nb] {
@@ -322,7 +386,9 @@ pub fn status(name: &str) -> Result<Status, Error> {
     }
     Ok(Status {
         name: name.into(),
+        kind: Kind::Netns,
         links,
+        vm: None,
     })
 }
 
@@ -342,7 +408,9 @@ impl Guard {
         let mut guard = Guard {
             status: Status {
                 name: spec.name.clone(),
+                kind: Kind::Netns,
                 links: Vec::new(),
+                vm: None,
             },
             say_removed: false,
         };

@@ -18,6 +18,11 @@ fn up_twice_is_idempotent_and_status_has_the_design_shape() {
     let json = serde_json::to_value(&tb.status).unwrap();
     let name = tb.name();
     assert_eq!(json["name"], name);
+    assert_eq!(json["kind"], "netns");
+    assert!(
+        json.get("vm").is_none(),
+        "no vm part for a namespace testbed"
+    );
     let links = json["links"].as_array().unwrap();
     assert_eq!(links.len(), 1);
     let (a, b) = (&links[0]["a"], &links[0]["b"]);
@@ -31,7 +36,8 @@ fn up_twice_is_idempotent_and_status_has_the_design_shape() {
     for end in [a, b] {
         let mut keys: Vec<_> = end.as_object().unwrap().keys().cloned().collect();
         keys.sort();
-        assert_eq!(keys, ["iface", "ipv4", "mac", "netns"]);
+        assert_eq!(keys, ["driver", "iface", "ipv4", "mac", "netns"]);
+        assert_eq!(end["driver"], "veth");
     }
 }
 

@@ -206,6 +206,12 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
     {
         warnings.push(Warning::LateSender { p99_ns: late });
     }
+    let environment = Environment::detect();
+    if let Some(engine) = &environment.emulation {
+        warnings.push(Warning::Emulated {
+            engine: engine.clone(),
+        });
+    }
     let mut extra = Map::new();
     extra.insert(
         "elapsed_ns".into(),
@@ -257,7 +263,7 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         repetition: facts.repetition,
         warmup_packets: outcome.warmup,
         stages,
-        environment: Environment::detect(),
+        environment,
         extra,
         ..Summary::default()
     };

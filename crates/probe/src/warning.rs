@@ -39,6 +39,8 @@ pub enum Warning {
     LateSender { p99_ns: f64 },
     /// Work waited with no progress for longer than the stall bound ([`crate::stall`]).
     Stall(Box<Stall>),
+    /// Measured in a guest whose CPU is emulated in software (`results::Environment::emulation`).
+    Emulated { engine: String },
 }
 
 impl Warning {
@@ -75,6 +77,9 @@ impl Warning {
                 p99_ns / 1000.0
             ),
             Warning::Stall(s) => s.to_string(),
+            Warning::Emulated { engine } => {
+                format!("measured in a {engine} guest (software-emulated CPU and NICs)")
+            }
         }
     }
 
@@ -109,6 +114,9 @@ impl Warning {
                 (Waiting::Completion, false) => "the kernel took these frames and never completed them: the device did not send them".into(),
                 (Waiting::Replies, false) => "no reply came back until the end: the peer went away, or its receive path stalled".into(),
             },
+            Warning::Emulated { .. } => {
+                "absolute latencies are emulation's, not a machine's".into()
+            }
         }
     }
 
@@ -116,6 +124,7 @@ impl Warning {
     pub fn fix(&self) -> Option<String> {
         match self {
             Warning::LateSender { .. } => Some("pin it (--cpu) or lower the rate".into()),
+            Warning::Emulated { .. } => Some("compare configurations with each other only".into()),
             _ => None,
         }
     }

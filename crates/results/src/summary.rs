@@ -95,6 +95,19 @@ pub struct Environment {
     pub hostname: String,
     #[serde(default)]
     pub cpu_model: String,
+    /// Set when the CPU is emulated in software (a QEMU TCG guest): absolute latencies measured
+    /// there are emulation's, not a machine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulation: Option<String>,
+}
+
+/// "QEMU TCG" when this system runs under QEMU's software emulation: its CPU model says TCG
+/// (QEMU's own models under TCG are named "QEMU TCG CPU ..."), or DMI says QEMU while the kernel
+/// has no kvm-clock (every KVM guest has one).
+fn detect_emulation(cpu_model: &str, sys_vendor: &str, clocksources: &str) -> Option<String> {
+    let tcg = cpu_model.contains("TCG")
+        || (sys_vendor.trim() == "QEMU" && !clocksources.contains("kvm-clock"));
+    tcg.then(|| "QEMU TCG".to_string())
 }
 
 impl Environment {
@@ -114,11 +127,17 @@ impl Environment {
                     .map(|(_, v)| v.trim().to_string())
             })
             .unwrap_or_default();
+        let emulation = detect_emulation(
+            &cpu_model,
+            &read("/sys/class/dmi/id/sys_vendor"),
+            &read("/sys/devices/system/clocksource/clocksource0/available_clocksource"),
+        );
         Self {
             xdplat_version: env!("CARGO_PKG_VERSION").to_string(),
             kernel_release: read("/proc/sys/kernel/osrelease"),
             hostname: read("/proc/sys/kernel/hostname"),
             cpu_model,
+            emulation,
         }
     }
 }
@@ -170,4 +189,26 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("fsync", dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcg_is_told_from_kvm_and_metal() {
+        assert_eq!(
+            detect_emulation("QEMU TCG CPU version 2.5+", "QEMU", "tsc hpet acpi_pm").as_deref(),
+            Some("QEMU TCG")
+        );
+        assert_eq!(
+            detect_emulation("Intel Xeon", "QEMU", "tsc hpet acpi_pm").as_deref(),
+            Some("QEMU TCG")
+        );
+        assert_eq!(
+            detect_emulation("Intel Xeon", "QEMU", "kvm-clock tsc hpet acpi_pm"),
+            None
+        );
+        assert_eq!(detect_emulation("AMD EPYC", "Dell Inc.", "tsc hpet"), None);
+    }
 }

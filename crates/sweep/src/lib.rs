@@ -24,6 +24,7 @@ pub mod runner;
 pub mod store;
 pub mod transport;
 pub mod value;
+pub mod vmbed;
 
 pub use error::Error;
 pub use experiment::{Experiment, Scope};

@@ -77,7 +77,8 @@ fn fill_from_testbed(exp: &mut Experiment, status: &host::testbed::Status) {
     }
     for h in exp.hosts.values_mut() {
         let Some(ns) = &h.netns else { continue };
-        if h.exec != Exec::Local {
+        // ssh hosts of a VM testbed's guest ([`crate::vmbed::attach`]) live in it too
+        if h.exec != Exec::Local && status.vm.is_none() {
             continue;
         }
         for l in &status.links {
@@ -333,6 +334,8 @@ struct Made {
 /// was up already and is not on record is the user's, left alone.
 fn testbed(
     exp: &Experiment,
+    opts: &Options,
+    stop: &AtomicBool,
     lease: &mut Lease,
     made: &mut Made,
     progress: &mut Vec<String>,
@@ -369,12 +372,20 @@ fn testbed(
     if let Ok(s) = host::testbed::status(&name) {
         return Ok(Some(s));
     }
+    lease.record(Owned::Testbed(name.clone()))?;
+    if exp.testbed_kind == host::testbed::Kind::Vm {
+        let status = crate::vmbed::up(exp, &name, &opts.local_bin, stop)?;
+        made.testbed = Some(host::testbed::Guard {
+            status: status.clone(),
+            say_removed: false,
+        });
+        return Ok(Some(status));
+    }
     let c = format!("{name}-c");
     let with_c = exp
         .pingers
         .iter()
         .any(|p| exp.hosts[p].netns.as_deref() == Some(c.as_str()));
-    lease.record(Owned::Testbed(name.clone()))?;
     let guard = host::testbed::Guard::up(&host::testbed::TestbedSpec {
         name: name.clone(),
         queues: 1,
@@ -396,7 +407,8 @@ fn run_leased(
     let t0 = Instant::now();
     let mut exp = exp.clone();
     let mut notes = Vec::new();
-    if let Some(status) = testbed(&exp, lease, made, &mut notes)? {
+    if let Some(status) = testbed(&exp, opts, stop, lease, made, &mut notes)? {
+        crate::vmbed::attach(&mut exp, &status)?;
         fill_from_testbed(&mut exp, &status);
     }
     let facts = check_hosts(&exp, &opts.local_bin)?;

@@ -204,13 +204,26 @@ fn spawn_with(host: &HostSpec, argv: &[String], measured: bool) -> Result<RolePr
 impl RoleProc {
     /// Asks the role to stop (SIGINT: it finishes cleanly and keeps what it measured).
     pub fn interrupt(&self) {
+        self.signal(nix::sys::signal::Signal::SIGINT);
+    }
+
+    /// Kills the role: over ssh its remote process group (killing the local ssh client alone
+    /// would leave the role, and its XDP program, running on the host).
+    pub fn kill(&mut self) {
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+        if matches!(self.host.exec, Exec::Local) {
+            let _ = self.child.kill();
+        }
+    }
+
+    fn signal(&self, sig: nix::sys::signal::Signal) {
         match (&self.host.exec, self.remote_pid) {
             (Exec::Local, _) => {
                 let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+                let _ = nix::sys::signal::kill(pid, sig);
             }
             (Exec::Ssh { dest, options }, Some(pid)) => {
-                let _ = ssh(dest, options, format!("kill -INT -- -{pid}"))
+                let _ = ssh(dest, options, remote_group_kill(sig, pid))
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -231,6 +244,18 @@ impl RoleProc {
     pub fn drain(&self) -> Vec<String> {
         self.lines.try_iter().collect()
     }
+}
+
+/// The remote command signalling process group `pgid` (the role's ssh session): `kill -SIG
+/// -PGID`, which dash, bash and busybox all parse (dash's `kill` takes no `--`: `kill -INT --
+/// -PGID` failed there with "Illegal number", so no role in a VM guest was ever stopped). A pgid
+/// of 0 or 1 is refused: `-1` would mean every process of the host.
+fn remote_group_kill(sig: nix::sys::signal::Signal, pgid: u32) -> String {
+    let name = sig.as_str().trim_start_matches("SIG");
+    if pgid <= 1 {
+        return "false".into();
+    }
+    format!("kill -{name} -{pgid}")
 }
 
 /// Copies the remote directory `remote` into the local directory `local` (tar over ssh), then
@@ -293,4 +318,41 @@ pub fn interrupt_remote_holder(host: &HostSpec, pid: u32) -> Result<String, Erro
         pid.to_string(),
     ];
     output(host, &argv)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use nix::sys::signal::Signal;
+
+    use super::*;
+
+    #[test]
+    fn the_group_kill_never_names_every_process() {
+        assert_eq!(remote_group_kill(Signal::SIGINT, 4242), "kill -INT -4242");
+        assert_eq!(remote_group_kill(Signal::SIGKILL, 7), "kill -KILL -7");
+        assert_eq!(remote_group_kill(Signal::SIGINT, 1), "false");
+        assert_eq!(remote_group_kill(Signal::SIGINT, 0), "false");
+    }
+
+    #[test]
+    fn the_group_kill_works_in_the_system_sh() {
+        // a real process group (setsid execs in place: the child's pid is its group) signalled by
+        // the command as /bin/sh (dash on Debian, the guest's login shell) runs it
+        let mut child = Command::new("setsid")
+            .args(["sleep", "30"])
+            .spawn()
+            .expect("setsid sleep");
+        std::thread::sleep(Duration::from_millis(200));
+        let cmd = remote_group_kill(Signal::SIGINT, child.id());
+        let st = Command::new("sh").arg("-c").arg(&cmd).status().unwrap();
+        assert!(st.success(), "{cmd}: {st}");
+        let end = child.wait().unwrap();
+        assert_eq!(
+            end.signal(),
+            Some(Signal::SIGINT as i32),
+            "{cmd} stopped the group: {end}"
+        );
+    }
 }

@@ -295,3 +295,38 @@ fn unsupported_values_skip_or_fail() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_run_with_no_reply_is_a_failed_run_that_says_where_the_probes_stopped() {
+    // the forwarder listens on queue 1; veth delivers the pinger's probes to queue 0, where no
+    // socket is: every probe is lost, which is a failure, not a result
+    let Some(tb) = TestTestbed::new("swn", 2) else {
+        return;
+    };
+    let dir = out_dir("sweep-noreply");
+    let text = format!(
+        "[testbed]\nname = \"{0}\"\n\n[probe]\ninterval = \"1ms\"\ncount = 50\nrepetitions = 1\n\
+         linger = \"50ms\"\nbaseline = false\n\n[hosts.a]\nnetns = \"{0}-a\"\n\n[hosts.b]\n\
+         netns = \"{0}-b\"\nqueue = 1\n\n[axes]\nbind = [\"copy\"]\n",
+        tb.name()
+    );
+    let file = write(&dir, &text);
+    let o = sweep_cmd(&file, &dir.join("out"), &dir.join("state"))
+        .output()
+        .expect("run sweep");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("failed (no reply to any of 50 probes: the forwarder received none"),
+        "{text}"
+    );
+    assert!(
+        text.contains("another queue than the forwarder's"),
+        "{text}"
+    );
+    assert!(complete_runs(&dir.join("out")).is_empty(), "{text}");
+}

@@ -151,6 +151,10 @@ impl UmemConfig {
 /// Busy-polling socket options (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BusyPoll {
+    /// SO_PREFER_BUSY_POLL: the NAPI context stays with the busy-polling socket (the kernel
+    /// defers its interrupts), and a zero-copy socket's sendto() then skips the driver's TX
+    /// wake-up ([`crate::Control::tx_wakeup_skipped`]).
+    pub prefer: bool,
     pub usecs: u32,
     pub budget: u32,
 }
@@ -158,6 +162,7 @@ pub struct BusyPoll {
 impl Default for BusyPoll {
     fn default() -> Self {
         BusyPoll {
+            prefer: true,
             usecs: 20,
             budget: 64,
         }

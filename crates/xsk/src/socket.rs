@@ -243,8 +243,13 @@ impl Control {
     /// then happens at all depends on the socket having a NAPI id: see [`Control::napi_id`].
     pub fn set_busy_poll(&self, bp: BusyPoll) -> Result<()> {
         let fd = self.fd.as_fd();
-        sys::setsockopt(fd, libc::SOL_SOCKET, abi::SO_PREFER_BUSY_POLL, &1i32)
-            .map_err(|e| Error::sys("setsockopt(SO_PREFER_BUSY_POLL)", e))?;
+        sys::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            abi::SO_PREFER_BUSY_POLL,
+            &i32::from(bp.prefer),
+        )
+        .map_err(|e| Error::sys("setsockopt(SO_PREFER_BUSY_POLL)", e))?;
         sys::setsockopt(fd, libc::SOL_SOCKET, abi::SO_BUSY_POLL, &(bp.usecs as i32))
             .map_err(|e| Error::sys("setsockopt(SO_BUSY_POLL)", e))?;
         sys::setsockopt(
@@ -274,6 +279,17 @@ impl Control {
                 .ok()
                 .map(|b| b as u32),
         ))
+    }
+
+    /// True when the kernel's sendto() on this socket busy-polls and returns without waking the
+    /// driver's TX: zero-copy, SO_PREFER_BUSY_POLL, SO_BUSY_POLL > 0 and a NAPI id
+    /// (net/xdp/xsk.c, `__xsk_sendmsg`: `if (xs->zc && xsk_no_wakeup(sk)) return 0;`). The
+    /// busy poll runs the RX queue's NAPI; a driver that transmits from another NAPI (virtio-net's
+    /// TX queue, igb's TX vector) then sends nothing until something else wakes it, which
+    /// `poll()` does: `xsk_poll` calls `xsk_wakeup` whatever the busy-poll settings.
+    pub fn tx_wakeup_skipped(&self) -> Result<bool> {
+        let (prefer, usecs, _) = self.busy_poll()?;
+        Ok(prefer && usecs > 0 && self.napi_id()? != 0 && self.is_zero_copy()?)
     }
 
     /// SO_INCOMING_NAPI_ID: 0 means the socket has no NAPI context, so busy polling is a no-op.

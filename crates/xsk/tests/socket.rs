@@ -30,6 +30,7 @@ fn copy_bind_reports_copy_and_reads_every_option() {
         let mut cfg = SocketConfig::new(ifindex, 0);
         cfg.bind = BindMode::Copy;
         cfg.busy_poll = Some(BusyPoll {
+            prefer: true,
             usecs: 30,
             budget: 16,
         });
@@ -48,9 +49,23 @@ fn copy_bind_reports_copy_and_reads_every_option() {
             budget, None,
             "SO_BUSY_POLL_BUDGET has no getsockopt on this kernel"
         );
+        assert!(
+            !sock.ctl.tx_wakeup_skipped().unwrap(),
+            "copy mode without a NAPI id: sendto wakes TX"
+        );
         let stats = sock.ctl.statistics().expect("XDP_STATISTICS");
         assert!(stats.complete, "kernel 6.18 reports all six counters");
         assert_eq!(stats.rx_dropped, 0);
+        drop(sock);
+        // SO_PREFER_BUSY_POLL on its own: busy polling without it
+        cfg.busy_poll = Some(BusyPoll {
+            prefer: false,
+            ..BusyPoll::default()
+        });
+        let sock = Socket::new(&UmemConfig::default(), &cfg).expect("copy bind on veth");
+        let (prefer, usecs, _) = sock.ctl.busy_poll().unwrap();
+        assert!(!prefer, "--prefer-busy-poll false reads back false");
+        assert_eq!(usecs, 20);
     });
 }
 

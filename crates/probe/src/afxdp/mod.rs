@@ -44,6 +44,8 @@ pub struct PortCounters {
     pub polls: u64,
     pub fill_needed_wakeup: u64,
     pub tx_needed_wakeup: u64,
+    /// poll() calls that woke TX after a sendto() that could not ([`AfXdpPort::open_with`]).
+    pub tx_poll_wakeups: u64,
     pub tx_ring_full: u64,
     /// Packets received (by ping or fwd).
     pub rx_packets: u64,
@@ -94,6 +96,9 @@ pub struct AfXdpPort<C: Clock> {
     refill: Vec<u64>,
     /// When [`Port::wait`] last checked that the socket is still bound.
     alive_checked_ns: u64,
+    /// sendto() skips the driver's TX wake-up here (zero-copy + prefer-busy-poll with a NAPI
+    /// id), so each kick also calls poll(), which always wakes it.
+    tx_wake_by_poll: bool,
     pub counters: PortCounters,
 }
 
@@ -181,6 +186,14 @@ impl<C: Clock> AfXdpPort<C> {
             iface: cfg.iface.clone(),
             tai_offset: crate::clock::tai_minus_monotonic(),
         });
+        // net/xdp/xsk.c: `__xsk_sendmsg` busy-polls the socket's NAPI (the RX queue's, marked
+        // at bind) and then `if (xs->zc && xsk_no_wakeup(sk)) return 0;` without calling the
+        // driver's ndo_xsk_wakeup; virtio-net (virtnet_poll_tx) and igb with separate vectors
+        // send XSK frames only from the TX queue's NAPI, which then nobody schedules: every
+        // probe stays on the TX ring. `xsk_poll` calls `xsk_wakeup(xs,
+        // pool->cached_need_wakeup)` with no busy-poll test, so a poll() after the sendto()
+        // keeps both the busy poll and the wake-up.
+        let tx_wake_by_poll = knobs.busy_poll && sock.ctl.tx_wakeup_skipped().unwrap_or(false);
         Ok(AfXdpPort {
             sock,
             prog,
@@ -191,6 +204,7 @@ impl<C: Clock> AfXdpPort<C> {
             tags,
             refill,
             alive_checked_ns: 0,
+            tx_wake_by_poll,
             counters: PortCounters::default(),
         })
     }
@@ -216,6 +230,10 @@ impl<C: Clock> AfXdpPort<C> {
                 if self.sock.tx.pending() == 0 {
                     break;
                 }
+            }
+            if self.tx_wake_by_poll {
+                self.counters.tx_poll_wakeups += 1;
+                self.sock.ctl.poll_tx(Some(Duration::ZERO))?;
             }
             return Ok(Some(self.clock.now_ns()));
         }

@@ -80,6 +80,8 @@ impl<C: Clock> AfXdpPort<C> {
             "polls": self.counters.polls,
             "fill_needed_wakeup": self.counters.fill_needed_wakeup,
             "tx_needed_wakeup": self.counters.tx_needed_wakeup,
+            "tx_wakeup": if self.tx_wake_by_poll { "sendto+poll" } else { "sendto" },
+            "tx_poll_wakeups": self.counters.tx_poll_wakeups,
         });
         let Value::Object(mut m) = m else {
             unreachable!("object literal")

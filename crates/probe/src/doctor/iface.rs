@@ -30,6 +30,9 @@ pub struct Interface {
     pub features_error: Option<String>,
     pub napi_ids: Option<Vec<u32>>,
     pub napi_error: Option<String>,
+    /// The NAPI serving each RX and TX queue (netdev queue-get).
+    pub queue_napis: Option<Vec<host::doctor::QueueNapi>>,
+    pub queue_napis_error: Option<String>,
     pub coalescing: bool,
     pub coalescing_error: Option<String>,
     pub tries: Option<Tries>,
@@ -62,6 +65,7 @@ pub(super) fn interface(
     let features = flat(hd::dev_features(info.ifindex));
     let napis = flat(hd::napi_ids(info.ifindex));
     let coalescing = flat(hd::coalescing(name));
+    let queue_napis = flat(hd::queue_napis(info.ifindex));
     let driver = info.driver.clone().unwrap_or_else(|| "unknown".into());
     if !info.up {
         f.add_fix(
@@ -109,6 +113,7 @@ pub(super) fn interface(
             "busy-poll readiness is only seen on a bound socket",
         ),
     }
+    super::txwake::findings(name, &driver, queue, &queue_napis, &topic, f);
     if let Err(why) = &coalescing {
         f.add(
             Level::Info,
@@ -140,6 +145,8 @@ pub(super) fn interface(
         features_error: features.err(),
         napi_ids: napis.as_ref().ok().cloned(),
         napi_error: napis.err(),
+        queue_napis: queue_napis.as_ref().ok().cloned(),
+        queue_napis_error: queue_napis.err(),
         coalescing: coalescing.is_ok(),
         coalescing_error: coalescing.err(),
         tries,

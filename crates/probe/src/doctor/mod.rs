@@ -20,6 +20,7 @@ mod process;
 mod render;
 mod tools;
 mod tries;
+mod txwake;
 
 pub use iface::{Examined, Interface};
 pub use kernel::{Feature, KERNEL_FEATURES, Kernel};

@@ -119,7 +119,8 @@ pub(super) fn tries(
         Bind::InUse { .. } | Bind::Ok { .. } => None,
         _ => Some(bind(info.ifindex, queue, xsk::BindMode::Copy)),
     };
-    bind_findings(&zc, copy.as_ref(), queue, zc_advertised, topic, f);
+    let driver = info.driver.as_deref().unwrap_or("");
+    bind_findings(&zc, copy.as_ref(), queue, zc_advertised, driver, topic, f);
     Tries {
         queue,
         attach_drv: drv,
@@ -167,9 +168,11 @@ fn bind_findings(
     copy: Option<&Bind>,
     queue: u32,
     zc_advertised: Option<bool>,
+    driver: &str,
     topic: &str,
     f: &mut Findings,
 ) {
+    let zc_hint = super::txwake::zero_copy_hint(driver);
     match zc {
         Bind::Ok { napi_id, .. } => {
             f.add(
@@ -189,20 +192,22 @@ fn bind_findings(
         ),
         Bind::Unsupported { error } => {
             if zc_advertised != Some(false) {
-                f.add(
-                    Level::Warn,
-                    topic,
-                    format!("zero-copy bind refused ({error})"),
-                    "no zero-copy: expect copy-mode latencies; --bind auto falls back to copy",
-                );
+                let fact = format!("zero-copy bind refused ({error})");
+                let meaning =
+                    "no zero-copy: expect copy-mode latencies; --bind auto falls back to copy";
+                match zc_hint {
+                    Some(h) => f.add_fix(Level::Warn, topic, fact, meaning, h),
+                    None => f.add(Level::Warn, topic, fact, meaning),
+                }
             }
         }
-        Bind::Failed { error } => f.add(
-            Level::Warn,
-            topic,
-            format!("zero-copy bind failed ({error})"),
-            "zero-copy could not be tested",
-        ),
+        Bind::Failed { error } => {
+            let fact = format!("zero-copy bind failed ({error})");
+            match zc_hint {
+                Some(h) => f.add_fix(Level::Warn, topic, fact, "zero-copy could not be tested", h),
+                None => f.add(Level::Warn, topic, fact, "zero-copy could not be tested"),
+            }
+        }
     }
     match copy {
         Some(Bind::Ok { napi_id, .. }) => {

@@ -93,6 +93,7 @@ impl Knobs {
             bind: self.bind,
             need_wakeup: self.need_wakeup,
             busy_poll: self.busy_poll.then_some(xsk::BusyPoll {
+                prefer: self.prefer_busy_poll,
                 usecs: self.busy_poll_usecs,
                 budget: self.busy_poll_budget,
             }),

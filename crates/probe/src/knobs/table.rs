@@ -45,11 +45,22 @@ knobs! {
         roles: BOTH,
         axis: true,
     },
-    /// Busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET).
+    /// Busy polling (SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, and SO_PREFER_BUSY_POLL as
+    /// --prefer-busy-poll says).
     busy_poll: bool {
         name: "busy-poll",
         kind: Kind::Bool,
         default: (false, false),
+        roles: BOTH,
+        axis: true,
+    },
+    /// SO_PREFER_BUSY_POLL with --busy-poll true (the paper's xdpsock sets it): the NAPI stays
+    /// with the socket, interrupts deferred. In zero-copy mode sendto() then skips the driver's
+    /// TX wake-up, so the role wakes TX with poll() after each sendto.
+    prefer_busy_poll: bool {
+        name: "prefer-busy-poll",
+        kind: Kind::Bool,
+        default: (true, true),
         roles: BOTH,
         axis: true,
     },

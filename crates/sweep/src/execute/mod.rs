@@ -22,6 +22,7 @@ use crate::store::Store;
 use crate::transport::{self, RoleProc};
 
 mod cost;
+mod noreply;
 mod procs;
 mod settings;
 
@@ -156,6 +157,17 @@ pub(crate) fn run_group(
         return Err(Error::Interrupted);
     }
     let fwd_ended: Vec<Option<ExitStatus>> = fwds.iter_mut().map(stop_role).collect();
+    // what each forwarder said as it ended: its stopped event, or its last lines
+    let fwd_said: Vec<Vec<String>> = fwds.iter().map(stderr_after_exit).collect();
+    let fwd_stopped: Vec<Option<probe::protocol::Stopped>> = fwd_said
+        .iter()
+        .map(|lines| {
+            lines.iter().find_map(|l| match Event::parse(l) {
+                Some(Event::Stopped(s)) => Some(s),
+                _ => None,
+            })
+        })
+        .collect();
     let r2 = cpu::children();
     let s1 = cpu::softirq_ticks();
     store.set_children(&[])?;
@@ -169,15 +181,19 @@ pub(crate) fn run_group(
     let ended = pings
         .iter()
         .zip(&ping_status)
-        .map(|(p, st)| ("ping", p, *st))
+        .map(|(p, st)| ("ping", Err(p), *st))
         .chain(
-            fwds.iter()
+            fwd_said
+                .iter()
                 .zip(&fwd_ended)
-                .map(|(f, st)| ("fwd (ended during the run)", f, *st)),
+                .map(|(said, st)| ("fwd (ended during the run)", Ok(said), *st)),
         );
-    for (role, p, st) in ended {
+    for (role, said, st) in ended {
         if let Some(st) = st.filter(|s| !s.success()) {
-            let why = tail(&stderr_after_exit(p));
+            let why = match said {
+                Ok(lines) => tail(lines),
+                Err(p) => tail(&stderr_after_exit(p)),
+            };
             remove_tmps(members);
             return Ok(role_failed(exp, cfg, role, Some(st), &why));
         }
@@ -190,7 +206,14 @@ pub(crate) fn run_group(
             transport::fetch_dir(ping_host, &outs[k], &m.tmp)?;
         }
         let cost = cost::cost(members, cfg, &pings[k], &fwds, times, (&s0, &s1));
-        match record(members, m, cfg, cost, &host_settings)? {
+        let fwd = forwarders(members)
+            .iter()
+            .position(|(i, _)| {
+                members[*i].exp.hosts[&members[*i].exp.fwd_host].iface
+                    == m.exp.hosts[&m.exp.fwd_host].iface
+            })
+            .and_then(|j| fwd_stopped.get(j).cloned().flatten());
+        match record(members, m, cfg, cost, &host_settings, fwd.as_ref())? {
             Ok(median) => p50.push(median),
             Err(why) => {
                 remove_tmps(members);
@@ -213,6 +236,7 @@ fn record(
     cfg: &Config,
     mut cost: results::Cpu,
     host_settings: &[results::HostSetting],
+    fwd: Option<&probe::protocol::Stopped>,
 ) -> Result<Result<Option<f64>, String>, Error> {
     let summary_path = m.tmp.join(results::SUMMARY_FILE);
     let mut summary = match results::read_summary(&summary_path) {
@@ -224,6 +248,9 @@ fn record(
             )));
         }
     };
+    if summary.packets.sent > 0 && summary.packets.received == 0 {
+        return Ok(Err(noreply::why(&summary, fwd)));
+    }
     summary.params.extend(extra_params(&m.exp, cfg));
     if m.exp.pingers.len() > 1 {
         summary

@@ -81,22 +81,36 @@ pub(super) fn wait_or_stop(
 }
 
 /// Stops a role (SIGINT, then SIGKILL after 5 s) and reaps it; the exit status when the role
-/// had already ended by itself.
+/// had already ended by itself. Over ssh the local client ends only when the remote session
+/// does, so on return the role has exited on its host and its XDP link is gone with it (the
+/// next run attaches to the same interface).
 pub(super) fn stop_role(p: &mut RoleProc) -> Option<ExitStatus> {
     if let Ok(Some(st)) = p.child.try_wait() {
         return Some(st);
     }
     p.interrupt();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    if wait_until(p, Duration::from_secs(5)) {
+        return None;
+    }
+    p.kill();
+    if !wait_until(p, Duration::from_secs(10)) {
+        // the host did not answer: do not hang the sweep on it
+        let _ = p.child.kill();
+        let _ = p.child.wait();
+    }
+    None
+}
+
+/// True when `p` exited within `limit`.
+fn wait_until(p: &mut RoleProc, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if matches!(p.child.try_wait(), Ok(Some(_))) {
-            return None;
+            return true;
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    let _ = p.child.kill();
-    let _ = p.child.wait();
-    None
+    false
 }
 
 /// The lines a role printed as it ended (up to half a second after).

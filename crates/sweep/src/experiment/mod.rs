@@ -43,6 +43,8 @@ struct RawFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawTestbed {
     name: String,
+    /// "netns" (the default) or "vm" (the same topology inside a QEMU guest).
+    kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +158,8 @@ pub struct Experiment {
     pub path: String,
     /// The embedded namespace testbed the hosts live on, if any.
     pub testbed: Option<String>,
+    /// Its kind: namespaces on this host, or inside a VM (hosts reached over ssh).
+    pub testbed_kind: host::testbed::Kind,
     pub hosts: BTreeMap<String, HostSpec>,
     /// The pinger of the run at hand (the first of `pingers` until [`Experiment::for_pinger`]).
     pub ping_host: String,
@@ -283,6 +287,12 @@ impl Experiment {
         if let Some(t) = &testbed {
             host::testbed::validate_name(t).map_err(|e| at("name", e.to_string()))?;
         }
+        let testbed_kind = match raw.testbed.as_ref().and_then(|t| t.kind.as_deref()) {
+            None => host::testbed::Kind::Netns,
+            Some(k) => k
+                .parse()
+                .map_err(|e: host::Error| at("kind", e.to_string()))?,
+        };
         let inventory = match &raw.hosts_from {
             None => BTreeMap::new(),
             Some(f) => {
@@ -377,6 +387,7 @@ impl Experiment {
             text: text.to_string(),
             path: path.to_string(),
             testbed,
+            testbed_kind,
             hosts,
             ping_host,
             pingers,

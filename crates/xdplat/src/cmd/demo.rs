@@ -20,16 +20,39 @@ pub struct Args {
     /// Another experiment file instead of the built-in examples/quick.toml.
     #[arg(long)]
     pub file: Option<PathBuf>,
+    /// netns: namespaces and veth pairs on this host; vm: the same inside a QEMU guest with real
+    /// NIC drivers (`scripts/setup.sh --with-vm` installs it; under TCG the latencies are
+    /// emulation's). With --file, the file's [testbed] says the kind.
+    #[arg(long, default_value = "netns")]
+    pub testbed: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let kind: host::testbed::Kind = args.testbed.parse().map_err(classify)?;
     require_root("xdplat demo")?;
     // every check before anything is made: the experiment (with what its roles would refuse),
     // then --out
-    let exp = match &args.file {
-        Some(f) => sweep::sweep_file(f)?,
-        None => ::sweep::Experiment::parse(QUICK, "examples/quick.toml").map_err(classify)?,
+    let (exp, quick) = match &args.file {
+        Some(f) => (sweep::sweep_file(f)?, None),
+        None => {
+            let text = match kind {
+                host::testbed::Kind::Netns => QUICK.to_string(),
+                host::testbed::Kind::Vm => {
+                    QUICK.replacen("[testbed]\n", "[testbed]\nkind = \"vm\"\n", 1)
+                }
+            };
+            let exp = ::sweep::Experiment::parse(&text, "examples/quick.toml").map_err(classify)?;
+            (exp, Some(text))
+        }
     };
+    if args.file.is_some() && exp.testbed_kind != kind && args.testbed != "netns" {
+        return Err(bad_input(format!(
+            "--testbed {}: the file's [testbed] is of kind {}; say kind = \"{}\" in it",
+            kind.name(),
+            exp.testbed_kind.name(),
+            kind.name()
+        )));
+    }
     let plan = ::sweep::expand(&exp).map_err(classify)?;
     ::sweep::check::refuse(&exp, &::sweep::check::configs(&exp, &plan)).map_err(classify)?;
     host::owner::check_out_dir("--out", &args.out).map_err(bad_input)?;
@@ -45,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_default();
     std::fs::create_dir_all(&dir)?;
     let out = dir.join("sweep");
-    let result = demo_in(&args, &exp, &dir, &out);
+    let result = demo_in(&args, quick.as_deref(), &exp, &dir, &out);
     // refused before the sweep began: nothing of this demo stays
     if let Err(e) = &result
         && e.chain().any(|c| c.is::<crate::exit::BadInput>())
@@ -58,21 +81,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn demo_in(
     args: &Args,
+    quick: Option<&str>,
     exp: &::sweep::Experiment,
     dir: &std::path::Path,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let file = match &args.file {
-        Some(f) => f.clone(),
-        None => {
+    let file = match (&args.file, quick) {
+        (Some(f), _) => f.clone(),
+        (None, text) => {
             let f = dir.join("quick.toml");
-            std::fs::write(&f, QUICK)?;
+            std::fs::write(&f, text.unwrap_or(QUICK))?;
             f
         }
     };
     if let Some(name) = &exp.testbed {
+        let what = match exp.testbed_kind {
+            host::testbed::Kind::Vm => {
+                "a QEMU guest with virtio-net NICs (under TCG the latencies are emulation's)"
+            }
+            host::testbed::Kind::Netns => "namespaces and veth pairs",
+        };
         println!(
-            "testbed {name}: namespaces {name}-a and {name}-b, made by the sweep (unless already up) and removed at its end"
+            "testbed {name}: {what}, made by the sweep (unless already up) and removed at its end"
         );
     }
     println!("sweep of {} into {}", file.display(), out.display());
