@@ -89,7 +89,7 @@ fn values_are_checked_with_the_words_of_each_kind() {
         frames
             .parse(Raw::Int(-1))
             .unwrap_err()
-            .contains("from 0 to")
+            .contains("from 2 to")
     );
     assert!(frames.parse_text("5000000000").is_err());
     assert_eq!(frames.parse(Raw::Int(64)), Ok(Value::Int(64)));
