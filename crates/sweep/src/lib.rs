@@ -3,7 +3,9 @@
 //! with stable ids; [`runner`] runs them one at a time through a [`transport`] (local
 //! processes, namespaces, or ssh), recording each run's CPU cost ([`cpu`]); [`store`] keeps
 //! the results resumable after any interruption; [`load`] re-runs a sweep's clusters at load;
-//! [`rate`] is the paper's equation (1) behind `rate = "auto"` and the load experiment.
+//! [`rate`] is the paper's equation (1) behind `rate = "auto"` and the load experiment;
+//! [`schedule`] orders the runs (interleaved and seeded by default), [`race`] races the
+//! configurations (F-Race) and [`replay`] serves a completed sweep's samples instead of probing.
 
 pub mod cpu;
 mod error;
@@ -12,13 +14,18 @@ pub mod experiment;
 pub mod inventory;
 pub mod load;
 pub mod plan;
+mod prepare;
 pub mod progress;
 pub mod quote;
+pub mod race;
 pub mod rate;
+pub mod replay;
 pub mod report;
 pub mod roles;
 pub mod runner;
+pub mod schedule;
 pub mod store;
+pub mod synth;
 pub mod transport;
 pub mod value;
 

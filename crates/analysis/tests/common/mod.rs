@@ -132,7 +132,12 @@ pub fn heavy_config(
             run(rep, heavy_run(noise, base * drift, n, 0.005, 1e6), &id)
         })
         .collect();
-    Config { id, params, runs }
+    Config {
+        id,
+        params,
+        runs,
+        note: None,
+    }
 }
 
 /// The planted cluster of the demo's structure, by who sleeps in poll(): neither (0, 6 µs),
@@ -282,6 +287,7 @@ pub fn staged_poll_sweep(seed: u64, reps: u32, n: usize) -> (Dataset, Vec<Option
                         id,
                         params: p,
                         runs,
+                        note: None,
                     });
                 }
             }

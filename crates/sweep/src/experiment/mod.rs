@@ -13,11 +13,14 @@ use crate::Error;
 
 mod axes;
 mod hosts;
+mod search;
 
 pub use axes::{Axis, Kind, OnUnsupported, Rule, Scope, check_value};
 use axes::{axis, flatten, rule};
 pub use hosts::{Exec, HostSpec};
 use hosts::{RawHost, host_spec, netns_host};
+pub use search::{Order, Race, Replay, Search, Strategy};
+use search::{RawSearch, RawTestbed};
 
 /// The testbed name used when a file names neither a testbed nor hosts.
 pub const DEFAULT_TESTBED: &str = "lab";
@@ -32,17 +35,13 @@ struct RawFile {
     #[serde(default)]
     probe: RawProbe,
     #[serde(default)]
+    search: RawSearch,
+    #[serde(default)]
     axes: toml::Table,
     #[serde(default)]
     exclude: Vec<toml::Table>,
     #[serde(default)]
     include: Vec<toml::Table>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawTestbed {
-    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +155,10 @@ pub struct Experiment {
     pub path: String,
     /// The embedded namespace testbed the hosts live on, if any.
     pub testbed: Option<String>,
+    /// `[testbed] kind = "replay"`: runs replay a completed sweep's samples.
+    pub replay: Option<Replay>,
+    /// Strategy, order and racing parameters (`[search]`).
+    pub search: Search,
     pub hosts: BTreeMap<String, HostSpec>,
     /// The pinger of the run at hand (the first of `pingers` until [`Experiment::for_pinger`]).
     pub ping_host: String,
@@ -274,8 +277,15 @@ impl Experiment {
             auto_rate,
         };
 
+        let replay = match &raw.testbed {
+            Some(t) => search::testbed(t, Path::new(path), line_of(text, "from"))
+                .map_err(|(k, m)| at(k, m))?,
+            None => None,
+        };
+        let search = search::search(raw.search).map_err(|(k, m)| at(k, m))?;
         let testbed = match (&raw.testbed, &raw.hosts) {
-            (Some(t), _) => Some(t.name.clone()),
+            _ if replay.is_some() => None,
+            (Some(t), _) => t.name.clone(),
             (None, None) if raw.hosts_from.is_none() => Some(DEFAULT_TESTBED.to_string()),
             (None, None) => None,
             (None, Some(_)) => None,
@@ -377,6 +387,8 @@ impl Experiment {
             text: text.to_string(),
             path: path.to_string(),
             testbed,
+            replay,
+            search,
             hosts,
             ping_host,
             pingers,
