@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the Python environment `xdplat bench` compares its analysis against (numpy + pyarrow
-# from PyPI), and the analysis crate's scikit-learn comparison test runs with (scikit-learn), in a
-# venv under the target dir, never system-wide and never in CI's test path.
+# from PyPI), and the tests comparing with other tools run with (pyarrow reading our parquet,
+# scikit-learn's KMeans), in a venv under the target dir, never system-wide. scripts/test.sh runs
+# it; python3-venv comes from scripts/setup.sh --with-test-deps.
 # Idempotent. Usage: scripts/bench-setup.sh [VENV_DIR]   (default: target/bench-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,7 +12,8 @@ packages+=(iproute2 ethtool iputils-ping procps)
 if [[ ${1:-} == --with-test-deps ]]; then
   # tests: a real sshd for remote runs, binutils and bpftrace for the USDT probes, chromium for the report test,
   # capsh (libcap2-bin) and setpriv (util-linux) to run the roles with the least capabilities.
-  packages+=(openssh-server openssh-client binutils chromium bpftrace libcap2-bin util-linux)
+  # python3-venv: the venv of scripts/bench-setup.sh (pyarrow and scikit-learn comparisons).
+  packages+=(openssh-server openssh-client binutils chromium bpftrace libcap2-bin util-linux python3-venv)
 fi
 
 missing=()

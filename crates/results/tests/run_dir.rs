@@ -1,5 +1,5 @@
 //! Round trips of a run directory through the writer and the readers, and
-//! (when python3 with pyarrow is installed) a check that other tools read it.
+//! (when a Python with pyarrow is found) a check that other tools read it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -191,20 +191,31 @@ fn newer_schema_is_refused() {
     assert!(err.to_string().contains("schema"), "{err}");
 }
 
+/// A Python that imports pyarrow: `$XDPLAT_TEST_PYTHON`, the venv of scripts/bench-setup.sh
+/// (which scripts/test.sh runs), or the system's python3.
+fn python_with_pyarrow() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-venv/bin/python");
+    std::env::var_os("XDPLAT_TEST_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([venv, PathBuf::from("python3")])
+        .find(|p| {
+            std::process::Command::new(p)
+                .args(["-c", "import pyarrow"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
 #[test]
 fn python_reads_samples() {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import pyarrow"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
+    let Some(python) = python_with_pyarrow() else {
         host::test_support::skip(
             "python_reads_samples",
-            host::test_support::Missing::Tool("python3 with pyarrow"),
+            host::test_support::Missing::Tool("python3 with pyarrow (scripts/bench-setup.sh)"),
         );
         return;
-    }
+    };
     let dir = TempDir::new();
     let mut w = SamplesWriter::create(dir.path()).unwrap();
     for i in 0..1000 {
@@ -214,7 +225,7 @@ fn python_reads_samples() {
     let script = "import sys, pyarrow.parquet as pq\n\
         t = pq.read_table(sys.argv[1])\n\
         print(t.num_rows, t.column('rtt_ns').null_count, t.schema.field('seq').type, t.column('rtt_ns').to_pylist()[:3])";
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(&python)
         .args([
             "-c",
             script,
