@@ -91,7 +91,7 @@ pub fn write_sweep(
         s.params = crate::roles::extra_params(exp, cfg);
         for (k, v) in &cfg.values {
             s.params
-                .entry(k.replace('-', "_").replace('.', "_"))
+                .entry(k.replace(['-', '.'], "_"))
                 .or_insert_with(|| v.to_json());
         }
         s.packets.sent = n as u64;

@@ -53,7 +53,12 @@ pub fn dataset(sets: Vec<(Params, f64, f64)>, reps: u32, n: usize, seed: u64) ->
                     run(rep, rtts, &id)
                 })
                 .collect();
-            Config { id, params, runs }
+            Config {
+                id,
+                params,
+                runs,
+                note: None,
+            }
         })
         .collect();
     Dataset {
