@@ -67,6 +67,9 @@ pub struct ConfigOut {
     /// The configuration's features as k-means saw them (after scaling), when clustered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub point: Option<Vec<f64>>,
+    /// How it was measured, when the reader must know (eliminated in a race: fewer samples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -360,6 +363,7 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> Result<Analysis, Error> {
                 stats: stats[i],
                 stages: stages[i].clone(),
                 point: j.and_then(|j| cl.points.get(j).cloned()),
+                note: c.note.clone(),
             }
         })
         .collect();

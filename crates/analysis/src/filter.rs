@@ -196,6 +196,7 @@ mod tests {
             id: id.into(),
             params: [("backend".to_string(), json!(backend))].into(),
             runs: Vec::new(),
+            note: None,
         }
     }
 

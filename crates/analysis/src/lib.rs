@@ -22,6 +22,7 @@ mod model;
 mod options;
 mod output;
 mod plots;
+pub mod race;
 mod relevant;
 mod report;
 pub mod robust;

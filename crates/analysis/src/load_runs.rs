@@ -60,9 +60,52 @@ fn cpu_ns(s: &results::Summary) -> Option<f64> {
     }
 }
 
-/// Loads every run under `dir` and groups them into configurations.
+/// A racing sweep's eliminated configurations (`DIR/race/race.json`): their slice directories
+/// under `DIR/race/`, and what to say about them.
+fn race_slices(dir: &Path) -> Vec<(PathBuf, String)> {
+    let race = dir.join("race");
+    let Some(record) = std::fs::read(race.join("race.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    else {
+        return Vec::new();
+    };
+    let slice_ms = record["slice_ns"].as_f64().unwrap_or(0.0) / 1e6;
+    let mut out = Vec::new();
+    for e in record["eliminated"].as_array().into_iter().flatten() {
+        let (Some(id), Some(round)) = (e["config"].as_str(), e["round"].as_u64()) else {
+            continue;
+        };
+        let note = match e["failed"].as_str() {
+            Some(f) => {
+                format!("dropped from the race: {f}; only its race slices ({slice_ms} ms each)")
+            }
+            None => format!(
+                "eliminated in race round {round} (median {} vs the best's {}, Holm p {:.1e}): only its {round} race slices of {slice_ms} ms, fewer samples than a full configuration",
+                results::us(e["median_ns"].as_f64().unwrap_or(0.0)),
+                results::us(e["best_median_ns"].as_f64().unwrap_or(0.0)),
+                e["p_holm"].as_f64().unwrap_or(1.0)
+            ),
+        };
+        for k in 1..=round {
+            let d = race.join(format!("{id}-k{k}"));
+            if d.join(results::SUMMARY_FILE).is_file() {
+                out.push((d, note.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Loads every run under `dir` and groups them into configurations; a racing sweep's
+/// eliminated configurations come from their race slices, with a note saying so.
 pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
-    let dirs = run_dirs(dir)?;
+    let mut notes: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut dirs = run_dirs(dir)?;
+    for (d, note) in race_slices(dir) {
+        dirs.push(d.clone());
+        notes.insert(d, note);
+    }
     if dirs.is_empty() {
         return Err(Error::input(
             dir.display(),
@@ -71,7 +114,7 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
             "no run directories (runs/*/summary.json) found",
         ));
     }
-    let mut groups: BTreeMap<String, (Params, Vec<Run>)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, (Params, Vec<Run>, Option<String>)> = BTreeMap::new();
     for d in &dirs {
         let summary_path = d.join(results::SUMMARY_FILE);
         let s = results::read_summary(&summary_path)?;
@@ -121,19 +164,34 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
             })
             .unwrap_or_default();
         let key = serde_json::to_string(&params).expect("params serialise");
-        groups
+        let g = groups
             .entry(key)
-            .or_insert_with(|| (params, Vec::new()))
-            .1
-            .push(run);
+            .or_insert_with(|| (params, Vec::new(), None));
+        g.1.push(run);
+        if let Some(n) = notes.get(d) {
+            g.2 = Some(n.clone());
+        }
     }
-    let (params, runs): (Vec<Params>, Vec<Vec<Run>>) = groups.into_values().unzip();
+    let mut params = Vec::new();
+    let mut runs = Vec::new();
+    let mut config_notes = Vec::new();
+    for (p, r, n) in groups.into_values() {
+        params.push(p);
+        runs.push(r);
+        config_notes.push(n);
+    }
     let ids = config_ids(&params);
     let configs = ids
         .into_iter()
         .zip(params)
         .zip(runs)
-        .map(|((id, params), runs)| Config { id, params, runs })
+        .zip(config_notes)
+        .map(|(((id, params), runs), note)| Config {
+            id,
+            params,
+            runs,
+            note,
+        })
         .collect();
     Ok(Dataset {
         source: dir.display().to_string(),

@@ -238,7 +238,12 @@ impl<'f> Builder<'f> {
                         )
                     })
                     .collect();
-                Config { id, params, runs }
+                Config {
+                    id,
+                    params,
+                    runs,
+                    note: None,
+                }
             })
             .collect();
         Ok(Dataset {

@@ -62,6 +62,9 @@ pub struct Config {
     pub id: String,
     pub params: Params,
     pub runs: Vec<Run>,
+    /// What the reader must know about how the configuration was measured (a racing sweep's
+    /// eliminated configuration has only its race slices: fewer, shorter runs).
+    pub note: Option<String>,
 }
 
 /// Everything loaded from one input.

@@ -282,6 +282,22 @@ pub fn html(a: &Analysis, plots: &Plots) -> String {
         h += "</table>\n";
     }
 
+    let raced: Vec<&crate::ConfigOut> = a.configs.iter().filter(|c| c.note.is_some()).collect();
+    if !raced.is_empty() {
+        h += &format!(
+            "<h2>Raced sweep</h2><p>{} configurations were eliminated in the race and have only their short race slices (fewer samples; their figures are less precise than a full configuration's):</p><table><tr><th>Configuration</th><th>Why</th></tr>\n",
+            raced.len()
+        );
+        for c in raced {
+            h += &format!(
+                "<tr><td>{}</td><td>{}</td></tr>\n",
+                esc(&c.id),
+                esc(c.note.as_deref().unwrap_or_default())
+            );
+        }
+        h += "</table>\n";
+    }
+
     h += "<h2>Configurations</h2><table><tr><th>Configuration</th><th>Cluster</th><th>Mean</th><th>Median</th><th>Std</th><th>p99</th><th>Loss</th><th>Reps</th><th>Rep. spread</th></tr>\n";
     for c in &a.configs {
         let cl = c

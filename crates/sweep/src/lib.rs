@@ -6,6 +6,8 @@
 //! [`rate`] is the paper's equation (1) behind `rate = "auto"` and the load experiment;
 //! [`check`] holds every check of an experiment beyond its syntax, and of every configuration
 //! against what the roles accept, before anything runs.
+//! [`schedule`] orders the runs (interleaved and seeded by default), [`race`] races the
+//! configurations (F-Race) and [`replay`] serves a completed sweep's samples instead of probing.
 
 pub mod check;
 pub mod cpu;
@@ -15,13 +17,18 @@ pub mod experiment;
 pub mod inventory;
 pub mod load;
 pub mod plan;
+mod prepare;
 pub mod progress;
 pub mod quote;
+pub mod race;
 pub mod rate;
+pub mod replay;
 pub mod report;
 pub mod roles;
 pub mod runner;
+pub mod schedule;
 pub mod store;
+pub mod synth;
 pub mod transport;
 pub mod value;
 pub mod vmbed;

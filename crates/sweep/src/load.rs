@@ -286,6 +286,9 @@ pub fn run_load(
         let out: PathBuf = dir.join("load").join(name);
         let mut o = opts.clone();
         o.out = out.clone();
+        // the load experiment's runs go back to back in the order picked
+        o.order = Some(crate::experiment::Order::Sequential);
+        o.strategy = Some(crate::experiment::Strategy::Full);
         run_plan(&e, &plan, &o, stop)?;
         let mut rows = Vec::new();
         let mut means: Vec<(u64, Vec<f64>)> = clusters.iter().map(|c| (*c, Vec::new())).collect();

@@ -79,7 +79,7 @@ pub struct Plan {
 pub const OVERHEAD_PER_RUN: Duration = Duration::from_millis(300);
 
 /// FNV-1a, 64 bits: stable across versions and platforms, unlike std's hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);

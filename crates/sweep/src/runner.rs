@@ -12,14 +12,17 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::execute::{Member, RunEnd, run_group};
-use crate::experiment::{Exec, Experiment};
+use crate::experiment::{Exec, Experiment, Order, Search, Strategy};
 use crate::plan::{Config, Plan, Run, expand};
+use crate::prepare;
 use crate::progress::Progress;
 use crate::rate::{self, Derived};
+use crate::replay::{self, Source};
 use crate::roles::batch;
 use crate::store::Store;
 use crate::transport;
 use host::owner::{Lease, Owned};
+
 /// How to run a sweep.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -30,6 +33,12 @@ pub struct Options {
     /// This machine's xdplat binary (the roles are processes of it).
     pub local_bin: PathBuf,
     pub state: host::StateDir,
+    /// `--order`: overrides the file's `[search] order` (a resumed sweep keeps its first).
+    pub order: Option<Order>,
+    /// `--seed`: the order's seed (default: drawn, and recorded in experiment.toml).
+    pub seed: Option<u64>,
+    /// `--strategy`: overrides the file's `[search] strategy`.
+    pub strategy: Option<Strategy>,
 }
 
 /// How a sweep went.
@@ -54,144 +63,6 @@ impl Outcome {
             self.measured.as_secs_f64() / self.wall.as_secs_f64()
         }
     }
-}
-
-/// Fills interface, address and MAC of hosts that live in the embedded testbed, and the
-/// forwarder's end of each pinger's link.
-fn fill_from_testbed(exp: &mut Experiment, status: &host::testbed::Status) {
-    let fwd_ns = exp.hosts[&exp.fwd_host].netns.clone();
-    for p in exp.pingers.clone() {
-        let Some(ns) = exp.hosts[&p].netns.clone() else {
-            continue;
-        };
-        for l in &status.links {
-            for (mine, other) in [(&l.a, &l.b), (&l.b, &l.a)] {
-                if mine.netns == ns && Some(&other.netns) == fwd_ns.as_ref() {
-                    exp.fwd_links.insert(
-                        p.clone(),
-                        (other.iface.clone(), other.ip(), Some(other.mac.clone())),
-                    );
-                }
-            }
-        }
-    }
-    for h in exp.hosts.values_mut() {
-        let Some(ns) = &h.netns else { continue };
-        // ssh hosts of a VM testbed's guest ([`crate::vmbed::attach`]) live in it too
-        if h.exec != Exec::Local && status.vm.is_none() {
-            continue;
-        }
-        for l in &status.links {
-            for end in [&l.a, &l.b] {
-                if &end.netns == ns {
-                    h.iface.get_or_insert_with(|| end.iface.clone());
-                    if h.ip.is_none() {
-                        h.ip = end.ip();
-                    }
-                    h.mac.get_or_insert_with(|| end.mac.clone());
-                }
-            }
-        }
-    }
-}
-
-/// Checks the hosts before anything runs: interfaces known, the fwd address known, ssh hosts
-/// reachable with an xdplat binary. Returns the facts to store with the results.
-fn check_hosts(exp: &Experiment, local_bin: &Path) -> Result<String, Error> {
-    let env = results::Environment::detect();
-    let mut facts = format!(
-        "xdplat {} (sweep), local: kernel {}, cpu {}, host {}\n",
-        env.xdplat_version, env.kernel_release, env.cpu_model, env.hostname
-    );
-    for role in exp.pingers.iter().chain([&exp.fwd_host]) {
-        let h = &exp.hosts[role];
-        if h.iface.is_none() {
-            return Err(Error::BadInput(format!(
-                "host {:?} has no iface (give iface = \"...\" in [hosts.{}])",
-                h.name, h.name
-            )));
-        }
-    }
-    for role in exp.pingers.iter().chain([&exp.fwd_host]) {
-        let h = &exp.hosts[role];
-        if h.exec == Exec::Local {
-            local_iface(exp, h)?;
-        }
-    }
-    if exp.hosts[&exp.fwd_host].ip.is_none() {
-        return Err(Error::BadInput(format!(
-            "host {:?} (fwd) has no address: give ip = \"A.B.C.D\" in [hosts.{}]",
-            exp.fwd_host, exp.fwd_host
-        )));
-    }
-    for h in exp.hosts.values() {
-        if let Exec::Ssh { dest, .. } = &h.exec {
-            let bin = transport::binary(h, local_bin);
-            let v = transport::output(h, &[bin.clone(), "--version".into()]).map_err(|e| {
-                Error::BadInput(format!(
-                    "host {:?} ({dest}): cannot run {bin} --version over ssh ({e}); install xdplat there or set xdplat = \"/path\"",
-                    h.name
-                ))
-            })?;
-            let uname = transport::output(h, &["uname".into(), "-srm".into()]).unwrap_or_default();
-            facts.push_str(&format!(
-                "host {} ({dest}): {} {}\n",
-                h.name,
-                v.trim(),
-                uname.trim()
-            ));
-        }
-    }
-    Ok(facts)
-}
-
-/// A local host's interface must exist (in its namespace) and have the host's queue.
-fn local_iface(exp: &Experiment, h: &crate::experiment::HostSpec) -> Result<(), Error> {
-    let iface = h.iface.clone().unwrap_or_default();
-    let name = iface.clone();
-    let info = match &h.netns {
-        Some(ns) => host::netns::run_in(ns, move || host::iface::info(&name)).and_then(|r| r),
-        None => host::iface::info(&name),
-    };
-    let line = crate::experiment::line_of(&exp.text, &format!("hosts.{}", h.name));
-    let info = info.map_err(|e| {
-        Error::BadInput(format!(
-            "host {:?} (line {line}): {e}: fix iface or netns in [hosts.{}]",
-            h.name, h.name
-        ))
-    })?;
-    let have = info.num_rx_queues.min(info.num_tx_queues).max(1);
-    if h.queue >= have {
-        return Err(Error::BadInput(format!(
-            "host {:?} (line {line}): queue = {} but {iface} has queues 0 to {}: give one of those in [hosts.{}]",
-            h.name,
-            h.queue,
-            have - 1,
-            h.name
-        )));
-    }
-    Ok(())
-}
-
-/// A local host's `cpu` this process may not use (a machine with fewer CPUs than the file
-/// assumes) is dropped with a note, so the roles float instead of failing every run.
-fn drop_missing_cpus(exp: &mut Experiment) -> Vec<String> {
-    let Ok(mask) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else {
-        return Vec::new();
-    };
-    let mut notes = Vec::new();
-    for h in exp.hosts.values_mut() {
-        if let (Exec::Local, Some(c)) = (&h.exec, h.cpu)
-            && !mask.is_set(c).unwrap_or(false)
-        {
-            notes.push(format!(
-                "host {}: CPU {c} is not available here; its roles are not pinned",
-                h.name
-            ));
-            h.cpu = None;
-        }
-    }
-    notes
 }
 
 /// Runs the sweep of `exp`; `stop` is set by SIGINT/SIGTERM.
@@ -289,6 +160,275 @@ fn calibrate(
     })
 }
 
+/// Everything a sweep's runs share once it is prepared.
+pub(crate) struct Ctx<'a> {
+    pub exp: Experiment,
+    pub opts: &'a Options,
+    pub stop: &'a AtomicBool,
+    pub store: Store,
+    pub progress: Progress,
+    pub replay: Option<Source>,
+    pub search: Search,
+    pub seed: u64,
+    pub out: Outcome,
+    /// Runs are race slices (written under `DIR/race/`).
+    pub in_race: bool,
+    l_min: LMin,
+    speeds: BTreeMap<usize, f64>,
+}
+
+/// How one run of a group ended (its index entry's status, why, median).
+pub(crate) struct Ended {
+    pub status: &'static str,
+    pub why: Option<String>,
+    pub p50_ns: Option<f64>,
+    pub interval_ns: Option<u64>,
+    pub seconds: f64,
+}
+
+impl Ctx<'_> {
+    /// Runs the group `g` of `plan` (on the testbed, or from the replay source).
+    pub fn run_group(&mut self, plan: &Plan, g: &[usize]) -> Result<Vec<Ended>, Error> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
+        let exp = &self.exp;
+        let cfg: &Config = &plan.configs[plan.runs[g[0]].config];
+        if self.replay.is_none() && exp.probe.auto_rate && self.l_min.is_none() {
+            self.l_min = Some(calibrate(
+                exp,
+                plan,
+                &self.store,
+                self.opts,
+                self.stop,
+                &self.progress,
+            )?);
+        }
+        let members: Vec<Member> = g
+            .iter()
+            .map(|i| {
+                let run = &plan.runs[*i];
+                let mut e = exp.for_pinger(run.pinger);
+                let rate = match &self.l_min {
+                    Some((l, from)) if e.probe.auto_rate => {
+                        let b = *self
+                            .speeds
+                            .entry(run.pinger)
+                            .or_insert_with(|| rate::link_speed_bps(&e));
+                        let d = Derived {
+                            b_bps: b,
+                            l_min_ns: *l,
+                            size: e.probe.size,
+                            from: from.clone(),
+                        };
+                        e.probe.interval = d.interval();
+                        Some(d.to_rate())
+                    }
+                    _ => None,
+                };
+                let (tmp, dst) = if self.in_race {
+                    // a race slice: as many probes as the slice's time holds
+                    let per = e.probe.interval.as_nanos().max(1);
+                    e.probe.count = Some((plan.measure_per_run.as_nanos() / per).max(1) as u64);
+                    let d = self.store.race_dir();
+                    (d.join(format!(".tmp-{}", run.id)), d.join(&run.id))
+                } else {
+                    (self.store.tmp_dir(&run.id), self.store.run_dir(&run.id))
+                };
+                Member {
+                    run,
+                    exp: e,
+                    rate,
+                    tmp,
+                    dst,
+                }
+            })
+            .collect();
+        self.progress
+            .begin(cfg, &members.iter().map(|m| m.run).collect::<Vec<_>>());
+        let started = Instant::now();
+        let end = match &self.replay {
+            Some(src) => {
+                let mut p50_ns = Vec::new();
+                let mut bad = None;
+                for m in &members {
+                    match replay::run(src, cfg, m, &self.store)? {
+                        RunEnd::Done { p50_ns: p } => p50_ns.extend(p),
+                        other => {
+                            bad = Some(other);
+                            break;
+                        }
+                    }
+                }
+                bad.unwrap_or(RunEnd::Done { p50_ns })
+            }
+            None => run_group(plan, cfg, &members, &self.store, self.opts, self.stop)?,
+        };
+        let secs = started.elapsed().as_secs_f64();
+        if let RunEnd::Done { .. } = &end {
+            let b = batch(exp, cfg);
+            self.out.measured += members
+                .iter()
+                .map(|m| {
+                    let n = u32::try_from(m.exp.count(b) / b.max(1)).unwrap_or(u32::MAX);
+                    m.exp.probe.interval.saturating_mul(n)
+                })
+                .max()
+                .unwrap_or_default();
+        }
+        let mut ended = Vec::new();
+        for (k, m) in members.iter().enumerate() {
+            let (st, why, p50) = match &end {
+                RunEnd::Done { p50_ns } => {
+                    self.out.done += 1;
+                    let p = p50_ns.get(k).copied().flatten();
+                    offer(&mut self.l_min, p, format!("run {}", m.run.id));
+                    ("done", None, p)
+                }
+                RunEnd::Failed(w) => {
+                    self.out.failed += 1;
+                    ("failed", Some(w.clone()), None)
+                }
+                RunEnd::Skipped(w) => {
+                    self.out.skipped += 1;
+                    ("skipped", Some(w.clone()), None)
+                }
+            };
+            self.progress.run(
+                m.run,
+                cfg,
+                st,
+                why.as_deref(),
+                p50,
+                &self.out,
+                started.elapsed(),
+            );
+            ended.push(Ended {
+                status: st,
+                why,
+                p50_ns: p50,
+                interval_ns: m.rate.as_ref().map(|r| r.interval_ns),
+                seconds: (secs * 1000.0).round() / 1000.0,
+            });
+        }
+        Ok(ended)
+    }
+}
+
+/// Reads the plan of the first session from an existing sweep directory, else takes the file's
+/// (or the flags') strategy and order with a new seed.
+fn resolve_search(exp: &Experiment, opts: &Options) -> Search {
+    let mut s = exp.search.clone();
+    if let Some(o) = opts.order {
+        s.order = o;
+    }
+    if let Some(st) = opts.strategy {
+        s.strategy = st;
+    }
+    if opts.seed.is_some() {
+        s.seed = opts.seed;
+    }
+    if opts.resume
+        && let Some(first) = Store::recorded_search(&opts.out)
+    {
+        s.strategy = first.strategy;
+        s.order = first.order;
+        s.seed = first.seed;
+    }
+    s
+}
+
+/// Prepares a sweep of `plan`: replay source or testbed, hosts checked, store opened, leftovers
+/// of a killed session cleaned. The testbed guard (if the sweep brought one up) is returned.
+fn prepare<'a>(
+    exp: &Experiment,
+    plan: &Plan,
+    opts: &'a Options,
+    stop: &'a AtomicBool,
+    lease: &mut Lease,
+    made: &mut Made,
+) -> Result<Ctx<'a>, Error> {
+    let mut exp = exp.clone();
+    let replay = match &exp.replay {
+        Some(spec) => Some(replay::open(&exp, spec, plan)?),
+        None => None,
+    };
+    let mut search = resolve_search(&exp, opts);
+    let seed = search.seed.unwrap_or_else(crate::schedule::fresh_seed);
+    search.seed = Some(seed);
+    let mut notes = Vec::new();
+    if replay.is_none()
+        && let Some(status) = testbed(&exp, opts, stop, lease, made, &mut notes)?
+    {
+        crate::vmbed::attach(&mut exp, &status)?;
+        prepare::fill_from_testbed(&mut exp, &status);
+    }
+    let mut facts = match &replay {
+        Some(src) => format!(
+            "xdplat {} (sweep), replay of {} with seed {}\n",
+            env!("CARGO_PKG_VERSION"),
+            src.spec.from.display(),
+            src.spec.seed
+        ),
+        None => prepare::check_hosts(&exp, &opts.local_bin)?,
+    };
+    facts.push_str(&Store::search_fact(&search));
+    let unpinned = if replay.is_none() {
+        prepare::drop_missing_cpus(&mut exp)
+    } else {
+        Vec::new()
+    };
+    let store = Store::open(&opts.out, &exp.text, &facts, opts.resume)?;
+    let mark = store.owner_mark();
+    for h in exp.hosts.values_mut().filter(|h| h.exec == Exec::Local) {
+        h.env.insert(crate::store::OWNER_ENV.into(), mark.clone());
+    }
+    let progress = Progress::new(opts.json, plan.runs.len());
+    for n in notes.into_iter().chain(unpinned) {
+        progress.note(&n);
+    }
+    for n in store.clean_leftovers()? {
+        progress.note(&n);
+    }
+    if replay.is_none() {
+        for (h, pid) in store.remote() {
+            if let Some(hs) = exp.hosts.get(&h)
+                && let Ok(out) = transport::interrupt_remote_holder(hs, pid)
+                && out.contains("stopped")
+            {
+                progress.note(&format!(
+                    "stopped host settings held on {h} (pid {pid}) by an interrupted sweep"
+                ));
+            }
+        }
+        store.set_remote(&[])?;
+        // crash recovery of host settings left by a killed sweep, before the first run
+        drop(host::HostConfig::new(&opts.state)?);
+    }
+    let ctx = Ctx {
+        exp,
+        opts,
+        stop,
+        store,
+        progress,
+        replay,
+        search,
+        seed,
+        out: Outcome {
+            total: plan.runs.len(),
+            done: 0,
+            failed: 0,
+            skipped: 0,
+            wall: Duration::ZERO,
+            measured: Duration::ZERO,
+        },
+        in_race: false,
+        l_min: None,
+        speeds: BTreeMap::new(),
+    };
+    Ok(ctx)
+}
+
 /// What holds a sweep directory.
 const HOLDER: &str = "xdplat sweep run";
 
@@ -302,7 +442,9 @@ pub fn run_plan(
     opts: &Options,
     stop: &AtomicBool,
 ) -> Result<Outcome, Error> {
-    crate::check::refuse(exp, &crate::check::configs(exp, plan))?;
+    if exp.replay.is_none() {
+        crate::check::refuse(exp, &crate::check::configs(exp, plan))?;
+    }
     Store::check(&opts.out, &exp.text, opts.resume)?;
     let mut lease = Lease::acquire(&opts.out, HOLDER)?;
     let created = lease.created_dir();
@@ -405,64 +547,39 @@ fn run_leased(
     made: &mut Made,
 ) -> Result<Outcome, Error> {
     let t0 = Instant::now();
-    let mut exp = exp.clone();
-    let mut notes = Vec::new();
-    if let Some(status) = testbed(&exp, opts, stop, lease, made, &mut notes)? {
-        crate::vmbed::attach(&mut exp, &status)?;
-        fill_from_testbed(&mut exp, &status);
-    }
-    let facts = check_hosts(&exp, &opts.local_bin)?;
-    let unpinned = drop_missing_cpus(&mut exp);
-    let store = Store::open(&opts.out, &exp.text, &facts, opts.resume)?;
-    let mark = store.owner_mark();
-    for h in exp.hosts.values_mut().filter(|h| h.exec == Exec::Local) {
-        h.env.insert(crate::store::OWNER_ENV.into(), mark.clone());
-    }
-    let mut progress = Progress::new(opts.json, plan.runs.len());
-    for n in notes.into_iter().chain(unpinned) {
-        progress.note(&n);
-    }
-    for n in store.clean_leftovers()? {
-        progress.note(&n);
-    }
-    for (h, pid) in store.remote() {
-        if let Some(hs) = exp.hosts.get(&h)
-            && let Ok(out) = transport::interrupt_remote_holder(hs, pid)
-            && out.contains("stopped")
-        {
-            progress.note(&format!(
-                "stopped host settings held on {h} (pid {pid}) by an interrupted sweep"
-            ));
-        }
-    }
-    store.set_remote(&[])?;
-    // crash recovery of host settings left by a killed sweep, before the first run
-    drop(host::HostConfig::new(&opts.state)?);
-
-    let groups = plan.groups();
+    let mut ctx = prepare(exp, plan, opts, stop, lease, made)?;
+    let groups = crate::schedule::order(plan, ctx.search.order, ctx.seed);
     // a group is committed run by run: one a SIGKILL cut in half is redone whole
     for g in groups.iter().filter(|g| g.len() > 1) {
         let done: Vec<&Run> = g
             .iter()
             .map(|i| &plan.runs[*i])
-            .filter(|r| store.is_done(&r.id))
+            .filter(|r| ctx.store.is_done(&r.id))
             .collect();
         if !done.is_empty() && done.len() < g.len() {
             for r in done {
-                store.remove(&store.run_dir(&r.id))?;
-                progress.note(&format!(
+                ctx.store.remove(&ctx.store.run_dir(&r.id))?;
+                ctx.progress.note(&format!(
                     "removed {}: its pingers run together and the group was cut short; it will be redone",
                     r.id
                 ));
             }
         }
     }
-    let mut status: Vec<Value> = plan
-        .runs
+    // the index lists the runs in the order they run
+    let slot: BTreeMap<usize, usize> = groups
         .iter()
-        .map(|r| {
+        .flatten()
+        .enumerate()
+        .map(|(k, i)| (*i, k))
+        .collect();
+    let mut status: Vec<Value> = groups
+        .iter()
+        .flatten()
+        .map(|i| {
+            let r = &plan.runs[*i];
             let c = &plan.configs[r.config];
-            let st = if store.is_done(&r.id) {
+            let st = if ctx.store.is_done(&r.id) {
                 "done"
             } else {
                 "pending"
@@ -470,115 +587,60 @@ fn run_leased(
             json!({ "run": r.id, "config": c.id, "rep": r.rep, "label": c.label(), "status": st })
         })
         .collect();
-    store.write_index(&status)?;
+    let mut race_out = None;
+    if ctx.search.strategy == Strategy::Race {
+        let r = crate::race::run(&mut ctx, plan)?;
+        for s in status.iter_mut() {
+            if let Some(e) = r.eliminated(s["config"].as_str().unwrap_or_default()) {
+                s["status"] = json!("eliminated");
+                s["why"] = json!(e);
+            }
+        }
+        race_out = Some(r);
+    }
+    ctx.store.write_index(&status)?;
     let already = status.iter().filter(|s| s["status"] == "done").count();
-    progress.start(already, plan.estimate());
-    let mut out = Outcome {
-        total: plan.runs.len(),
-        done: already,
-        failed: 0,
-        skipped: 0,
-        wall: Duration::ZERO,
-        measured: Duration::ZERO,
-    };
-    let mut l_min: LMin = None;
-    if exp.probe.auto_rate {
-        for r in plan.runs.iter().filter(|r| store.is_done(&r.id)) {
+    let todo = status.iter().filter(|s| s["status"] == "pending").count();
+    ctx.out.done = already;
+    ctx.progress.start(already, plan.wall_per_run * todo as u32);
+    if exp.probe.auto_rate && ctx.replay.is_none() {
+        for r in plan.runs.iter().filter(|r| ctx.store.is_done(&r.id)) {
             offer(
-                &mut l_min,
-                median_of(&store.run_dir(&r.id)),
+                &mut ctx.l_min,
+                median_of(&ctx.store.run_dir(&r.id)),
                 format!("run {}", r.id),
             );
         }
     }
-    let mut speeds: BTreeMap<usize, f64> = BTreeMap::new();
     for g in &groups {
-        if g.iter().all(|i| store.is_done(&plan.runs[*i].id)) {
+        let pending = g.iter().any(|i| {
+            status[slot[i]]["status"] == "pending" && !ctx.store.is_done(&plan.runs[*i].id)
+        });
+        if !pending {
             continue;
         }
-        if stop.load(Ordering::Relaxed) {
-            return Err(Error::Interrupted);
-        }
-        let cfg: &Config = &plan.configs[plan.runs[g[0]].config];
-        if exp.probe.auto_rate && l_min.is_none() {
-            l_min = Some(calibrate(&exp, plan, &store, opts, stop, &progress)?);
-        }
-        let members: Vec<Member> = g
-            .iter()
-            .map(|i| {
-                let run = &plan.runs[*i];
-                let mut e = exp.for_pinger(run.pinger);
-                let rate = match &l_min {
-                    Some((l, from)) if e.probe.auto_rate => {
-                        let b = *speeds
-                            .entry(run.pinger)
-                            .or_insert_with(|| rate::link_speed_bps(&e));
-                        let d = Derived {
-                            b_bps: b,
-                            l_min_ns: *l,
-                            size: e.probe.size,
-                            from: from.clone(),
-                        };
-                        e.probe.interval = d.interval();
-                        Some(d.to_rate())
-                    }
-                    _ => None,
-                };
-                Member {
-                    run,
-                    exp: e,
-                    rate,
-                    tmp: store.tmp_dir(&run.id),
-                    dst: store.run_dir(&run.id),
-                }
-            })
-            .collect();
-        progress.begin(cfg, &members.iter().map(|m| m.run).collect::<Vec<_>>());
-        let started = Instant::now();
-        let end = run_group(plan, cfg, &members, &store, opts, stop)?;
-        let secs = started.elapsed().as_secs_f64();
-        if let RunEnd::Done { .. } = &end {
-            let b = batch(&exp, cfg);
-            out.measured += members
-                .iter()
-                .map(|m| {
-                    let n = u32::try_from(m.exp.count(b) / b.max(1)).unwrap_or(u32::MAX);
-                    m.exp.probe.interval.saturating_mul(n)
-                })
-                .max()
-                .unwrap_or_default();
-        }
-        for (k, m) in members.iter().enumerate() {
-            let i = g[k];
-            let (st, why, p50) = match &end {
-                RunEnd::Done { p50_ns } => {
-                    out.done += 1;
-                    let p = p50_ns.get(k).copied().flatten();
-                    offer(&mut l_min, p, format!("run {}", m.run.id));
-                    ("done", None, p)
-                }
-                RunEnd::Failed(w) => {
-                    out.failed += 1;
-                    ("failed", Some(w.clone()), None)
-                }
-                RunEnd::Skipped(w) => {
-                    out.skipped += 1;
-                    ("skipped", Some(w.clone()), None)
-                }
-            };
-            status[i]["status"] = json!(st);
-            status[i]["seconds"] = json!((secs * 1000.0).round() / 1000.0);
-            if let Some(w) = &why {
-                status[i]["why"] = json!(w);
+        let ended = ctx.run_group(plan, g)?;
+        for (i, e) in g.iter().zip(ended) {
+            let s = &mut status[slot[i]];
+            s["status"] = json!(e.status);
+            s["seconds"] = json!(e.seconds);
+            if let Some(w) = &e.why {
+                s["why"] = json!(w);
             }
-            if let Some(r) = &m.rate {
-                status[i]["interval_ns"] = json!(r.interval_ns);
+            if let Some(ns) = e.interval_ns {
+                s["interval_ns"] = json!(ns);
             }
-            progress.run(m.run, cfg, st, why.as_deref(), p50, &out, started.elapsed());
         }
-        store.write_index(&status)?;
+        ctx.store.write_index(&status)?;
     }
-    out.wall = t0.elapsed();
-    progress.end(&out);
-    Ok(out)
+    if let Some(r) = &race_out {
+        ctx.out.total = status
+            .iter()
+            .filter(|s| s["status"] != "eliminated")
+            .count();
+        ctx.progress.note(&r.summary_line(ctx.out.measured));
+    }
+    ctx.out.wall = t0.elapsed();
+    ctx.progress.end(&ctx.out);
+    Ok(ctx.out)
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::experiment::Search;
 
 const EXPERIMENT: &str = "experiment.toml";
 const INDEX: &str = "index.json";
@@ -20,6 +21,8 @@ const REMOTE: &str = ".remote-holders";
 const CALIBRATION: &str = "calibration";
 /// What `host::owner::Lease` keeps in a sweep directory.
 const LEASE_FILES: [&str; 3] = [".lock", ".owner.json", "..owner.json.tmp"];
+const RACE: &str = "race";
+const SEARCH_FACT: &str = "search: ";
 
 /// Set in the environment of every local role process of a sweep (the sweep directory), so that
 /// a resumed sweep finds the roles a SIGKILL left even when they were started a moment before
@@ -149,6 +152,41 @@ impl Store {
             .to_string()
     }
 
+    /// The as-run fact that records a sweep's strategy, order and seed.
+    pub fn search_fact(s: &Search) -> String {
+        format!(
+            "{SEARCH_FACT}strategy {}, order {}, seed {}\n",
+            s.strategy,
+            s.order,
+            s.seed.unwrap_or(0)
+        )
+    }
+
+    /// The strategy, order and seed the first session of the sweep in `dir` recorded.
+    pub fn recorded_search(dir: &Path) -> Option<Search> {
+        let text = std::fs::read_to_string(dir.join(EXPERIMENT)).ok()?;
+        let facts = text.split(AS_RUN).nth(1)?;
+        let line = facts
+            .lines()
+            .find_map(|l| l.strip_prefix("# ")?.strip_prefix(SEARCH_FACT))?;
+        let mut s = Search::default();
+        for part in line.split(", ") {
+            let (k, v) = part.split_once(' ')?;
+            match k {
+                "strategy" => s.strategy = v.parse().ok()?,
+                "order" => s.order = v.parse().ok()?,
+                "seed" => s.seed = Some(v.parse().ok()?),
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+
+    /// Where the slices of a race live (`DIR/race/`), and the race's record.
+    pub fn race_dir(&self) -> PathBuf {
+        self.dir.join(RACE)
+    }
+
     pub fn run_dir(&self, id: &str) -> PathBuf {
         self.dir.join("runs").join(id)
     }
@@ -222,8 +260,14 @@ impl Store {
         self.remove(&cal_tmp)?;
         let runs = self.dir.join("runs");
         std::fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
-        let entries = std::fs::read_dir(&runs).map_err(|e| Error::io("read", &runs, e))?;
-        for e in entries.flatten() {
+        let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(&runs)
+            .map_err(|e| Error::io("read", &runs, e))?
+            .flatten()
+            .collect();
+        if let Ok(r) = std::fs::read_dir(self.race_dir()) {
+            entries.extend(r.flatten());
+        }
+        for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
             if let Some(id) = name.strip_prefix(".tmp-") {
                 std::fs::remove_dir_all(e.path())

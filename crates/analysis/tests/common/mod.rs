@@ -53,7 +53,12 @@ pub fn dataset(sets: Vec<(Params, f64, f64)>, reps: u32, n: usize, seed: u64) ->
                     run(rep, rtts, &id)
                 })
                 .collect();
-            Config { id, params, runs }
+            Config {
+                id,
+                params,
+                runs,
+                note: None,
+            }
         })
         .collect();
     Dataset {
@@ -132,7 +137,12 @@ pub fn heavy_config(
             run(rep, heavy_run(noise, base * drift, n, 0.005, 1e6), &id)
         })
         .collect();
-    Config { id, params, runs }
+    Config {
+        id,
+        params,
+        runs,
+        note: None,
+    }
 }
 
 /// The planted cluster of the demo's structure, by who sleeps in poll(): neither (0, 6 µs),
@@ -282,6 +292,7 @@ pub fn staged_poll_sweep(seed: u64, reps: u32, n: usize) -> (Dataset, Vec<Option
                         id,
                         params: p,
                         runs,
+                        note: None,
                     });
                 }
             }

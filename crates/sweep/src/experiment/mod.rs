@@ -13,11 +13,14 @@ use crate::Error;
 
 mod axes;
 mod hosts;
+mod search;
 
 pub use axes::{Axis, Kind, OnUnsupported, Rule, Scope, check_value};
 use axes::{axis, flatten, rule};
 pub use hosts::{Exec, HostSpec};
 use hosts::{RawHost, host_spec, netns_host};
+pub use search::{Order, Race, Replay, Search, Strategy};
+use search::{RawSearch, RawTestbed};
 
 /// The testbed name used when a file names neither a testbed nor hosts.
 pub const DEFAULT_TESTBED: &str = "lab";
@@ -32,19 +35,13 @@ struct RawFile {
     #[serde(default)]
     probe: RawProbe,
     #[serde(default)]
+    search: RawSearch,
+    #[serde(default)]
     axes: toml::Table,
     #[serde(default)]
     exclude: Vec<toml::Table>,
     #[serde(default)]
     include: Vec<toml::Table>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawTestbed {
-    name: String,
-    /// "netns" (the default) or "vm" (the same topology inside a QEMU guest).
-    kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +157,10 @@ pub struct Experiment {
     pub testbed: Option<String>,
     /// Its kind: namespaces on this host, or inside a VM (hosts reached over ssh).
     pub testbed_kind: host::testbed::Kind,
+    /// `[testbed] kind = "replay"`: runs replay a completed sweep's samples.
+    pub replay: Option<Replay>,
+    /// Strategy, order and racing parameters (`[search]`).
+    pub search: Search,
     pub hosts: BTreeMap<String, HostSpec>,
     /// The pinger of the run at hand (the first of `pingers` until [`Experiment::for_pinger`]).
     pub ping_host: String,
@@ -278,8 +279,15 @@ impl Experiment {
             auto_rate,
         };
 
+        let replay = match &raw.testbed {
+            Some(t) => search::testbed(t, Path::new(path), line_of(text, "from"))
+                .map_err(|(k, m)| at(k, m))?,
+            None => None,
+        };
+        let search = search::search(raw.search).map_err(|(k, m)| at(k, m))?;
         let testbed = match (&raw.testbed, &raw.hosts) {
-            (Some(t), _) => Some(t.name.clone()),
+            _ if replay.is_some() => None,
+            (Some(t), _) => t.name.clone(),
             (None, None) if raw.hosts_from.is_none() => Some(DEFAULT_TESTBED.to_string()),
             (None, None) => None,
             (None, Some(_)) => None,
@@ -288,10 +296,8 @@ impl Experiment {
             host::testbed::validate_name(t).map_err(|e| at("name", e.to_string()))?;
         }
         let testbed_kind = match raw.testbed.as_ref().and_then(|t| t.kind.as_deref()) {
-            None => host::testbed::Kind::Netns,
-            Some(k) => k
-                .parse()
-                .map_err(|e: host::Error| at("kind", e.to_string()))?,
+            Some("vm") => host::testbed::Kind::Vm,
+            _ => host::testbed::Kind::Netns,
         };
         let inventory = match &raw.hosts_from {
             None => BTreeMap::new(),
@@ -388,6 +394,8 @@ impl Experiment {
             path: path.to_string(),
             testbed,
             testbed_kind,
+            replay,
+            search,
             hosts,
             ping_host,
             pingers,

@@ -67,6 +67,32 @@ pub struct RunArgs {
     /// One JSON object per line for progress, for scripts.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub search: SearchArgs,
+}
+
+/// How the sweep spends its probe time (overrides `[search]` of the file; a resumed sweep
+/// keeps the strategy, order and seed of its first session).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SearchArgs {
+    /// interleaved: every configuration's repetition 0 in a seeded random order, then
+    /// repetition 1 in a new order, ...; sequential: configuration by configuration.
+    #[arg(long, value_parser = ["interleaved", "sequential"])]
+    pub order: Option<String>,
+    /// The order's seed (default: drawn, and recorded in experiment.toml).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// full: every configuration in full; race: F-Race, the survivors in full.
+    #[arg(long, value_parser = ["full", "race"])]
+    pub strategy: Option<String>,
+}
+
+impl SearchArgs {
+    fn apply(&self, opts: &mut sweep::Options) {
+        opts.order = self.order.as_deref().and_then(|o| o.parse().ok());
+        opts.strategy = self.strategy.as_deref().and_then(|o| o.parse().ok());
+        opts.seed = self.seed;
+    }
 }
 
 pub fn run(cmd: Cmd) -> anyhow::Result<()> {
@@ -74,7 +100,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Plan(a) => plan(&a),
         Cmd::Load(a) => load(&a),
         Cmd::Run(a) => {
-            let out = run_sweep(&a.file, &a.out, a.resume, a.json)?;
+            let out = run_sweep_with(&a.file, &a.out, a.resume, a.json, &a.search)?;
             if out.failed > 0 {
                 anyhow::bail!(
                     "{} of {} runs failed (see index.json)",
@@ -149,6 +175,9 @@ fn load(a: &LoadArgs) -> anyhow::Result<()> {
         json: a.json,
         local_bin: std::env::current_exe()?,
         state: host::StateDir::from_env(),
+        order: None,
+        seed: None,
+        strategy: None,
     };
     let phases = sweep::load::run_load(&a.dir, &analysis, &lo, &opts, &stop).map_err(classify)?;
     for p in &phases {
@@ -193,15 +222,31 @@ pub fn run_sweep(
     resume: bool,
     json: bool,
 ) -> anyhow::Result<sweep::Outcome> {
+    run_sweep_with(file, out, resume, json, &SearchArgs::default())
+}
+
+fn run_sweep_with(
+    file: &Path,
+    out: &Path,
+    resume: bool,
+    json: bool,
+    search: &SearchArgs,
+) -> anyhow::Result<sweep::Outcome> {
     let exp = sweep::Experiment::load(file).map_err(classify)?;
-    require_root("xdplat sweep run")?;
+    if exp.replay.is_none() {
+        require_root("xdplat sweep run")?;
+    }
     let stop = stop_flag()?;
-    let opts = sweep::Options {
+    let mut opts = sweep::Options {
         out: out.to_path_buf(),
         resume,
         json,
         local_bin: std::env::current_exe()?,
         state: host::StateDir::from_env(),
+        order: None,
+        seed: None,
+        strategy: None,
     };
+    search.apply(&mut opts);
     sweep::run(&exp, &opts, &stop).map_err(classify)
 }
