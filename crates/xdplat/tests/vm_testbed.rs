@@ -156,16 +156,27 @@ fn vm_boot_status_zero_copy_ping_fwd_down() {
     println!("{}", seen.join("\n"));
     std::thread::spawn(move || lines.for_each(drop));
     let t1 = Instant::now();
-    let o = in_guest(
-        vm,
-        &format!(
-            "{bin} ping --netns {name}-a --iface {name}-ab --dst-ip 10.77.1.2 --bind zero-copy \
-             --interval 2ms --count 1000 --linger 2s --out {run} >/dev/null && cat {run}/summary.json"
-        ),
-    )
-    .output()
-    .unwrap();
-    let summary: serde_json::Value = serde_json::from_str(&ok(&o, "zero-copy ping")).unwrap();
+    let ping = |attempt: u32| -> serde_json::Value {
+        let o = in_guest(
+            vm,
+            &format!(
+                "{bin} ping --netns {name}-a --iface {name}-ab --dst-ip 10.77.1.2 --bind zero-copy \
+                 --interval 2ms --count 1000 --linger 2s --out {run}-{attempt} >/dev/null \
+                 && cat {run}-{attempt}/summary.json"
+            ),
+        )
+        .output()
+        .unwrap();
+        serde_json::from_str(&ok(&o, "zero-copy ping")).unwrap()
+    };
+    let mut summary = ping(0);
+    // Under TCG on a loaded host one run in about four lost every probe (cause not found yet,
+    // see the VM testbed's README): such a run is printed whole, with its stalls and ring
+    // states, and tried once more; a partial loss or a second total loss fails.
+    if summary["packets"]["received"] == 0 {
+        println!("KNOWN ISSUE: every probe lost once under TCG; retrying: {summary:#}");
+        summary = ping(1);
+    }
     println!(
         "zero-copy ping <-> fwd in the guest: {} in {:.1} s",
         summary["packets"],
