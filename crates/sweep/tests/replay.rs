@@ -162,8 +162,11 @@ fn bad_search_values_name_their_key_and_line() {
         let m = e.to_string();
         assert!(m.contains(key) && m.contains("line 2"), "{extra}: {m}");
     }
-    let e = Experiment::parse(&format!("[testbed]\nkind = \"vm\"\n{AXES}"), "t.toml")
-        .expect_err("kind");
+    let e = Experiment::parse(
+        &format!("[testbed]\nkind = \"container\"\n{AXES}"),
+        "t.toml",
+    )
+    .expect_err("kind");
     assert!(e.to_string().contains("line 2: `kind`"), "{e}");
 }
 
