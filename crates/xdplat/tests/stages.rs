@@ -255,23 +255,27 @@ fn a_known_delay_in_b_is_attributed_to_b() {
     let Some(tb) = TestTestbed::new("hold", 1) else {
         return;
     };
-    let median = |s: &results::Summary, k: &str| s.stages[k]["median"].as_f64().expect("median");
+    let min_of = |s: &results::Summary, k: &str| s.stages[k]["min"].as_f64().expect("min");
+    // the first run on a new testbed can be slower throughout (seen: its minimum RTT 19 us above
+    // the next run's): warm up first
+    let _ = stamped_run(&tb, "0s", "150");
     let (base, _) = stamped_run(&tb, "0s", "150");
-    // the minimum: load and descheduling only ever add delay, so the fastest probe of a run is
-    // what D changes, while medians of separate runs drift with the machine's load
+    // minima: load and descheduling only ever add delay, so the fastest probe of a run is what
+    // D changes, while medians of separate runs drift with the machine's load (the median of
+    // b_processing missed its bound once at load 5, with the other tests of this file beside it)
     let base_rtt = base.rtt_ns.expect("rtt").min;
-    let base_proc = median(&base, "b_processing");
+    let base_proc = min_of(&base, "b_processing");
     for (hold, d) in [("10us", 10_000.0), ("50us", 50_000.0), ("200us", 200_000.0)] {
         let (s, _) = stamped_run(&tb, hold, "150");
-        let min = s.stages["b_processing"]["min"].as_f64().expect("min");
+        let min = min_of(&s, "b_processing");
         assert!(
             min >= d,
             "hold {hold}: a probe's b_processing {min} ns is shorter than the hold"
         );
-        let proc_rise = median(&s, "b_processing") - base_proc;
+        let proc_rise = min - base_proc;
         assert!(
             proc_rise >= d - 8_000.0 && proc_rise <= d + 30_000.0,
-            "hold {hold}: b_processing median rose by {proc_rise} ns"
+            "hold {hold}: b_processing's minimum rose by {proc_rise} ns"
         );
         let rise = s.rtt_ns.expect("rtt").min - base_rtt;
         assert!(
