@@ -28,6 +28,14 @@ pub struct FwdPlan {
 }
 
 impl FwdPlan {
+    /// The forwarder's batch is at most that many descriptors per ring operation, so a batch
+    /// above the ring size (the default 64 with `--ring-size 32`) is the ring size.
+    pub fn with_batch_within_ring(&self) -> FwdPlan {
+        let mut plan = self.clone();
+        plan.knobs.batch = plan.knobs.batch.min(plan.knobs.ring_size);
+        plan
+    }
+
     /// The announcement, before its ports are filled in.
     fn ready(&self) -> Ready {
         Ready {
@@ -43,6 +51,7 @@ impl FwdPlan {
 /// Opens the port(s) in the current namespace, calls `ready` once packets can flow, and
 /// forwards until stopped.
 pub fn serve(plan: &FwdPlan, stop: &AtomicBool, ready: &mut dyn FnMut(&Ready)) -> Result<Stopped> {
+    let plan = &plan.with_batch_within_ring();
     // every check before the first action: values, then the interface (a read)
     crate::check::fwd(plan)?;
     let info = host::iface::info(&plan.iface)?;

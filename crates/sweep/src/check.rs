@@ -359,7 +359,7 @@ fn config_role(exp: &Experiment, cfg: &Config, role: Role) -> Result<(), String>
                     hold: Duration::ZERO,
                 },
             };
-            probe::check::fwd(&plan).map_err(|e| e.to_string())
+            probe::check::fwd(&plan.with_batch_within_ring()).map_err(|e| e.to_string())
         }
     }
 }

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     // the values first, then the privileges, then the namespace and the interface (serve)
-    probe::check::fwd(&plan).map_err(classify)?;
+    probe::check::fwd(&plan.with_batch_within_ring()).map_err(classify)?;
     if let Some(ns) = netns {
         host::netns::validate_name(ns).map_err(classify)?;
     }
