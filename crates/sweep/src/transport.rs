@@ -338,12 +338,15 @@ mod tests {
 
     #[test]
     fn the_group_kill_works_in_the_system_sh() {
-        // a real process group (setsid execs in place: the child's pid is its group) signalled by
-        // the command as /bin/sh (dash on Debian, the guest's login shell) runs it
-        let mut child = Command::new("setsid")
-            .args(["sleep", "30"])
+        // a real process group (the child leads its own: its pid is the group's id; setsid(1)
+        // forks when it already leads one and exits 0 at once, which failed this test once)
+        // signalled by the command as /bin/sh (dash on Debian, the guest's login shell) runs it
+        use std::os::unix::process::CommandExt;
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
             .spawn()
-            .expect("setsid sleep");
+            .expect("sleep in its own process group");
         std::thread::sleep(Duration::from_millis(200));
         let cmd = remote_group_kill(Signal::SIGINT, child.id());
         let st = Command::new("sh").arg("-c").arg(&cmd).status().unwrap();
