@@ -348,13 +348,14 @@ mod tests {
             .spawn()
             .expect("sleep in its own process group");
         std::thread::sleep(Duration::from_millis(200));
-        let cmd = remote_group_kill(Signal::SIGINT, child.id());
+        // SIGTERM: a test run as a background job inherits SIGINT ignored, and so does sleep
+        let cmd = remote_group_kill(Signal::SIGTERM, child.id());
         let st = Command::new("sh").arg("-c").arg(&cmd).status().unwrap();
         assert!(st.success(), "{cmd}: {st}");
         let end = child.wait().unwrap();
         assert_eq!(
             end.signal(),
-            Some(Signal::SIGINT as i32),
+            Some(Signal::SIGTERM as i32),
             "{cmd} stopped the group: {end}"
         );
     }
