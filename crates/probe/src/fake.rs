@@ -99,6 +99,8 @@ pub struct Link {
     pub sent: Vec<(u64, u64)>,
     /// Descriptors published, stuck on the ring, completed.
     tx: TxWork,
+    /// Calls of [`Port::wait`], whatever their timeout.
+    pub waits: u64,
 }
 
 impl Link {
@@ -113,6 +115,7 @@ impl Link {
             hold: None,
             sent: Vec::new(),
             tx: TxWork::default(),
+            waits: 0,
         }
     }
 
@@ -207,6 +210,7 @@ impl Port for Link {
 
     /// Sleeps until the next reply arrives or `timeout` passes, whichever is first.
     fn wait(&mut self, timeout: Duration) -> Result<()> {
+        self.waits += 1;
         sleep(&self.clock, &self.inbound, timeout);
         Ok(())
     }

@@ -234,6 +234,7 @@ pub fn run<P: Port, C: Clock>(
             break;
         }
         let now = clock.now_ns();
+        let mut sent_now = 0;
         if next_seq < total && now >= next_at {
             if batch_left == 0 {
                 batch_left = (cfg.batch as u64).min(total - next_seq);
@@ -272,6 +273,7 @@ pub fn run<P: Port, C: Clock>(
                 }
                 next_seq += sent as u64;
                 batch_left -= sent as u64;
+                sent_now = sent;
                 if batch_left == 0 {
                     next_at = if max_rate {
                         now
@@ -331,7 +333,9 @@ pub fn run<P: Port, C: Clock>(
             last_send + linger
         };
         let timeout = until.saturating_sub(now).min(100_000_000);
-        if timeout > 0 {
+        // at maximum rate a full window or TX ring leaves nothing due: the zero wait still
+        // wakes a fill ring that asks for it and drives a busy-polled NAPI, which no send does
+        if timeout > 0 || sent_now == 0 {
             port.wait(Duration::from_nanos(timeout))?;
         }
     }

@@ -244,3 +244,18 @@ fn warm_up_probes_are_sent_and_not_counted() {
     assert_eq!((o.counts.sent, o.counts.received, o.warmup), (10, 10, 3));
     assert_eq!(o.samples.first().map(|s| s.seq), Some(3));
 }
+
+#[test]
+fn at_maximum_rate_a_full_window_still_waits_on_the_port() {
+    // a zero-copy socket under busy polling gets its replies only from the syscalls the wait
+    // makes (no interrupt drives NAPI), so rounds that cannot send must still call it
+    let clock = FakeClock::at(START);
+    let mut c = cfg(100);
+    c.interval = Duration::ZERO;
+    c.window = 4;
+    let mut l = Link::steady(&clock, RTT);
+    let o = ping(&mut l, &clock, &c);
+    assert_eq!((o.counts.received, o.counts.lost), (100, 0));
+    let sends = l.sent.len() as u64;
+    assert!(l.waits > sends, "{} waits for {sends} sends", l.waits);
+}
