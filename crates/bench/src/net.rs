@@ -180,51 +180,43 @@ fn rtt(s: &results::Summary, what: &str) -> Result<results::Describe> {
         .ok_or_else(|| Error::Failed(format!("{what}: no reply came back")))
 }
 
-/// Median RTT of AF_XDP over udp (p99 beside it), same probes, same forwarder host, same CPUs.
-/// The backends alternate (`reps` times each); the medians over repetitions are compared.
-pub fn rtt_vs_udp(
+/// Median RTT at one probe per 200 µs of the first configuration over the second (p99 beside
+/// it), same probes, same hosts, same CPUs. The two alternate (`reps` times each) so that
+/// drifting background load hits both alike; the medians over repetitions are compared. Each
+/// run's figures are kept under the configuration's label.
+fn rtt_first_over_second(
     bed: &Bed,
     quick: bool,
-    asked: Option<(usize, usize)>,
+    cpus: (Option<usize>, Option<usize>),
     stop: &AtomicBool,
+    sides: [(String, (Knobs, Knobs)); 2],
+    meaning: &'static str,
 ) -> Result<Figure> {
-    let cpus = cpus(asked);
     let (count, reps) = if quick { (300, 1) } else { (10_000, 3) };
-    let (mut med, mut p99, mut runs) = (
-        [Vec::new(), Vec::new()],
-        [Vec::new(), Vec::new()],
-        Vec::new(),
-    );
+    let (mut med, mut p99, mut runs) = ([vec![], vec![]], [vec![], vec![]], Vec::new());
     for _ in 0..reps {
         let mut run = serde_json::Map::new();
-        for (i, backend) in [Backend::Afxdp, Backend::Udp].into_iter().enumerate() {
-            let fwd_batch = Knobs::defaults(Role::Fwd).batch;
-            let (fwd, mut ping) = plans(bed, role_knobs(backend, 1, fwd_batch), cpus)?;
+        for (i, (label, knobs)) in sides.iter().enumerate() {
+            let (fwd, mut ping) = plans(bed, knobs.clone(), cpus)?;
             ping.count = count;
             let (s, _) = ping_through(bed, BSide::Forwarder(fwd), ping, cpus.1, stop)?;
-            let what = backend.to_string();
-            let r = rtt(&s, &what)?;
+            let r = rtt(&s, label)?;
             med[i].push(r.median);
             p99[i].push(r.p99);
             run.insert(
-                what,
+                label.clone(),
                 json!({ "median_ns": r.median, "p99_ns": r.p99, "lost": s.packets.lost }),
             );
         }
         runs.push(serde_json::Value::Object(run));
     }
-    let [xm, um] = med;
-    let [xp, up] = p99;
-    let (xp, up) = (median(xp), median(up));
-    let mut f = Figure::new(
-        median(xm),
-        median(um),
-        "ns",
-        "AF_XDP median RTT / udp backend median RTT (target at most 0.6)",
-    );
+    let [m0, m1] = med;
+    let [p0, p1] = p99;
+    let (p0, p1) = (median(p0), median(p1));
+    let mut f = Figure::new(median(m0), median(m1), "ns", meaning);
     f.extra.insert(
         "p99".into(),
-        json!({ "value": xp, "baseline": up, "ratio": xp / up }),
+        json!({ "value": p0, "baseline": p1, "ratio": p0 / p1 }),
     );
     f.extra.insert(
         "probes".into(),
@@ -232,6 +224,25 @@ pub fn rtt_vs_udp(
     );
     f.extra.insert("runs".into(), json!(runs));
     Ok(f)
+}
+
+/// Median RTT of AF_XDP over udp (p99 beside it), same probes, same forwarder host, same CPUs.
+pub fn rtt_vs_udp(
+    bed: &Bed,
+    quick: bool,
+    asked: Option<(usize, usize)>,
+    stop: &AtomicBool,
+) -> Result<Figure> {
+    let fwd_batch = Knobs::defaults(Role::Fwd).batch;
+    let side = |b: Backend| (b.to_string(), role_knobs(b, 1, fwd_batch));
+    rtt_first_over_second(
+        bed,
+        quick,
+        cpus(asked),
+        stop,
+        [side(Backend::Afxdp), side(Backend::Udp)],
+        "AF_XDP median RTT / udp backend median RTT (target at most 0.6)",
+    )
 }
 
 /// The maximum-rate generator's batch and window (probes in flight): batches of 64, as the
@@ -337,55 +348,26 @@ pub fn fwd_vs_xdp_tx(
 }
 
 /// Median RTT at one probe per 200 µs through the forwarder at its default batch (64) over the
-/// same at batch 1: taking up to a batch must not delay a lone probe (ratio about 1). The two
-/// alternate (`reps` times each); the medians over repetitions are compared, p99 beside them.
+/// same at batch 1: taking up to a batch must not delay a lone probe (ratio about 1).
 pub fn fwd_batch_rtt(
     bed: &Bed,
     quick: bool,
     asked: Option<(usize, usize)>,
     stop: &AtomicBool,
 ) -> Result<Figure> {
-    let cpus = cpus(asked);
-    let (count, reps) = if quick { (300, 1) } else { (10_000, 3) };
     let fwd_batch = Knobs::defaults(Role::Fwd).batch;
-    let (mut med, mut p99, mut runs) = ([vec![], vec![]], [vec![], vec![]], Vec::new());
-    for _ in 0..reps {
-        let mut run = serde_json::Map::new();
-        for (i, batch) in [fwd_batch, FWD_BATCH_BEFORE].into_iter().enumerate() {
-            let (fwd, mut ping) = plans(bed, role_knobs(Backend::Afxdp, 1, batch), cpus)?;
-            ping.count = count;
-            let (s, _) = ping_through(bed, BSide::Forwarder(fwd), ping, cpus.1, stop)?;
-            let r = rtt(&s, &format!("forwarder batch {batch}"))?;
-            med[i].push(r.median);
-            p99[i].push(r.p99);
-            run.insert(
-                format!("fwd_batch{batch}"),
-                json!({ "median_ns": r.median, "p99_ns": r.p99, "lost": s.packets.lost }),
-            );
-        }
-        runs.push(serde_json::Value::Object(run));
-    }
-    let [m64, m1] = med;
-    let [p64, p1] = p99;
-    let (p64, p1) = (median(p64), median(p1));
-    let mut f = Figure::new(
-        median(m64),
-        median(m1),
-        "ns",
+    let side = |b: u32| (format!("fwd_batch{b}"), role_knobs(Backend::Afxdp, 1, b));
+    let mut f = rtt_first_over_second(
+        bed,
+        quick,
+        cpus(asked),
+        stop,
+        [side(fwd_batch), side(FWD_BATCH_BEFORE)],
         "median RTT at 1 probe / 200 µs, forwarder batch 64 / forwarder batch 1 (target about 1)",
-    );
-    f.extra.insert(
-        "p99".into(),
-        json!({ "value": p64, "baseline": p1, "ratio": p64 / p1 }),
-    );
+    )?;
     f.extra.insert(
         "batches".into(),
         json!({ "ping": 1, "forwarder": fwd_batch, "forwarder_before": FWD_BATCH_BEFORE }),
     );
-    f.extra.insert(
-        "probes".into(),
-        json!({ "per_run": count, "interval_us": 200, "size": wire::MIN_PROBE_SIZE, "repetitions": reps }),
-    );
-    f.extra.insert("runs".into(), json!(runs));
     Ok(f)
 }
