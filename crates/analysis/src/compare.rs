@@ -13,8 +13,8 @@
 //! The samples differ when p < 0.01 and the interval excludes 0.
 //!
 //! [`compare_inputs`] is `xdplat compare`: A and B are run directories, or directories of runs
-//! whose samples are pooled (every repetition of a configuration), or, with a table, configuration
-//! ids of that table (its per-repetition kept samples, at most [`crate::KEEP_SAMPLES`] each).
+//! whose samples are pooled (every repetition of one configuration: a directory with runs of
+//! several is refused), or, with a table or a sweep directory, configuration ids of that table (its per-repetition kept samples, at most [`crate::KEEP_SAMPLES`] each).
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256Plus;
@@ -225,6 +225,24 @@ fn from_runs(path: &str) -> Result<Vec<i64>, crate::Error> {
             "no run directory (summary.json) found",
         ));
     }
+    let configs = crate::load_runs::configurations(&dirs)?;
+    if configs.len() > 1 {
+        let ids = crate::config_ids(&configs);
+        let shown = ids.iter().take(3).cloned().collect::<Vec<_>>().join("`, `");
+        let more = if ids.len() > 3 { ", ..." } else { "" };
+        return Err(crate::Error::input(
+            path,
+            None,
+            None,
+            format!(
+                "holds runs of {} configurations (`{shown}`{more}); pooling them would compare \
+                 a mixture: compare two configurations of a sweep with `xdplat compare --table \
+                 {path} ID_A ID_B` (ids as `xdplat analyze` prints them), or name one run \
+                 directory",
+                ids.len()
+            ),
+        ));
+    }
     let mut out = Vec::new();
     for d in dirs {
         out.extend(results::read_rtts(&d.join(results::SAMPLES_FILE))?);
@@ -234,7 +252,17 @@ fn from_runs(path: &str) -> Result<Vec<i64>, crate::Error> {
 
 fn from_table(ds: &crate::Dataset, id: &str) -> Result<Vec<i64>, crate::Error> {
     let c = ds.configs.iter().find(|c| c.id == id).ok_or_else(|| {
-        crate::Error::input(&ds.source, None, None, format!("no configuration {id}"))
+        let ids: Vec<&str> = ds.configs.iter().map(|c| c.id.as_str()).take(5).collect();
+        let more = if ds.configs.len() > 5 { ", ..." } else { "" };
+        crate::Error::input(
+            &ds.source,
+            None,
+            None,
+            format!(
+                "no configuration {id} (its ids: `{}`{more})",
+                ids.join("`, `")
+            ),
+        )
     })?;
     Ok(c.runs
         .iter()
@@ -247,7 +275,11 @@ pub fn compare_inputs(opts: &CompareOptions) -> Result<Comparison, crate::Error>
     crate::options::check_bootstrap(opts.bootstrap)?;
     let (a, b) = match &opts.table {
         Some(t) => {
-            let ds = crate::load_table(t)?;
+            let ds = if t.is_dir() {
+                crate::load_runs(t)?
+            } else {
+                crate::load_table(t)?
+            };
             (from_table(&ds, &opts.a)?, from_table(&ds, &opts.b)?)
         }
         None => (from_runs(&opts.a)?, from_runs(&opts.b)?),

@@ -44,6 +44,27 @@ pub fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
+/// The configuration a run belongs to: its parameters without the repetition.
+fn configuration(s: &results::Summary) -> Params {
+    let mut params: Params = s.params.clone().into_iter().collect();
+    for k in REPETITION_KEYS {
+        params.remove(k);
+    }
+    params
+}
+
+/// The distinct configurations of the runs in `dirs`, in the order first met.
+pub fn configurations(dirs: &[PathBuf]) -> Result<Vec<Params>, Error> {
+    let mut out: Vec<Params> = Vec::new();
+    for d in dirs {
+        let p = configuration(&results::read_summary(&d.join(results::SUMMARY_FILE))?);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
 /// CPU time recorded in a summary: `cpu_ns`, or the sum of the `*_ns` numbers of a `cpu` object.
 fn cpu_ns(s: &results::Summary) -> Option<f64> {
     match s.extra.get("cpu_ns").or_else(|| s.extra.get("cpu")) {
@@ -116,12 +137,8 @@ pub fn load_runs(dir: &Path) -> Result<Dataset, Error> {
     }
     let mut groups: BTreeMap<String, (Params, Vec<Run>, Option<String>)> = BTreeMap::new();
     for d in &dirs {
-        let summary_path = d.join(results::SUMMARY_FILE);
-        let s = results::read_summary(&summary_path)?;
-        let mut params: Params = s.params.clone().into_iter().collect();
-        for k in REPETITION_KEYS {
-            params.remove(k);
-        }
+        let s = results::read_summary(&d.join(results::SUMMARY_FILE))?;
+        let params = configuration(&s);
         let samples = d.join(results::SAMPLES_FILE);
         let mut run = if samples.is_file() {
             let mut rtts = results::read_rtts(&samples)?;

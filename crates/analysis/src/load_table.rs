@@ -256,6 +256,22 @@ impl<'f> Builder<'f> {
 const REQUIRED: [&str; 3] = ["config", "rep", "rtt_ns"];
 
 fn required_index(file: &str, header: &[&str]) -> Result<Columns, Error> {
+    for (i, h) in header.iter().enumerate() {
+        if let Some(j) = header[i + 1..].iter().position(|o| o.trim() == h.trim()) {
+            return Err(Error::input(
+                file,
+                None,
+                Some(h.trim()),
+                format!(
+                    "column {:?} appears twice (columns {} and {}): which one holds the data is not \
+                     known; rename or drop one",
+                    h.trim(),
+                    i + 1,
+                    i + j + 2
+                ),
+            ));
+        }
+    }
     let mut idx = [0; 3];
     for (slot, name) in idx.iter_mut().zip(REQUIRED) {
         *slot = header
@@ -301,7 +317,10 @@ fn load_csv(path: &Path) -> Result<Dataset, Error> {
     })?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+        .from_reader(TextGuard::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            f,
+        )));
     let csv_err = |e: csv::Error| {
         let row = e.position().map(|p| p.line());
         Error::input(&file, row, None, e.to_string())
@@ -328,6 +347,63 @@ fn load_csv(path: &Path) -> Result<Dataset, Error> {
         )?;
     }
     b.finish()
+}
+
+/// The longest line a CSV table may have. The CSV reader holds a whole record in memory (and
+/// copies the header), so a file without line breaks (a sparse file of zero bytes, a binary
+/// file) would be read whole, several times its size, before its columns could be refused.
+const MAX_LINE: usize = 1 << 20;
+
+/// Passes text through and fails on a NUL byte (not text) or a line longer than [`MAX_LINE`],
+/// naming the line, before the CSV reader buffers it.
+struct TextGuard<R> {
+    inner: R,
+    line: u64,
+    line_len: usize,
+}
+
+impl<R> TextGuard<R> {
+    fn new(inner: R) -> Self {
+        TextGuard {
+            inner,
+            line: 1,
+            line_len: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for TextGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            let refuse =
+                |why: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+            match b {
+                b'\n' => {
+                    self.line += 1;
+                    self.line_len = 0;
+                }
+                0 => {
+                    return refuse(format!(
+                        "line {}: a NUL byte: not a UTF-8 CSV text file (a Parquet table \
+                         needs the .parquet extension)",
+                        self.line
+                    ));
+                }
+                _ => {
+                    self.line_len += 1;
+                    if self.line_len > MAX_LINE {
+                        return refuse(format!(
+                            "line {} is longer than {} MiB: not a table of runs",
+                            self.line,
+                            MAX_LINE >> 20
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn cell(a: &ArrayRef, i: usize) -> Option<Cell<'_>> {

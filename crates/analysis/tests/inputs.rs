@@ -335,3 +335,81 @@ fn empty_and_broken_run_directories() {
         "{e}"
     );
 }
+
+#[test]
+fn a_column_twice_is_refused_not_guessed() {
+    let s = err_of("config,rep,rtt_ns,rtt_ns\na,0,1,2\n");
+    assert!(
+        s.contains("column rtt_ns") && s.contains("appears twice") && s.contains("3 and 4"),
+        "{s}"
+    );
+    let s = err_of("config,rep,rtt_ns,zc, zc\na,0,1,true,true\n");
+    assert!(
+        s.contains("column zc") && s.contains("appears twice"),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_binary_or_unbroken_file_is_refused_before_it_is_buffered() {
+    // a sparse file of zero bytes: refused at the first NUL, not read whole
+    let t = TempDir::new();
+    let p = t.0.join("sparse.csv");
+    std::fs::File::create(&p)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let e = load_table(&p).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("NUL byte"),
+        "{e}"
+    );
+    // a line longer than the bound: refused at that line
+    let long = format!("config,rep,rtt_ns\na,0,{}\n", "1".repeat(2 << 20));
+    let s = err_of(&long);
+    assert!(s.contains("line 2 is longer than 1 MiB"), "{s}");
+}
+
+#[test]
+fn compare_refuses_to_pool_a_sweep_and_compares_its_configurations_by_id() {
+    let t = TempDir::new();
+    write_run(&t.0, "r0", json!({"bp": true}), 0, &[Some(10), Some(12)]);
+    write_run(&t.0, "r1", json!({"bp": false}), 0, &[Some(100), Some(90)]);
+    let one = TempDir::new();
+    write_run(&one.0, "r0", json!({"bp": true}), 0, &[Some(10), Some(11)]);
+    write_run(&one.0, "r1", json!({"bp": true}), 1, &[Some(12), Some(13)]);
+    let opts = |a: &Path, b: &Path, table: Option<&Path>| analysis::CompareOptions {
+        a: a.display().to_string(),
+        b: b.display().to_string(),
+        table: table.map(Path::to_path_buf),
+        bootstrap: 100,
+        seed: 1,
+    };
+    let e = analysis::compare_inputs(&opts(&one.0, &t.0, None)).unwrap_err();
+    let s = e.to_string();
+    assert!(
+        e.is_bad_input() && s.contains("2 configurations") && s.contains("--table"),
+        "{s}"
+    );
+    // one configuration's repetitions are pooled
+    let c = analysis::compare_inputs(&opts(&one.0, &one.0.join("runs/r0"), None)).unwrap();
+    assert_eq!((c.n_a, c.n_b), (4, 2));
+    // configurations of a sweep directory by id
+    let c = analysis::compare_inputs(&opts(
+        Path::new("bp=true"),
+        Path::new("bp=false"),
+        Some(&t.0),
+    ))
+    .unwrap();
+    assert_eq!((c.median_a_ns, c.median_b_ns), (11.0, 95.0));
+    let e = analysis::compare_inputs(&opts(
+        Path::new("bp=maybe"),
+        Path::new("bp=false"),
+        Some(&t.0),
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("its ids: `bp=false`, `bp=true`"),
+        "{e}"
+    );
+}

@@ -3,8 +3,9 @@
 //! the median shift).
 //!
 //! A and B are run directories, or directories of runs whose samples are pooled (every
-//! repetition of a configuration); with `--table FILE` they are configuration ids of that table
-//! (its per-repetition kept samples, at most analysis::KEEP_SAMPLES each).
+//! repetition of one configuration); with `--table FILE|DIR` they are configuration ids of that
+//! table or sweep directory (its per-repetition kept samples, at most analysis::KEEP_SAMPLES
+//! each).
 
 use std::path::PathBuf;
 
@@ -12,12 +13,13 @@ use crate::exit::bad_input;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Baseline: a run directory, a directory of runs, or a config id with --table.
+    /// Baseline: a run directory, a directory of one configuration's runs, or a config id with
+    /// --table.
     a: String,
     /// Compared against A, same kinds.
     b: String,
-    /// Read A and B as configuration ids of this long table (CSV or Parquet).
-    #[arg(long, value_name = "FILE")]
+    /// Read A and B as configuration ids of this long table (CSV or Parquet) or sweep directory.
+    #[arg(long, value_name = "FILE|DIR")]
     table: Option<PathBuf>,
     /// Print the comparison as JSON.
     #[arg(long)]
