@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use common::sweeps::gro_flush_timeout;
 use common::*;
 
+#[path = "refusals/analysis_cases.rs"]
+mod analysis_cases;
 #[path = "refusals/cases.rs"]
 mod refusal_cases;
 use refusal_cases::{Case, Names, cases};

@@ -116,7 +116,7 @@ impl Names {
     }
 }
 
-fn case(class: Class, args: &[&str], code: i32, says: &[&str]) -> Case {
+pub fn case(class: Class, args: &[&str], code: i32, says: &[&str]) -> Case {
     Case {
         class,
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -127,7 +127,7 @@ fn case(class: Class, args: &[&str], code: i32, says: &[&str]) -> Case {
     }
 }
 
-fn with_file(mut c: Case, name: &str, body: &str) -> Case {
+pub fn with_file(mut c: Case, name: &str, body: &str) -> Case {
     c.files.push((name.to_string(), body.to_string()));
     c
 }
@@ -829,114 +829,6 @@ pub fn cases(n: &Names) -> Vec<Case> {
     ]);
 
     // ---- analyze, compare
-    v.extend(analysis_cases());
-    v
-}
-
-/// The analysis commands' cases.
-pub fn analysis_cases() -> Vec<Case> {
-    use Class::*;
-    let mut v = Vec::new();
-    for (class, args, says) in [
-        (
-            Path,
-            &["analyze", "{DIR}/nothing", "--out", "{DIR}/report"][..],
-            &["nothing"][..],
-        ),
-        (
-            Conflict,
-            &["analyze", "--out", "{DIR}/report"],
-            &["DIR", "--table"],
-        ),
-        (
-            Range,
-            &[
-                "analyze",
-                "--table",
-                "{DIR}/t.csv",
-                "--k",
-                "0",
-                "--out",
-                "{DIR}/report",
-            ],
-            &["--k"],
-        ),
-        (
-            Range,
-            &[
-                "analyze",
-                "--table",
-                "{DIR}/t.csv",
-                "--max-loss",
-                "2",
-                "--out",
-                "{DIR}/report",
-            ],
-            &["--max-loss"],
-        ),
-        (
-            Message,
-            &[
-                "analyze",
-                "--table",
-                "{DIR}/t.csv",
-                "--top",
-                "-1",
-                "--out",
-                "{DIR}/report",
-            ],
-            &["--top"],
-        ),
-        (
-            Path,
-            &["compare", "{DIR}/nothing", "{DIR}/nothing2"],
-            &["nothing"],
-        ),
-        (
-            Range,
-            &[
-                "analyze",
-                "--table",
-                "{DIR}/t.csv",
-                "--max-k",
-                "0",
-                "--out",
-                "{DIR}/report",
-            ],
-            &["--max-k"],
-        ),
-        (
-            Range,
-            &[
-                "compare",
-                "--table",
-                "{DIR}/t.csv",
-                "a",
-                "b",
-                "--bootstrap",
-                "0",
-            ],
-            &["--bootstrap"],
-        ),
-        (
-            Resource,
-            &[
-                "compare",
-                "--table",
-                "{DIR}/t.csv",
-                "a",
-                "b",
-                "--bootstrap",
-                "100000000000",
-            ],
-            &["--bootstrap"],
-        ),
-    ] {
-        v.push(with_file(
-            case(class, args, 2, says),
-            "t.csv",
-            "config,rep,rtt_ns\na,0,1000\na,1,1100\nb,0,2000\nb,1,2100\n",
-        ));
-    }
+    v.extend(crate::analysis_cases::analysis_cases());
     v
 }
