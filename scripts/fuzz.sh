@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
 # The long fuzz run: every target of fuzz/ under cargo-fuzz (libFuzzer, nightly) for SECONDS each
-# (default 300), starting from the seed corpus that the smoke test generates, plus fuzz/seeds and
+# (default 300), or for N executions each with `--runs N` (issue 16's bar: --runs 10000000), starting from the seed corpus that the smoke test generates, plus fuzz/seeds and
 # fuzz/regressions. A crash leaves its input in fuzz/artifacts/TARGET/: copy it into
 # fuzz/regressions/TARGET/ so that `cargo test -p xdplat --test fuzz_smoke` replays it forever.
 # The short CI run is that smoke test (XDPLAT_FUZZ_SECS seconds per target, default 1).
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (needs: rustup nightly, cargo install cargo-fuzz)
+# Usage: scripts/fuzz.sh [SECONDS | --runs N] [TARGET...]
+#   (needs: rustup nightly, cargo install cargo-fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-300}
-shift || true
+case ${1:-} in
+  --runs)
+    [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "scripts/fuzz.sh: --runs needs a positive number" >&2; exit 2; }
+    limit=(-runs="$2") what="$2 executions"
+    shift 2
+    ;;
+  '') limit=(-max_total_time=300) what=300s ;;
+  *)
+    [[ $1 =~ ^[1-9][0-9]*$ ]] || { echo "scripts/fuzz.sh: SECONDS must be a positive number, or use --runs N" >&2; exit 2; }
+    limit=(-max_total_time="$1") what="$1s"
+    shift
+    ;;
+esac
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(probe_packet emit_roundtrip experiment table_csv table_parquet)
@@ -23,16 +35,18 @@ XDPLAT_FUZZ_SECS=0 XDPLAT_FUZZ_SEEDS_OUT="$PWD/fuzz/corpus" \
 cd fuzz
 status=0
 for t in "${targets[@]}"; do
-  echo "== $t: ${secs}s"
+  echo "== $t: $what"
+  started=$SECONDS
   # -rss_limit_mb: the analysis targets hold whole tables; -malloc_limit_mb above it: parquet
   # reserves untouched gigabytes on a lying footer (fuzz/known/), which overcommit absorbs;
   # -timeout: a hang is a finding too
   if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- \
-      -max_total_time="$secs" -rss_limit_mb=4096 -malloc_limit_mb=16384 -timeout=10 \
+      "${limit[@]}" -rss_limit_mb=4096 -malloc_limit_mb=16384 -timeout=10 \
       -print_final_stats=1 2>&1 \
-      | tee "corpus/$t.log" | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY|artifact_prefix|Test unit written)"; then
+      | tee "corpus/$t.log" | grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY|artifact_prefix|Test unit written)"; then
     :
   fi
+  echo "$t: $((SECONDS - started)) s"
   if compgen -G "artifacts/$t/crash-*" >/dev/null || compgen -G "artifacts/$t/timeout-*" >/dev/null \
       || compgen -G "artifacts/$t/oom-*" >/dev/null; then
     echo "$t: findings in fuzz/artifacts/$t/" >&2
