@@ -29,9 +29,13 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "scripts/fuzz.sh: needs a nightly toolchain and cargo-fuzz (rustup toolchain install nightly; cargo install cargo-fuzz)" >&2
   exit 2
 fi
-# seed corpus: generated probes, tables and experiments, plus fuzz/seeds and fuzz/regressions
-XDPLAT_FUZZ_SECS=0 XDPLAT_FUZZ_SEEDS_OUT="$PWD/fuzz/corpus" \
-  cargo test -q -p xdplat --test fuzz_smoke >/dev/null
+# seed corpus: generated probes, tables and experiments, plus fuzz/seeds and fuzz/regressions;
+# made once: later runs go on from the corpus the earlier ones grew (remove fuzz/corpus to start
+# again)
+if [[ ! -d fuzz/corpus ]]; then
+  XDPLAT_FUZZ_SECS=0 XDPLAT_FUZZ_SEEDS_OUT="$PWD/fuzz/corpus" \
+    cargo test -q -p xdplat --test fuzz_smoke >/dev/null
+fi
 cd fuzz
 status=0
 for t in "${targets[@]}"; do
