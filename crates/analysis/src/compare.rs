@@ -215,7 +215,9 @@ pub struct CompareOptions {
     pub seed: u64,
 }
 
-fn from_runs(path: &str) -> Result<Vec<i64>, crate::Error> {
+/// The run directories of `path` (a run, or one configuration's runs), checked before any
+/// sample is read.
+fn run_set(path: &str) -> Result<Vec<std::path::PathBuf>, crate::Error> {
     let dirs = crate::run_dirs(std::path::Path::new(path))?;
     if dirs.is_empty() {
         return Err(crate::Error::input(
@@ -243,6 +245,11 @@ fn from_runs(path: &str) -> Result<Vec<i64>, crate::Error> {
             ),
         ));
     }
+    Ok(dirs)
+}
+
+/// Every latency sample of the runs in `dirs`.
+fn pooled(dirs: &[std::path::PathBuf]) -> Result<Vec<i64>, crate::Error> {
     let mut out = Vec::new();
     for d in dirs {
         out.extend(results::read_rtts(&d.join(results::SAMPLES_FILE))?);
@@ -282,7 +289,10 @@ pub fn compare_inputs(opts: &CompareOptions) -> Result<Comparison, crate::Error>
             };
             (from_table(&ds, &opts.a)?, from_table(&ds, &opts.b)?)
         }
-        None => (from_runs(&opts.a)?, from_runs(&opts.b)?),
+        None => {
+            let (a, b) = (run_set(&opts.a)?, run_set(&opts.b)?);
+            (pooled(&a)?, pooled(&b)?)
+        }
     };
     compare(&a, &b, opts.bootstrap, opts.seed).ok_or_else(|| {
         crate::Error::Option(format!(
