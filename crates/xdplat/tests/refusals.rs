@@ -23,6 +23,8 @@ use common::*;
 mod analysis_cases;
 #[path = "refusals/cases.rs"]
 mod refusal_cases;
+#[path = "refusals/sweep_cases.rs"]
+mod sweep_cases;
 use refusal_cases::{Case, Names, cases};
 
 /// Every file below `dir`: path, length and modification time.
