@@ -315,12 +315,11 @@ fn load_csv(path: &Path) -> Result<Dataset, Error> {
         path: path.to_path_buf(),
         source,
     })?;
+    // the CSV reader buffers its input itself
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(TextGuard::new(std::io::BufReader::with_capacity(
-            1 << 20,
-            f,
-        )));
+        .buffer_capacity(1 << 16)
+        .from_reader(TextGuard::new(f));
     let csv_err = |e: csv::Error| {
         let row = e.position().map(|p| p.line());
         Error::input(&file, row, None, e.to_string())
