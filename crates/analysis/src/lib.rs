@@ -21,6 +21,7 @@ mod load_table;
 mod model;
 mod options;
 mod output;
+mod parquet_footer;
 mod plots;
 pub mod race;
 mod relevant;

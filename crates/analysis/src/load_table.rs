@@ -473,10 +473,20 @@ fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
 
 fn load_parquet_unguarded(path: &Path) -> Result<Dataset, Error> {
     let file = path.display().to_string();
-    let f = File::open(path).map_err(|source| Error::Read {
+    let read_err = |source| Error::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut f = File::open(path).map_err(read_err)?;
+    // before the reader sizes anything from what the footer claims
+    if let Err(why) = crate::parquet_footer::check(&mut f).map_err(read_err)? {
+        return Err(Error::input(
+            &file,
+            None,
+            None,
+            format!("damaged Parquet footer: {why}"),
+        ));
+    }
     let pq_err = |e: parquet::errors::ParquetError| Error::input(&file, None, None, e.to_string());
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let builder =
