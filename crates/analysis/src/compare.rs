@@ -14,7 +14,8 @@
 //!
 //! [`compare_inputs`] is `xdplat compare`: A and B are run directories, or directories of runs
 //! whose samples are pooled (every repetition of one configuration: a directory with runs of
-//! several is refused), or, with a table or a sweep directory, configuration ids of that table (its per-repetition kept samples, at most [`crate::KEEP_SAMPLES`] each).
+//! several is refused), or, with a table or a sweep directory, configuration ids of that table
+//! (its per-repetition kept samples, at most [`crate::KEEP_SAMPLES`] each).
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256Plus;
@@ -230,22 +231,27 @@ fn run_set(path: &str) -> Result<Vec<std::path::PathBuf>, crate::Error> {
     let configs = crate::load_runs::configurations(&dirs)?;
     if configs.len() > 1 {
         let ids = crate::config_ids(&configs);
-        let shown = ids.iter().take(3).cloned().collect::<Vec<_>>().join("`, `");
-        let more = if ids.len() > 3 { ", ..." } else { "" };
         return Err(crate::Error::input(
             path,
             None,
             None,
             format!(
-                "holds runs of {} configurations (`{shown}`{more}); pooling them would compare \
-                 a mixture: compare two configurations of a sweep with `xdplat compare --table \
-                 {path} ID_A ID_B` (ids as `xdplat analyze` prints them), or name one run \
-                 directory",
-                ids.len()
+                "holds runs of {} configurations ({}); pooling them would compare a mixture: \
+                 compare two configurations of a sweep with `xdplat compare --table {path} ID_A \
+                 ID_B` (ids as `xdplat analyze` prints them), or name one run directory",
+                ids.len(),
+                some_ids(ids.iter().map(String::as_str), 3)
             ),
         ));
     }
     Ok(dirs)
+}
+
+/// The first `n` configuration ids, quoted, with `, ...` when there are more.
+fn some_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>, n: usize) -> String {
+    let more = if ids.len() > n { ", ..." } else { "" };
+    let shown: Vec<String> = ids.take(n).map(|id| format!("`{id}`")).collect();
+    format!("{}{more}", shown.join(", "))
 }
 
 /// Every latency sample of the runs in `dirs`.
@@ -259,16 +265,12 @@ fn pooled(dirs: &[std::path::PathBuf]) -> Result<Vec<i64>, crate::Error> {
 
 fn from_table(ds: &crate::Dataset, id: &str) -> Result<Vec<i64>, crate::Error> {
     let c = ds.configs.iter().find(|c| c.id == id).ok_or_else(|| {
-        let ids: Vec<&str> = ds.configs.iter().map(|c| c.id.as_str()).take(5).collect();
-        let more = if ds.configs.len() > 5 { ", ..." } else { "" };
+        let ids = some_ids(ds.configs.iter().map(|c| c.id.as_str()), 5);
         crate::Error::input(
             &ds.source,
             None,
             None,
-            format!(
-                "no configuration {id} (its ids: `{}`{more})",
-                ids.join("`, `")
-            ),
+            format!("no configuration {id} (its ids: {ids})"),
         )
     })?;
     Ok(c.runs

@@ -374,9 +374,8 @@ impl<R> TextGuard<R> {
 impl<R: std::io::Read> std::io::Read for TextGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let refuse = |why: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
         for &b in &buf[..n] {
-            let refuse =
-                |why: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
             match b {
                 b'\n' => {
                     self.line += 1;
