@@ -6,7 +6,7 @@
 # The short CI run is that smoke test (XDPLAT_FUZZ_SECS seconds per target, default 1).
 # Usage: scripts/fuzz.sh [--sanitizer none|address] [SECONDS | --runs N] [TARGET...]
 #   --sanitizer none: about 2.3x the executions per second of the default AddressSanitizer build
-#   (panics, aborts, timeouts and the RSS limit still count; -malloc_limit_mb needs a sanitizer)
+#   (panics, aborts, timeouts and the RSS limit still count; the malloc limit needs a sanitizer)
 #   (needs: rustup nightly, cargo install cargo-fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,12 +53,11 @@ status=0
 for t in "${targets[@]}"; do
   echo "== $t: $what, sanitizer $sanitizer"
   started=$SECONDS
-  # -rss_limit_mb: the analysis targets hold whole tables; -malloc_limit_mb above it: parquet
-  # reserves untouched gigabytes for a dictionary page's claimed values (fuzz/known/), which
-  # overcommit absorbs (a lying footer, once 75 GB, is refused before the reader now);
-  # -timeout: a hang is a finding too
+  # -rss_limit_mb: the analysis targets hold whole tables (a single allocation above it is a
+  # finding too: libFuzzer's -malloc_limit_mb defaults to the RSS limit); -timeout: a hang is a
+  # finding too
   if ! cargo +nightly fuzz run -O -s "$sanitizer" "$t" "corpus/$t" -- \
-      "${limit[@]}" -rss_limit_mb=4096 -malloc_limit_mb=16384 -timeout=10 \
+      "${limit[@]}" -rss_limit_mb=4096 -timeout=10 \
       -print_final_stats=1 2>&1 \
       | tee "corpus/$t.log" | grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY|artifact_prefix|Test unit written)"; then
     :

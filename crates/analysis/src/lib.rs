@@ -22,6 +22,7 @@ mod model;
 mod options;
 mod output;
 mod parquet_footer;
+mod parquet_pages;
 mod plots;
 pub mod race;
 mod relevant;

@@ -490,6 +490,19 @@ fn load_parquet_unguarded(path: &Path) -> Result<Dataset, Error> {
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let builder =
         ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(pq_err)?;
+    // before the reader sizes a dictionary from what a page header claims
+    let pages = File::open(path).map_err(read_err)?;
+    let budget = crate::parquet_footer::available_memory() / 2;
+    if let Err(why) =
+        crate::parquet_pages::check(&pages, builder.metadata(), budget).map_err(read_err)?
+    {
+        return Err(Error::input(
+            &file,
+            None,
+            None,
+            format!("damaged Parquet page: {why}"),
+        ));
+    }
     let schema = builder.schema().clone();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let ([ci, ri, ti], params) = required_index(&file, &names)?;

@@ -10,6 +10,7 @@
 //! and every list, set, map or string must fit in the bytes the footer has left (every element
 //! takes at least one byte). The elements the lists claim, at an assumed 1 KiB each in memory,
 //! must fit in half the available memory. A footer a Parquet writer made always passes.
+//! The same walk reads each page header for the page check (`parquet_pages`).
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -44,7 +45,7 @@ pub fn check(f: &mut std::fs::File) -> std::io::Result<Result<(), Damage>> {
 }
 
 /// MemAvailable of /proc/meminfo, or 8 GiB where it cannot be read.
-fn available_memory() -> u64 {
+pub fn available_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
@@ -62,8 +63,55 @@ pub fn walk(bytes: &[u8], budget: u64) -> Result<(), Damage> {
         at: 0,
         claimed: 0,
         budget,
+        ints: None,
     };
     c.structure(S::FileMetaData, 0)
+}
+
+/// What a page header says, as far as the page check needs it (`None`: the field is absent).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PageHeader {
+    /// 0 data page, 1 index page, 2 dictionary page, 3 data page v2.
+    pub kind: Option<i64>,
+    pub uncompressed: Option<i64>,
+    pub compressed: Option<i64>,
+    /// `num_values` of the dictionary page header.
+    pub dictionary_values: Option<i64>,
+    /// `num_values` and `num_nulls` of the data page header (v1 or v2).
+    pub data_values: Option<i64>,
+    pub data_nulls: Option<i64>,
+    /// The header's length in bytes: the page's data follows it.
+    pub len: usize,
+}
+
+/// Walks the page header (`PageHeader`) at the start of `bytes` with the footer's rules, and
+/// returns what it says.
+pub fn page_header(bytes: &[u8], budget: u64) -> Result<PageHeader, Damage> {
+    let mut c = Cursor {
+        bytes,
+        at: 0,
+        claimed: 0,
+        budget,
+        ints: Some(Vec::new()),
+    };
+    c.structure(S::PageHeader, 0)?;
+    let mut h = PageHeader {
+        len: c.at,
+        ..PageHeader::default()
+    };
+    for (s, id, v) in c.ints.unwrap_or_default() {
+        let slot = match (s, id) {
+            (S::PageHeader, 1) => &mut h.kind,
+            (S::PageHeader, 2) => &mut h.uncompressed,
+            (S::PageHeader, 3) => &mut h.compressed,
+            (S::DictionaryPageHeader, 1) => &mut h.dictionary_values,
+            (S::DataPageHeader | S::DataPageHeaderV2, 1) => &mut h.data_values,
+            (S::DataPageHeaderV2, 2) => &mut h.data_nulls,
+            _ => continue,
+        };
+        *slot = Some(v);
+    }
+    Ok(h)
 }
 
 /// The structs of the footer that the reader decodes field by field.
@@ -95,6 +143,10 @@ enum S {
     Aes,
     ColumnCryptoMetaData,
     EncryptionWithColumnKey,
+    PageHeader,
+    DataPageHeader,
+    DictionaryPageHeader,
+    DataPageHeaderV2,
     /// A struct whose fields the reader skips (an empty struct, an unknown field's struct).
     Opaque,
 }
@@ -219,8 +271,24 @@ fn field(s: S, id: i64) -> Option<T> {
         (S::ColumnCryptoMetaData, 2) => st(S::EncryptionWithColumnKey),
         (S::EncryptionWithColumnKey, 1) => List(Elem::Binary),
         (S::EncryptionWithColumnKey, 2) => Binary,
+        (S::PageHeader, 1..=4) => I32,
+        (S::PageHeader, 5) => st(S::DataPageHeader),
+        (S::PageHeader, 6) => st(S::Opaque),
+        (S::PageHeader, 7) => st(S::DictionaryPageHeader),
+        (S::PageHeader, 8) => st(S::DataPageHeaderV2),
+        (S::DataPageHeader, 1..=4) => I32,
+        (S::DataPageHeader, 5) => st(S::Statistics),
+        (S::DictionaryPageHeader, 1 | 2) => I32,
+        (S::DictionaryPageHeader, 3) => Bool,
+        (S::DataPageHeaderV2, 1..=6) => I32,
+        (S::DataPageHeaderV2, 7) => Bool,
+        (S::DataPageHeaderV2, 8) => st(S::Statistics),
         _ => return None,
     })
+}
+
+fn zigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 struct Cursor<'a> {
@@ -229,6 +297,8 @@ struct Cursor<'a> {
     /// Memory the lists met so far would take in the reader.
     claimed: u64,
     budget: u64,
+    /// The i32 fields met, as (struct, field id, value), when the caller wants them.
+    ints: Option<Vec<(S, i64, i64)>>,
 }
 
 impl Cursor<'_> {
@@ -303,10 +373,7 @@ impl Cursor<'_> {
                 return Ok(());
             }
             let id = match header >> 4 {
-                0 => {
-                    let z = self.varint()?;
-                    ((z >> 1) as i64) ^ -((z & 1) as i64)
-                }
+                0 => zigzag(self.varint()?),
                 delta => last + i64::from(delta),
             };
             last = id;
@@ -322,7 +389,13 @@ impl Cursor<'_> {
                             "field {id} of {s:?} has type code {wire}, the format says {t:?}"
                         ));
                     }
-                    self.typed(t, depth)?;
+                    match (t, self.ints.is_some()) {
+                        (T::I32, true) => {
+                            let v = zigzag(self.varint()?);
+                            self.ints.get_or_insert_default().push((s, id, v));
+                        }
+                        _ => self.typed(t, depth)?,
+                    }
                 }
                 // booleans carry their value in the field header
                 None if matches!(wire, 1 | 2) => {}
@@ -402,7 +475,7 @@ impl Cursor<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::walk;
+    use super::{PageHeader, page_header, walk};
 
     const BUDGET: u64 = 1 << 30;
 
@@ -459,5 +532,28 @@ mod tests {
         let mut f = vec![0x0c, 0x28];
         f.extend(deep);
         assert!(walk(&f, BUDGET).unwrap_err().contains("nested deeper"));
+    }
+
+    #[test]
+    fn a_dictionary_page_header_is_read() {
+        // type 2 (dictionary), 16 bytes uncompressed and compressed, dictionary page header
+        // { num_values 100, encoding 0 }, then the page's data
+        let bytes = [
+            0x15, 0x04, 0x15, 0x20, 0x15, 0x20, 0x4c, 0x15, 0xc8, 0x01, 0x15, 0x00, 0x00, 0x00,
+            0xaa,
+        ];
+        let h = page_header(&bytes, BUDGET).unwrap();
+        let want = PageHeader {
+            kind: Some(2),
+            uncompressed: Some(16),
+            compressed: Some(16),
+            dictionary_values: Some(100),
+            len: 14,
+            ..PageHeader::default()
+        };
+        assert_eq!(h, want);
+        // the dictionary page header typed i32: the reader would misread what follows
+        let e = page_header(&[0x15, 0x04, 0x65, 0x02, 0x00], BUDGET).unwrap_err();
+        assert!(e.contains("field 7 of PageHeader has type code 5"), "{e}");
     }
 }
