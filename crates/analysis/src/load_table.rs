@@ -21,6 +21,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::basic::Compression;
 use serde_json::Value;
 
 use crate::Error;
@@ -490,6 +491,31 @@ fn load_parquet_unguarded(path: &Path) -> Result<Dataset, Error> {
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let builder =
         ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(pq_err)?;
+    // this build decodes two codecs; the reader would only say "Disabled feature at compile time"
+    for c in builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .flat_map(|g| g.columns())
+    {
+        let name = match c.compression() {
+            Compression::UNCOMPRESSED | Compression::SNAPPY => continue,
+            Compression::GZIP(_) => "gzip",
+            Compression::BROTLI(_) => "brotli",
+            Compression::ZSTD(_) => "zstd",
+            Compression::LZ4 | Compression::LZ4_RAW => "lz4",
+            Compression::LZO => "lzo",
+        };
+        return Err(Error::input(
+            &file,
+            None,
+            Some(&c.column_path().string()),
+            format!(
+                "compressed with {name}: xdplat reads uncompressed or Snappy Parquet; write the \
+                 table again with compression=\"snappy\" (pandas, pyarrow, polars) or as CSV"
+            ),
+        ));
+    }
     // before the reader sizes a dictionary from what a page header claims
     let pages = File::open(path).map_err(read_err)?;
     let budget = crate::parquet_footer::available_memory() / 2;
