@@ -45,6 +45,8 @@ pub use kde::{Kde, kde, silverman_bandwidth};
 pub use kselect::{EXCESS_Z, STABLE, WEAK_SILHOUETTE, adjusted_rand_index};
 pub use load_runs::{load_runs, run_dirs};
 pub use load_table::load_table;
+#[doc(hidden)]
+pub use load_table::parquet_page_check;
 pub use model::{Config, Dataset, KEEP_SAMPLES, Params, Run, config_ids, render_value};
 pub use options::{
     Aggregate, Baseline, Feature, Input, KChoice, Method, Options, RunOptions, Scaling, Split,

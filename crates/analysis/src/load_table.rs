@@ -22,6 +22,7 @@ use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::basic::Compression;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use serde_json::Value;
 
 use crate::Error;
@@ -517,18 +518,7 @@ fn load_parquet_unguarded(path: &Path) -> Result<Dataset, Error> {
         ));
     }
     // before the reader sizes a dictionary from what a page header claims
-    let pages = File::open(path).map_err(read_err)?;
-    let budget = crate::parquet_footer::available_memory() / 2;
-    if let Err(why) =
-        crate::parquet_pages::check(&pages, builder.metadata(), budget).map_err(read_err)?
-    {
-        return Err(Error::input(
-            &file,
-            None,
-            None,
-            format!("damaged Parquet page: {why}"),
-        ));
-    }
+    check_pages(path, builder.metadata())?;
     let schema = builder.schema().clone();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let ([ci, ri, ti], params) = required_index(&file, &names)?;
@@ -562,6 +552,39 @@ fn load_parquet_unguarded(path: &Path) -> Result<Dataset, Error> {
         row0 += batch.num_rows() as u64;
     }
     b.finish()
+}
+
+/// The page check (`parquet_pages`) of the file at `path`, whose footer the reader parsed.
+fn check_pages(path: &Path, meta: &ParquetMetaData) -> Result<(), Error> {
+    let read_err = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = File::open(path).map_err(read_err)?;
+    let budget = crate::parquet_footer::available_memory() / 2;
+    crate::parquet_pages::check(&f, meta, budget)
+        .map_err(read_err)?
+        .map_err(|why| {
+            Error::input(
+                path.display(),
+                None,
+                None,
+                format!("damaged Parquet page: {why}"),
+            )
+        })
+}
+
+/// The page check alone, for the cost figure of `cargo bench -p analysis --bench table`.
+#[doc(hidden)]
+pub fn parquet_page_check(path: &Path) -> Result<(), Error> {
+    let f = File::open(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let meta = ParquetMetaDataReader::new()
+        .parse_and_finish(&f)
+        .map_err(|e| Error::input(path.display(), None, None, e.to_string()))?;
+    check_pages(path, &meta)
 }
 
 fn cell_type_supported(t: &DataType) -> Option<()> {
