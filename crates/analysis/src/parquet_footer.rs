@@ -17,6 +17,9 @@ use std::io::{Read, Seek, SeekFrom};
 /// Deepest nesting of structs and containers a footer may have (parquet's own is under 10).
 const MAX_DEPTH: u32 = 64;
 
+/// Container elements that take no bytes (booleans) allowed beyond one per byte.
+const FREE_SLACK: u64 = 4096;
+
 /// Memory assumed per list element the reader will hold (its structs take a few hundred bytes).
 const ELEMENT_BYTES: u64 = 1024;
 
@@ -62,6 +65,7 @@ pub fn walk(bytes: &[u8], budget: u64) -> Result<(), Damage> {
         bytes,
         at: 0,
         claimed: 0,
+        free: 0,
         budget,
         ints: None,
     };
@@ -91,6 +95,7 @@ pub fn page_header(bytes: &[u8], budget: u64) -> Result<PageHeader, Damage> {
         bytes,
         at: 0,
         claimed: 0,
+        free: 0,
         budget,
         ints: Some(Vec::new()),
     };
@@ -297,6 +302,8 @@ struct Cursor<'a> {
     /// Memory the lists met so far would take in the reader.
     claimed: u64,
     budget: u64,
+    /// Container elements met that take no bytes (booleans, as the reader skips them).
+    free: u64,
     /// The i32 fields met, as (struct, field id, value), when the caller wants them.
     ints: Option<Vec<(S, i64, i64)>>,
 }
@@ -433,7 +440,12 @@ impl Cursor<'_> {
             15 => self.varint()?,
             n => u64::from(n),
         };
-        Ok((self.count(n, kind)?, header & 0x0f))
+        let code = header & 0x0f;
+        if matches!(code, 1 | 2) {
+            // booleans take no bytes in the reader: `value` bounds them one by one
+            return Ok((usize::try_from(n).unwrap_or(usize::MAX), code));
+        }
+        Ok((self.count(n, kind)?, code))
     }
 
     /// A value of type code `t` that the reader skips (or reads as the encoding says).
@@ -442,8 +454,22 @@ impl Cursor<'_> {
             return Err(format!("values nested deeper than {MAX_DEPTH}"));
         }
         match t {
-            // a boolean inside a container, and an i8: one byte
-            1..=3 => self.skip(1, "a byte"),
+            // a boolean inside a container: the compact protocol gives it a byte, but parquet
+            // 57 skips it as a field's boolean, reading nothing; walk it as the reader does, and
+            // bound the elements that cost the reader work without bytes (a fuzzed 1 KB footer
+            // whose lists of lists of booleans kept it looping for seconds)
+            1 | 2 => {
+                self.free += 1;
+                let most = self.bytes.len() as u64 + FREE_SLACK;
+                if self.free > most {
+                    return Err(format!(
+                        "lists of booleans claim more than {most} elements in {} bytes",
+                        self.bytes.len()
+                    ));
+                }
+                Ok(())
+            }
+            3 => self.skip(1, "a byte"),
             4..=6 => self.varint().map(drop),
             7 => self.skip(8, "a double"),
             8 => {
@@ -522,6 +548,21 @@ mod tests {
         assert!(e.contains("a string of 255 bytes"), "{e}");
         let e = walk(&[0x0b, 0x28, 0x80, 0x01, 0x55, 0x00], BUDGET).unwrap_err();
         assert!(e.contains("map claims 128 elements"), "{e}");
+    }
+
+    #[test]
+    fn booleans_in_a_list_take_no_bytes_as_in_the_reader() {
+        // an unknown field 20 holding a list of 5 booleans (no bytes), then the stop
+        assert_eq!(walk(&[0x09, 0x28, 0x51, 0x00], BUDGET), Ok(()));
+        // a list of 50 lists of 100 booleans: 5000 elements the reader loops over in 105 bytes
+        let mut f = vec![0x09, 0x28, 0xf9, 50];
+        f.extend([0xf1, 100].repeat(50));
+        f.push(0x00);
+        let e = walk(&f, BUDGET).unwrap_err();
+        assert!(
+            e.contains("lists of booleans claim more than 4201 elements"),
+            "{e}"
+        );
     }
 
     #[test]
