@@ -379,10 +379,15 @@ impl Cursor<'_> {
             if wire == 0 {
                 return Ok(());
             }
+            // field ids as the reader reads them: an i16, a long form cut to 16 bits, a delta
+            // past i16::MAX refused
             let id = match header >> 4 {
-                0 => zigzag(self.varint()?),
+                0 => i64::from(zigzag(self.varint()?) as i16),
                 delta => last + i64::from(delta),
             };
+            if id > i64::from(i16::MAX) {
+                return Err(format!("field id {id} past 32767 at byte {}", self.at));
+            }
             last = id;
             match field(s, id) {
                 Some(t) => {
@@ -418,7 +423,7 @@ impl Cursor<'_> {
             T::Struct(k) => self.structure(k, depth + 1),
             T::List(e) => {
                 let (n, code) = self.list_header("list")?;
-                if code != e.code() {
+                if n > 0 && code != e.code() {
                     return Err(format!(
                         "a list of {e:?} has elements of type code {code} at byte {}",
                         self.at
@@ -436,6 +441,10 @@ impl Cursor<'_> {
     /// A list or set header: the element count (checked) and the elements' type code.
     fn list_header(&mut self, kind: &str) -> Result<(usize, u8), Damage> {
         let header = self.byte()?;
+        if header == 0 {
+            // some writers give an empty list the element type 0; the reader takes it
+            return Ok((0, 0));
+        }
         let n = match header >> 4 {
             15 => self.varint()?,
             n => u64::from(n),
@@ -548,6 +557,15 @@ mod tests {
         assert!(e.contains("a string of 255 bytes"), "{e}");
         let e = walk(&[0x0b, 0x28, 0x80, 0x01, 0x55, 0x00], BUDGET).unwrap_err();
         assert!(e.contains("map claims 128 elements"), "{e}");
+    }
+
+    #[test]
+    fn field_ids_and_empty_lists_as_the_reader_reads_them() {
+        // field 2 (schema) as an empty list with element type 0, as some writers write it
+        assert_eq!(walk(&[0x15, 0x04, 0x19, 0x00, 0x00], BUDGET), Ok(()));
+        // a long-form id 65538 is field 2 to the reader (cut to 16 bits): its type is checked
+        let e = walk(&[0x05, 0x84, 0x80, 0x08, 0x02, 0x00], BUDGET).unwrap_err();
+        assert!(e.contains("field 2 of FileMetaData has type code 5"), "{e}");
     }
 
     #[test]
