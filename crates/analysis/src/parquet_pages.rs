@@ -24,7 +24,7 @@ use crate::parquet_footer::{Damage, PageHeader, page_header};
 const VALUE_BYTES: u64 = 32;
 
 /// Bytes read at a time while walking a chunk's pages.
-const WINDOW: u64 = 1 << 20;
+const WINDOW: u64 = 64 << 10;
 
 /// Walks the pages of every column chunk of `f`, whose footer `meta` the reader parsed, with
 /// `budget` bytes of memory for one page's decoded form.
