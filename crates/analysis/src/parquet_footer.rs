@@ -8,7 +8,9 @@
 //! This module walks the footer as the reader will, without building anything: the fields the
 //! reader knows (per struct, from parquet's `parquet.thrift`) must carry their declared type,
 //! and every list, set, map or string must fit in the bytes the footer has left (every element
-//! takes at least one byte). The elements the lists claim, at an assumed 1 KiB each in memory,
+//! takes at least one byte, except a boolean in a list, which the reader skips without reading
+//! its byte: those are walked as the reader does and bounded by the footer's length). The
+//! elements the lists claim, at an assumed 1 KiB each in memory,
 //! must fit in half the available memory. A footer a Parquet writer made always passes.
 //! The same walk reads each page header for the page check (`parquet_pages`).
 
