@@ -10,9 +10,9 @@
 //! and every list, set, map or string must fit in the bytes the footer has left (every element
 //! takes at least one byte, except a boolean in a list, which the reader skips without reading
 //! its byte: those are walked as the reader does and bounded by the footer's length). The
-//! elements the lists claim, at an assumed 1 KiB each in memory,
-//! must fit in half the available memory. A footer a Parquet writer made always passes.
-//! The same walk reads each page header for the page check (`parquet_pages`).
+//! elements the lists claim, at an assumed 1 KiB each in memory, must fit in half the available
+//! memory. A footer a Parquet writer made always passes. The same walk reads each page header
+//! for the page check (`parquet_pages`).
 
 use std::io::{Read, Seek, SeekFrom};
 
