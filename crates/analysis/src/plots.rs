@@ -47,6 +47,21 @@ macro_rules! tryp {
 }
 pub(crate) use tryp;
 
+/// The chart frame every plot here shares: the caption, a 12 px margin, a 40 px x-label area and
+/// a y-label area of `y_labels` px.
+pub(crate) fn frame<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    y_labels: u32,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_labels);
+    b
+}
+
 /// Draws the series legend in the style every plot here shares.
 pub(crate) fn legend<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -162,15 +177,12 @@ pub fn kde_svg(a: &Analysis, ds: &Dataset, top: usize) -> Result<String, Error> 
         tryp!(title, root.fill(&WHITE));
         let mut chart = tryp!(
             title,
-            ChartBuilder::on(&root)
-                .caption(
-                    format!("{title} ({} configurations)", curves.len()),
-                    ("sans-serif", 18)
-                )
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(70)
-                .build_cartesian_2d(lo..hi, 0.0..ymax)
+            frame(
+                &root,
+                &format!("{title} ({} configurations)", curves.len()),
+                70
+            )
+            .build_cartesian_2d(lo..hi, 0.0..ymax)
         );
         tryp!(
             title,
@@ -225,12 +237,7 @@ pub fn ecdf_svg(a: &Analysis, ds: &Dataset) -> Result<String, Error> {
         tryp!(title, root.fill(&WHITE));
         let mut chart = tryp!(
             title,
-            ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(lo..hi, 0.0..1.0)
+            frame(&root, title, 60).build_cartesian_2d(lo..hi, 0.0..1.0)
         );
         tryp!(
             title,
@@ -297,12 +304,7 @@ pub fn k_svg(a: &Analysis) -> Result<String, Error> {
         tryp!(title, root.fill(&WHITE));
         let mut chart = tryp!(
             title,
-            ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(kmin - 0.5..kmax + 0.5, ymin..1.0)
+            frame(&root, title, 60).build_cartesian_2d(kmin - 0.5..kmax + 0.5, ymin..1.0)
         );
         tryp!(
             title,
@@ -390,12 +392,7 @@ pub fn pareto_svg(a: &Analysis) -> Result<Option<String>, Error> {
         tryp!(title, root.fill(&WHITE));
         let mut chart = tryp!(
             title,
-            ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+            frame(&root, title, 60).build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
         );
         tryp!(
             title,

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::Error;
 use crate::analyze::Analysis;
-use crate::plots::{SIZE, colour, legend, tryp};
+use crate::plots::{SIZE, colour, frame, legend, tryp};
 
 /// stages.svg: each cluster's median per measured stage interval, or `None`
 /// when no run carries stage timings. The stages overlap (they are intervals
@@ -37,12 +37,7 @@ pub fn stages_svg(a: &Analysis) -> Result<Option<String>, Error> {
         tryp!(title, root.fill(&WHITE));
         let mut chart = tryp!(
             title,
-            ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..ymax.max(1e-3))
+            frame(&root, title, 60).build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..ymax.max(1e-3))
         );
         let label = |x: &f64| {
             let i = x.round();
@@ -124,12 +119,7 @@ pub fn breakdown_svg(a: &Analysis) -> Result<Option<String>, Error> {
         tryp!(title, root.fill(&WHITE));
         let mut chart = tryp!(
             title,
-            ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(80)
-                .build_cartesian_2d(0.0..xmax.max(1e-3), -0.5..n as f64 - 0.5)
+            frame(&root, title, 80).build_cartesian_2d(0.0..xmax.max(1e-3), -0.5..n as f64 - 0.5)
         );
         let label = |y: &f64| {
             let i = y.round();
