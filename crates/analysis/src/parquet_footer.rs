@@ -63,14 +63,7 @@ pub fn available_memory() -> u64 {
 
 /// Walks a footer (`FileMetaData`), with `budget` bytes for the elements its lists claim.
 pub fn walk(bytes: &[u8], budget: u64) -> Result<(), Damage> {
-    let mut c = Cursor {
-        bytes,
-        at: 0,
-        claimed: 0,
-        free: 0,
-        budget,
-        ints: None,
-    };
+    let mut c = Cursor::new(bytes, budget, false);
     c.structure(S::FileMetaData, 0)
 }
 
@@ -93,14 +86,7 @@ pub struct PageHeader {
 /// Walks the page header (`PageHeader`) at the start of `bytes` with the footer's rules, and
 /// returns what it says.
 pub fn page_header(bytes: &[u8], budget: u64) -> Result<PageHeader, Damage> {
-    let mut c = Cursor {
-        bytes,
-        at: 0,
-        claimed: 0,
-        free: 0,
-        budget,
-        ints: Some(Vec::new()),
-    };
+    let mut c = Cursor::new(bytes, budget, true);
     c.structure(S::PageHeader, 0)?;
     let mut h = PageHeader {
         len: c.at,
@@ -310,7 +296,19 @@ struct Cursor<'a> {
     ints: Option<Vec<(S, i64, i64)>>,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    /// A walk from the start of `bytes`; `record`: keep the i32 fields met (`ints`).
+    fn new(bytes: &'a [u8], budget: u64, record: bool) -> Self {
+        Self {
+            bytes,
+            at: 0,
+            claimed: 0,
+            budget,
+            free: 0,
+            ints: record.then(Vec::new),
+        }
+    }
+
     fn left(&self) -> usize {
         self.bytes.len() - self.at
     }
