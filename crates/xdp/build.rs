@@ -1,5 +1,5 @@
-//! Compiles `src/bpf/probe.bpf.c` and `src/bpf/reflect.bpf.c` with clang and
-//! generates their libbpf-rs skeletons into `OUT_DIR/{probe,reflect}.skel.rs`
+//! Compiles `src/bpf/{probe,reflect,helpers}.bpf.c` with clang and generates
+//! their libbpf-rs skeletons into `OUT_DIR/{probe,reflect,helpers}.skel.rs`
 //! (included by `src/skel.rs`).
 
 use std::env;
@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use libbpf_cargo::SkeletonBuilder;
 
-const SOURCES: [(&str, &str); 2] = [
+const SOURCES: [(&str, &str); 3] = [
     ("src/bpf/probe.bpf.c", "probe.skel.rs"),
     ("src/bpf/reflect.bpf.c", "reflect.skel.rs"),
+    ("src/bpf/helpers.bpf.c", "helpers.skel.rs"),
 ];
 
 /// Debian and Ubuntu keep `asm/types.h` under `/usr/include/<multiarch>`,

@@ -27,8 +27,14 @@ pub enum Warning {
     NoTxStamps { why: String },
     /// CLOCK_TAI moved against CLOCK_MONOTONIC during the run.
     ClockStepped { drift_ns: i64 },
-    /// Probes that reached user space without the XDP program's metadata.
+    /// Probes that reached user space without the XDP program's stamp.
     MetaMissing { probes: u64 },
+    /// The XDP program stamps elsewhere than in the metadata area (the head of the frame, or nowhere), and
+    /// why: the kernel refused a helper at load, or `XDPLAT_XDP_STAMP` forced it.
+    StampFallback { stamp: xdp::Stamp, why: xdp::Why },
+    /// The driver failed `bpf_xdp_adjust_meta` on probes at run time; `head` of them were
+    /// stamped at the head of the frame instead.
+    DriverRefusedMeta { probes: u64, head: u64 },
     /// A's and B's stamps come from two clocks.
     TwoClocks,
     /// The window stayed full with no reply for the linger time.
@@ -65,8 +71,26 @@ impl Warning {
                 "the wall clock was stepped during the run (CLOCK_TAI moved {drift_ns} ns against CLOCK_MONOTONIC)"
             ),
             Warning::MetaMissing { probes } => {
-                format!("{probes} probes reached user space without XDP-hook metadata")
+                format!("{probes} probes reached user space without an XDP-hook stamp")
             }
+            Warning::StampFallback { stamp, why } => {
+                let place = match stamp {
+                    xdp::Stamp::Meta => "in the metadata area",
+                    xdp::Stamp::Head => "at the head of the frame (bpf_xdp_adjust_head)",
+                    xdp::Stamp::None => "nowhere: the XDP program stamps nothing",
+                };
+                let cause = match why {
+                    xdp::Why::Best => "nothing was refused".to_owned(),
+                    xdp::Why::Forced => format!("{} forced it", xdp::STAMP_ENV),
+                    xdp::Why::KernelRefused { helper, why } => {
+                        format!("the kernel refuses {helper} at load ({why})")
+                    }
+                };
+                format!("XDP-hook stamps {place}: {cause}")
+            }
+            Warning::DriverRefusedMeta { probes, .. } => format!(
+                "the driver refused bpf_xdp_adjust_meta at run time on {probes} probes"
+            ),
             Warning::TwoClocks => {
                 "A's and B's stamps are not in causal order (two hosts, two clocks)".into()
             }
@@ -98,6 +122,17 @@ impl Warning {
             Warning::NoTxStamps { why } => why.clone(),
             Warning::ClockStepped { .. } => "the kernel TX stamps may be off by that much".into(),
             Warning::MetaMissing { .. } => "their XDP stage is missing".into(),
+            Warning::StampFallback { stamp, .. } => match stamp {
+                xdp::Stamp::None => "xdp_ns and fwd_xdp_ns are not measured: no XDP stage".into(),
+                _ => "the XDP stages are measured as with metadata (the packet is unchanged; the stamp is cut off before use)".into(),
+            },
+            Warning::DriverRefusedMeta { probes, head } if probes == head => {
+                "their XDP-hook stamps went at the head of the frame instead: nothing is lost".into()
+            }
+            Warning::DriverRefusedMeta { probes, head } => format!(
+                "{head} of them were stamped at the head of the frame instead; the other {} have no XDP stage",
+                probes - head
+            ),
             Warning::TwoClocks => {
                 "only intervals measured on one host's clock are reported".into()
             }
@@ -125,6 +160,10 @@ impl Warning {
         match self {
             Warning::LateSender { .. } => Some("pin it (--cpu) or lower the rate".into()),
             Warning::Emulated { .. } => Some("compare configurations with each other only".into()),
+            Warning::StampFallback {
+                why: xdp::Why::Forced,
+                ..
+            } => Some(format!("unset {} to stamp as the kernel allows", xdp::STAMP_ENV)),
             _ => None,
         }
     }

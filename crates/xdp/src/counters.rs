@@ -9,6 +9,8 @@ const REDIRECTED: u32 = 0;
 const PASSED: u32 = 1;
 const META_FAILED: u32 = 2;
 const NO_SOCKET: u32 = 3;
+const HEAD: u32 = 4;
+const UNSTAMPED: u32 = 5;
 
 /// What the XDP program did, since it was loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,10 +19,15 @@ pub struct ProgramCounters {
     pub redirected: u64,
     /// Other packets passed to the kernel (ARP, ICMP, SSH, ...).
     pub passed: u64,
-    /// Probes redirected without metadata (`bpf_xdp_adjust_meta` failed).
+    /// Probes on which `bpf_xdp_adjust_meta` failed at run time (the driver refused it); their
+    /// stamp went at the head of the frame where it could.
     pub meta_failed: u64,
     /// Probes passed to the kernel because no socket was in the map for their queue.
     pub no_socket: u64,
+    /// Probes whose stamp went at the head of the frame.
+    pub head: u64,
+    /// Probes redirected with no stamp at all.
+    pub unstamped: u64,
 }
 
 pub(crate) fn read(map: &MapHandle) -> Result<ProgramCounters, Cause> {
@@ -40,5 +47,7 @@ pub(crate) fn read(map: &MapHandle) -> Result<ProgramCounters, Cause> {
         passed: sum(PASSED)?,
         meta_failed: sum(META_FAILED)?,
         no_socket: sum(NO_SOCKET)?,
+        head: sum(HEAD)?,
+        unstamped: sum(UNSTAMPED)?,
     })
 }

@@ -4,6 +4,17 @@
 use std::fmt;
 
 use crate::XdpMode;
+use crate::log::LoadLog;
+
+/// The verifier's reason with the errno, or libbpf's error where the verifier said nothing.
+fn load_reason(log: &LoadLog, cause: &Cause) -> String {
+    let errno = cause.errno().map(errno_name);
+    match (log.reason(), errno) {
+        (Some(r), Some(e)) => format!("{r} ({e})"),
+        (Some(r), None) => r,
+        (None, _) => cause.to_string(),
+    }
+}
 
 /// A libbpf-rs failure, displayed with its errno name first
 /// (e.g. `EOPNOTSUPP: failed to attach XDP program: Operation not supported (os error 95)`).
@@ -61,13 +72,21 @@ pub enum Error {
         call: &'static str,
         cause: Cause,
     },
-    /// The kernel refused the program.
-    #[error("loading the XDP program {prog} for ifindex {ifindex} (bpf_object__load): {cause}")]
+    /// The kernel refused the program (after every fallback the choice allowed). The verifier's
+    /// log is in `log`, for a file; the message is one sentence with the verifier's reason.
+    #[error("the kernel refused the XDP program {prog} for ifindex {ifindex}: {}", load_reason(log, cause))]
     Load {
         ifindex: u32,
         prog: &'static str,
         cause: Cause,
+        log: LoadLog,
     },
+    /// `XDPLAT_XDP_STAMP` holds no stamp name.
+    #[error("{0}")]
+    BadStamp(String),
+    /// Hardware RX timestamps need the stamp's metadata area or the head of the frame to reach user space.
+    #[error("--hw-timestamps: {0}")]
+    HwNeedsStamp(String),
     /// Attaching failed in the kernel.
     #[error("attaching XDP in {mode} mode to ifindex {ifindex} ({call}): {errno}", errno = errno_name(*.errno))]
     Attach {
@@ -137,8 +156,21 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Error::ParseMode(_) | Error::QueueOutOfRange { .. } | Error::ModeUnavailable { .. }
+            Error::ParseMode(_)
+                | Error::QueueOutOfRange { .. }
+                | Error::ModeUnavailable { .. }
+                | Error::BadStamp(_)
+                | Error::HwNeedsStamp(_)
         )
+    }
+
+    /// What libbpf and the verifier said, for a refused load.
+    pub fn load_log(&self) -> Option<&LoadLog> {
+        match self {
+            Error::Load { log, .. } => Some(log),
+            Error::AutoFailed { drv, skb, .. } => drv.load_log().or_else(|| skb.load_log()),
+            _ => None,
+        }
     }
 
     /// The errno behind the error, when the kernel gave one.
@@ -153,9 +185,11 @@ impl Error {
             | Error::RemoveSocket { cause: c, .. }
             | Error::Counters { cause: c, .. } => c.errno(),
             Error::AutoFailed { drv, .. } => drv.errno(),
-            Error::ParseMode(_) | Error::ModeUnavailable { .. } | Error::QueueOutOfRange { .. } => {
-                None
-            }
+            Error::ParseMode(_)
+            | Error::ModeUnavailable { .. }
+            | Error::QueueOutOfRange { .. }
+            | Error::BadStamp(_)
+            | Error::HwNeedsStamp(_) => None,
         }
     }
 }

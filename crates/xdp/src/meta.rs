@@ -1,6 +1,8 @@
-//! The metadata the XDP program writes in front of each probe packet
-//! (`bpf_xdp_adjust_meta`): user space reads it at `data - META_LEN`.
-//! Layout and constants mirror `struct xdplat_meta` in `bpf/probe.bpf.c`.
+//! The stamp the XDP program writes with each probe packet: in the metadata area in front of it
+//! (`bpf_xdp_adjust_meta`; user space reads it at `data - META_LEN`), or, where the kernel or
+//! the driver refuses that, the same bytes at the head of the packet data (`bpf_xdp_adjust_head`;
+//! [`XdpMeta::from_head`]), cut off before the frame is used. Layout and constants mirror
+//! `struct xdplat_meta` in `bpf/probe.bpf.c`.
 
 /// Marks the metadata as written by our program ("XLAT").
 pub const META_MAGIC: u32 = 0x584c_4154;
@@ -30,6 +32,7 @@ pub struct XdpMeta {
 pub const META_LEN: usize = 24;
 const _: () = assert!(META_LEN == size_of::<XdpMeta>());
 
+
 impl XdpMeta {
     /// Parses the `META_LEN` bytes that precede the packet (native byte
     /// order, as the program wrote them). `b` may be longer: the metadata is
@@ -46,6 +49,19 @@ impl XdpMeta {
             magic: u32_at(20),
         };
         (meta.magic == META_MAGIC).then_some(meta)
+    }
+
+    /// The stamp at the head of a frame (the head stamp): `META_LEN` bytes with the magic,
+    /// followed by an IPv4 Ethernet frame. Unambiguous for IPv4/UDP: in a plain frame bytes
+    /// 20..24 hold the IPv4 TTL and protocol, and protocol 17 is never the magic's last byte.
+    /// Returns the stamp; the frame is what follows it.
+    pub fn from_head(frame: &[u8]) -> Option<XdpMeta> {
+        let stamp = frame.get(..META_LEN)?;
+        let after = frame.get(META_LEN..)?;
+        if after.get(12..14)? != [0x08, 0x00] {
+            return None;
+        }
+        XdpMeta::from_bytes(stamp)
     }
 
     /// The inverse of [`XdpMeta::from_bytes`] (for tests and replay).
@@ -90,6 +106,35 @@ mod tests {
         assert_eq!(XdpMeta::from_bytes(&longer), Some(m));
         assert_eq!(XdpMeta::from_bytes(&b[1..]), None);
         assert_eq!(XdpMeta::from_bytes(&[0; META_LEN]), None);
+    }
+
+    /// The head of a plain IPv4/UDP frame (Ethernet + IPv4 up to the protocol byte).
+    const IPV4_UDP: [u8; 24] = [
+        0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 88, 0, 1, 0x40, 0, 64,
+        17,
+    ];
+
+    #[test]
+    fn a_head_stamp_is_read_and_a_plain_frame_is_not_one() {
+        let m = XdpMeta {
+            xdp_ns: 42,
+            hw_rx_ns: 0,
+            flags: META_F_XDP_NS,
+            magic: META_MAGIC,
+        };
+        let mut f = m.to_bytes().to_vec();
+        f.extend_from_slice(&IPV4_UDP);
+        assert_eq!(XdpMeta::from_head(&f), Some(m));
+        // a plain IPv4/UDP frame: byte 23 is the protocol (17), never the magic's last byte
+        assert_eq!(XdpMeta::from_head(&IPV4_UDP), None);
+        let mut longer = IPV4_UDP.to_vec();
+        longer.extend_from_slice(&IPV4_UDP);
+        assert_eq!(XdpMeta::from_head(&longer), None);
+        // the magic followed by something that is not IPv4, or by too little
+        let mut arp = f.clone();
+        arp[META_LEN + 12..META_LEN + 14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(XdpMeta::from_head(&arp), None);
+        assert_eq!(XdpMeta::from_head(&f[..META_LEN + 12]), None);
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! `ProbeProgram`: loads `bpf/probe.bpf.c`, attaches it in the requested mode,
 //! and owns the attachment and the maps (XSKMAP, counters) while it lives.
+//! Which of its programs loads follows the stamp [`crate::choose`] picks from
+//! what the kernel gives ([`crate::caps::probe`]); a program the verifier
+//! still refuses is retried with the next stamp down, and the choice with its
+//! reason is kept ([`ProbeProgram::stamp`]).
 
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -10,7 +14,9 @@ use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramMut};
 use crate::counters::{self, ProgramCounters};
 use crate::error::Cause;
 use crate::link::{self, XdpLink};
+use crate::log;
 use crate::skel::ProbeSkelBuilder;
+use crate::stamp::{Stamp, StampChoice, Why};
 use crate::{Error, XdpMode};
 
 /// Entries of `xsks_map`: queue ids `0..XSKMAP_ENTRIES` can hold a socket.
@@ -31,6 +37,9 @@ pub struct ProbeProgramConfig {
     /// Load the device-bound program that also reads the NIC RX timestamp
     /// (drv mode only).
     pub hw_rx_timestamp: bool,
+    /// Where the stamp goes: `None` chooses by what the kernel gives; `Some` forces it
+    /// (`XDPLAT_XDP_STAMP`, [`crate::forced_from_env`]).
+    pub stamp: Option<Stamp>,
 }
 
 /// A loaded and attached probe program. Dropping it detaches the program
@@ -44,6 +53,7 @@ pub struct ProbeProgram {
     ifindex: u32,
     mode: XdpMode,
     hw_rx_timestamp: bool,
+    stamp: StampChoice,
 }
 
 impl ProbeProgram {
@@ -74,6 +84,52 @@ impl ProbeProgram {
                     .to_owned(),
             });
         }
+        let mut choice = crate::choose(crate::caps::probe(), cfg.stamp);
+        loop {
+            let Some(prog_name) = choice.stamp.program(cfg.hw_rx_timestamp) else {
+                return Err(Error::HwNeedsStamp(format!(
+                    "the device-bound program needs the metadata area or the head of the frame to hand the NIC's stamp to user space, and the stamp is {} ({})",
+                    choice.stamp,
+                    why_text(&choice.why)
+                )));
+            };
+            match Self::load_attach(cfg, mode, prog_name, &choice) {
+                Ok(p) => return Ok(p),
+                Err(e) => {
+                    // Load and retry: the verifier refused what the probe let through.
+                    let next = choice.stamp.fallback().filter(|_| choice.why != Why::Forced);
+                    let log = e.load_log();
+                    let refusal = log.and_then(|l| l.reason());
+                    match (next, refusal) {
+                        (Some(next), Some(why)) => {
+                            // the helper when the verifier named it, else the program
+                            let helper = choice
+                                .stamp
+                                .helper()
+                                .filter(|h| log.and_then(|l| l.refused_helper()).as_deref() == Some(h))
+                                .unwrap_or(prog_name);
+                            choice = StampChoice {
+                                stamp: next,
+                                why: match choice.why {
+                                    Why::Best => Why::KernelRefused { helper, why },
+                                    other => other,
+                                },
+                            };
+                        }
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    fn load_attach(
+        cfg: &ProbeProgramConfig,
+        mode: XdpMode,
+        prog_name: &'static str,
+        choice: &StampChoice,
+    ) -> Result<Self, Error> {
+        let ifindex = cfg.ifindex;
         let mut storage = MaybeUninit::uninit();
         let mut open = ProbeSkelBuilder::default()
             .open(&mut storage)
@@ -82,25 +138,27 @@ impl ProbeProgram {
             return Err(Error::no_rodata(ifindex));
         };
         rodata.probe_port = cfg.probe_port;
-        let prog_name = if cfg.hw_rx_timestamp {
-            open.progs.xdplat_probe.set_autoload(false);
-            let hw = &mut open.progs.xdplat_probe_hw;
-            hw.set_autoload(true);
-            hw.set_ifindex(ifindex);
-            hw.set_flags(BPF_F_XDP_DEV_BOUND_ONLY);
-            "xdplat_probe_hw"
-        } else {
-            "xdplat_probe"
-        };
-        let skel = open.load().map_err(|e| Error::Load {
+        for mut p in open.open_object_mut().progs_mut() {
+            let this = p.name() == prog_name;
+            p.set_autoload(this);
+            if this && cfg.hw_rx_timestamp {
+                p.set_ifindex(ifindex);
+                p.set_flags(BPF_F_XDP_DEV_BOUND_ONLY);
+            }
+        }
+        let (skel, load_log) = log::capture(|| open.load());
+        let skel = skel.map_err(|e| Error::Load {
             ifindex,
             prog: prog_name,
             cause: Cause(e),
+            log: load_log,
         })?;
-        let prog: &ProgramMut<'_> = if cfg.hw_rx_timestamp {
-            &skel.progs.xdplat_probe_hw
-        } else {
-            &skel.progs.xdplat_probe
+        let prog: &ProgramMut<'_> = match prog_name {
+            "xdplat_probe" => &skel.progs.xdplat_probe,
+            "xdplat_probe_head" => &skel.progs.xdplat_probe_head,
+            "xdplat_probe_bare" => &skel.progs.xdplat_probe_bare,
+            "xdplat_probe_hw" => &skel.progs.xdplat_probe_hw,
+            _ => &skel.progs.xdplat_probe_hw_head,
         };
         let link = link::attach(prog, ifindex, mode)?;
         let handle = |map, name| {
@@ -121,7 +179,13 @@ impl ProbeProgram {
             ifindex,
             mode,
             hw_rx_timestamp: cfg.hw_rx_timestamp,
+            stamp: choice.clone(),
         })
+    }
+
+    /// Where this program puts its stamp, and why.
+    pub fn stamp(&self) -> &StampChoice {
+        &self.stamp
     }
 
     /// The mode really in effect (`Skb` or `Drv`).
@@ -183,6 +247,15 @@ impl ProbeProgram {
                 max_entries: XSKMAP_ENTRIES,
             })
         }
+    }
+}
+
+/// Why a stamp was chosen, in words.
+pub(crate) fn why_text(why: &Why) -> String {
+    match why {
+        Why::Best => "nothing refused".into(),
+        Why::Forced => format!("forced by {}", crate::STAMP_ENV),
+        Why::KernelRefused { helper, why } => format!("the kernel refuses {helper}: {why}"),
     }
 }
 

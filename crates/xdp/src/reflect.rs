@@ -48,10 +48,12 @@ impl ReflectProgram {
             return Err(Error::no_rodata(ifindex));
         };
         rodata.probe_port = probe_port;
-        let skel = open.load().map_err(|e| Error::Load {
+        let (skel, log) = crate::log::capture(|| open.load());
+        let skel = skel.map_err(|e| Error::Load {
             ifindex,
             prog: "xdplat_reflect",
             cause: Cause(e),
+            log,
         })?;
         let link = link::attach(&skel.progs.xdplat_reflect, ifindex, mode)?;
         let counters =

@@ -19,6 +19,7 @@ fn config(pair: &VethPair, mode: XdpMode) -> ProbeProgramConfig {
         mode,
         probe_port: PORT,
         hw_rx_timestamp: false,
+        stamp: xdp::forced_from_env().expect("XDPLAT_XDP_STAMP"),
     }
 }
 
@@ -194,6 +195,11 @@ fn hw_timestamp_program_loads_device_bound_in_drv_only() {
     let err = ProbeProgram::attach(&cfg).expect_err("device-bound in skb mode");
     assert!(err.to_string().contains("drv mode only"), "{err}");
     cfg.mode = XdpMode::Auto;
+    if cfg.stamp == Some(xdp::Stamp::None) {
+        let err = ProbeProgram::attach(&cfg).expect_err("no stamp to carry the NIC's");
+        assert!(err.is_bad_input() && err.to_string().contains("--hw-timestamps"), "{err}");
+        return;
+    }
     let prog = ProbeProgram::attach(&cfg).expect("device-bound program in drv mode");
     assert_eq!(prog.mode(), XdpMode::Drv);
     assert!(prog.hw_rx_timestamp());
@@ -222,6 +228,7 @@ fn child_attach_and_wait() {
         mode: XdpMode::Skb,
         probe_port: PORT,
         hw_rx_timestamp: false,
+        stamp: xdp::forced_from_env().expect("XDPLAT_XDP_STAMP"),
     };
     let _prog = ProbeProgram::attach(&cfg).expect("attach in child");
     println!("ATTACHED");

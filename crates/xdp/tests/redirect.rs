@@ -1,6 +1,7 @@
 //! End to end on a veth pair: a probe sent from the peer namespace lands in
-//! an AF_XDP socket (the xsk crate, copy mode) with our metadata in front of
-//! it, in both drv and skb mode.
+//! an AF_XDP socket (the xsk crate, copy mode) with our stamp, in both drv and
+//! skb mode: in front of it (metadata) or at the head of its frame, as the kernel
+//! allows or `XDPLAT_XDP_STAMP` forces; the packet's own bytes are unchanged.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use common::{VethPair, root_or_skip};
 use nix::time::{ClockId, clock_gettime};
-use xdp::{META_LEN, ProbeProgram, ProbeProgramConfig, XdpMeta, XdpMode};
+use xdp::{META_LEN, ProbeProgram, ProbeProgramConfig, Stamp, XdpMeta, XdpMode};
 
 const PORT: u16 = 47_002;
 
@@ -22,13 +23,20 @@ fn probe_lands_in_xsk_with_metadata(mode: XdpMode, hw_rx_timestamp: bool) {
     let pair = VethPair::new();
     VethPair::enter(&pair.ns_a);
     let ifindex = pair.ifindex_a();
-    let prog = ProbeProgram::attach(&ProbeProgramConfig {
+    let stamp = xdp::forced_from_env().expect("XDPLAT_XDP_STAMP");
+    let attached = ProbeProgram::attach(&ProbeProgramConfig {
         ifindex,
         mode,
         probe_port: PORT,
         hw_rx_timestamp,
-    })
-    .expect("attach");
+        stamp,
+    });
+    if hw_rx_timestamp && stamp == Some(Stamp::None) {
+        let err = attached.expect_err("no stamp to carry the NIC's");
+        assert!(err.is_bad_input(), "{err}");
+        return;
+    }
+    let prog = attached.expect("attach");
 
     let umem = xsk::UmemConfig {
         frame_count: 64,
@@ -81,11 +89,31 @@ fn probe_lands_in_xsk_with_metadata(mode: XdpMode, hw_rx_timestamp: bool) {
             .expect("poll");
     };
     let after = monotonic_ns();
-    let pkt = sock.frames.packet(&desc).expect("packet bytes");
+    let frame = sock.frames.packet(&desc).expect("packet bytes");
+    let in_front = sock
+        .frames
+        .before(&desc, META_LEN)
+        .and_then(XdpMeta::from_bytes);
+    let stamp = prog.stamp().stamp;
+    let c = prog.counters().expect("counters");
+    let (meta, pkt) = match stamp {
+        Stamp::Meta => (in_front.expect("our metadata (magic)"), frame),
+        Stamp::Head => {
+            assert_eq!(in_front, None, "a head program writes no metadata");
+            let m = XdpMeta::from_head(frame)
+                .unwrap_or_else(|| panic!("our head stamp (magic): {c:?} {frame:02x?}"));
+            assert_eq!(c.head, 1, "{c:?}");
+            (m, &frame[META_LEN..])
+        }
+        Stamp::None => {
+            assert_eq!(in_front, None);
+            assert_eq!(XdpMeta::from_head(frame), None);
+            assert_eq!((c.redirected, c.unstamped), (1, 1), "{c:?}");
+            return;
+        }
+    };
     assert!(pkt.len() >= 14 + 20 + 8 + 5);
     assert_eq!(&pkt[pkt.len() - 5..], b"probe");
-    let meta_bytes = sock.frames.before(&desc, META_LEN).expect("metadata area");
-    let meta = XdpMeta::from_bytes(meta_bytes).expect("our metadata (magic)");
     let xdp_ns = meta.xdp_ns().expect("XDP-hook stamp");
     assert!(
         before <= xdp_ns && xdp_ns <= after,
@@ -100,9 +128,9 @@ fn probe_lands_in_xsk_with_metadata(mode: XdpMode, hw_rx_timestamp: bool) {
         "{meta:?}"
     );
 
-    let c = prog.counters().expect("counters");
     assert_eq!(c.redirected, 1, "{c:?}");
     assert_eq!(c.meta_failed, 0, "{c:?}");
+    assert_eq!(c.unstamped, 0, "{c:?}");
     assert_eq!(c.no_socket, 0, "{c:?}");
 }
 

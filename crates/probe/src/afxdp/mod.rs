@@ -94,6 +94,8 @@ pub struct AfXdpPort<C: Clock> {
     tags: Vec<u64>,
     /// Frames waiting for room on the fill ring.
     refill: Vec<u64>,
+    /// The program may stamp at the head of the frame ([`xdp::Stamp::may_head`]).
+    heads: bool,
     /// When [`Port::wait`] last checked that the socket is still bound.
     alive_checked_ns: u64,
     /// sendto() skips the driver's TX wake-up here (zero-copy + prefer-busy-poll with a NAPI
@@ -141,6 +143,7 @@ impl<C: Clock> AfXdpPort<C> {
                 mode: cfg.knobs.xdp_mode,
                 probe_port: cfg.probe_port,
                 hw_rx_timestamp: cfg.knobs.hw_timestamps,
+                stamp: xdp::forced_from_env().map_err(|e| Error::config(xdp::STAMP_ENV, "", e))?,
             },
         )?))
     }
@@ -194,6 +197,7 @@ impl<C: Clock> AfXdpPort<C> {
         // pool->cached_need_wakeup)` with no busy-poll test, so a poll() after the sendto()
         // keeps both the busy poll and the wake-up.
         let tx_wake_by_poll = knobs.busy_poll && sock.ctl.tx_wakeup_skipped().unwrap_or(false);
+        let heads = prog.stamp().stamp.may_head();
         Ok(AfXdpPort {
             sock,
             prog,
@@ -203,6 +207,7 @@ impl<C: Clock> AfXdpPort<C> {
             free_tx,
             tags,
             refill,
+            heads,
             alive_checked_ns: 0,
             tx_wake_by_poll,
             counters: PortCounters::default(),
@@ -275,8 +280,8 @@ impl<C: Clock> AfXdpPort<C> {
         let mut tx = self.sock.tx.reserve(rx.len());
         let mut sent = 0;
         for i in 0..rx.len() {
-            let desc = rx.get(i);
-            let meta = rx_meta(&self.sock.frames, &mut self.counters, &desc);
+            let mut desc = rx.get(i);
+            let meta = rx_meta(&self.sock.frames, self.heads, &mut self.counters, &mut desc);
             let keep = match self.sock.frames.packet_mut(&desc) {
                 Some(pkt) => f(
                     pkt,
@@ -388,8 +393,8 @@ impl<C: Clock> Port for AfXdpPort<C> {
         }
         let rx_ns = self.clock.now_ns();
         for i in 0..n {
-            let desc = rx.get(i);
-            let meta = rx_meta(&self.sock.frames, &mut self.counters, &desc);
+            let mut desc = rx.get(i);
+            let meta = rx_meta(&self.sock.frames, self.heads, &mut self.counters, &mut desc);
             if let Some(pkt) = self.sock.frames.packet_mut(&desc) {
                 f(
                     pkt,
@@ -487,12 +492,26 @@ struct RxMeta {
     hw_rx_ns: Option<u64>,
 }
 
-/// The XDP program's stamps in front of a received packet; counts received packets and NIC RX
-/// stamps.
-fn rx_meta(frames: &xsk::Frames, counters: &mut PortCounters, desc: &xsk::Desc) -> RxMeta {
-    let m = frames
+/// The XDP program's stamps of a received packet: in its metadata area, or (`heads`) at the head
+/// of the frame, which is then cut off `desc` so that the packet is what was sent (a forwarder
+/// sends it back); counts received packets and NIC RX stamps.
+fn rx_meta(
+    frames: &xsk::Frames,
+    heads: bool,
+    counters: &mut PortCounters,
+    desc: &mut xsk::Desc,
+) -> RxMeta {
+    let mut m = frames
         .before(desc, xdp::META_LEN)
         .and_then(xdp::XdpMeta::from_bytes);
+    if m.is_none()
+        && heads
+        && let Some(h) = frames.packet(desc).and_then(xdp::XdpMeta::from_head)
+    {
+        m = Some(h);
+        desc.addr += xdp::META_LEN as u64;
+        desc.len -= xdp::META_LEN as u32;
+    }
     let hw_rx_ns = m.and_then(|m| m.hw_rx_ns());
     counters.rx_packets += 1;
     counters.hw_rx_stamps += hw_rx_ns.is_some() as u64;

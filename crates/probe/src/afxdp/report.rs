@@ -130,14 +130,29 @@ impl<C: Clock> AfXdpPort<C> {
                 }),
             );
         }
+        let stamp = self.prog.stamp();
+        m.insert("xdp_stamp".into(), json!(stamp.stamp.as_str()));
+        if stamp.why != xdp::Why::Best {
+            warnings.push(Warning::StampFallback {
+                stamp: stamp.stamp,
+                why: stamp.why.clone(),
+            });
+        }
         if let Ok(c) = self.prog.counters() {
             m.insert(
                 "xdp_program".into(),
-                json!({ "redirected": c.redirected, "passed": c.passed, "meta_failed": c.meta_failed, "no_socket": c.no_socket }),
+                json!({ "redirected": c.redirected, "passed": c.passed, "meta_failed": c.meta_failed,
+                        "no_socket": c.no_socket, "head": c.head, "unstamped": c.unstamped }),
             );
             if c.meta_failed > 0 {
-                warnings.push(Warning::MetaMissing {
+                warnings.push(Warning::DriverRefusedMeta {
                     probes: c.meta_failed,
+                    head: c.head.min(c.meta_failed),
+                });
+            }
+            if c.unstamped > 0 && stamp.stamp != xdp::Stamp::None {
+                warnings.push(Warning::MetaMissing {
+                    probes: c.unstamped,
                 });
             }
         }

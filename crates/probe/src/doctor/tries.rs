@@ -61,6 +61,7 @@ fn attach(ifindex: u32, mode: xdp::XdpMode, hw: bool) -> Attach {
         mode,
         probe_port: crate::DEFAULT_PROBE_PORT,
         hw_rx_timestamp: hw,
+        stamp: xdp::forced_from_env().ok().flatten(),
     });
     match prog {
         Ok(p) => Attach::Ok {
