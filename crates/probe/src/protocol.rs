@@ -147,15 +147,19 @@ pub enum Exit {
     Failure,
     /// The input cannot work (usage, a file, a value, a name, a missing privilege): change it.
     BadInput,
+    /// A sweep or the demo finished, but every AF_XDP run of it failed (the causes, grouped,
+    /// are printed at its end): nothing about AF_XDP was measured.
+    NoAfXdp,
     /// stdout was closed early (`xdplat ... | head`), as a shell reports SIGPIPE.
     BrokenPipe,
 }
 
 impl Exit {
-    pub const ALL: [Exit; 4] = [
+    pub const ALL: [Exit; 5] = [
         Exit::Success,
         Exit::Failure,
         Exit::BadInput,
+        Exit::NoAfXdp,
         Exit::BrokenPipe,
     ];
 
@@ -164,6 +168,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::BadInput => 2,
+            Exit::NoAfXdp => 3,
             Exit::BrokenPipe => 141,
         }
     }
@@ -178,6 +183,7 @@ impl Exit {
             Exit::Success => "success",
             Exit::Failure => "run-time failure",
             Exit::BadInput => "bad input (usage, config, value)",
+            Exit::NoAfXdp => "every AF_XDP run of a sweep or demo failed",
             Exit::BrokenPipe => "stdout closed early (as SIGPIPE)",
         }
     }

@@ -88,9 +88,9 @@ impl Warning {
                 };
                 format!("XDP-hook stamps {place}: {cause}")
             }
-            Warning::DriverRefusedMeta { probes, .. } => format!(
-                "the driver refused bpf_xdp_adjust_meta at run time on {probes} probes"
-            ),
+            Warning::DriverRefusedMeta { probes, .. } => {
+                format!("the driver refused bpf_xdp_adjust_meta at run time on {probes} probes")
+            }
             Warning::TwoClocks => {
                 "A's and B's stamps are not in causal order (two hosts, two clocks)".into()
             }
@@ -163,7 +163,10 @@ impl Warning {
             Warning::StampFallback {
                 why: xdp::Why::Forced,
                 ..
-            } => Some(format!("unset {} to stamp as the kernel allows", xdp::STAMP_ENV)),
+            } => Some(format!(
+                "unset {} to stamp as the kernel allows",
+                xdp::STAMP_ENV
+            )),
             _ => None,
         }
     }

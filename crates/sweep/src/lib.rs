@@ -16,6 +16,7 @@ mod execute;
 pub mod experiment;
 pub mod inventory;
 pub mod load;
+pub mod outcome;
 pub mod plan;
 mod prepare;
 pub mod progress;
@@ -35,6 +36,7 @@ pub mod vmbed;
 
 pub use error::Error;
 pub use experiment::{Experiment, Scope};
+pub use outcome::{Cause, Failure, Outcome};
 pub use plan::{Plan, expand};
-pub use runner::{Options, Outcome, run};
+pub use runner::{Options, run};
 pub use value::Val;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
+use crate::outcome::Outcome;
 use crate::plan::{Config, Run};
-use crate::runner::Outcome;
 
 /// Writes progress to stdout.
 #[derive(Debug)]
@@ -176,7 +176,10 @@ impl Progress {
                 json!({ "event": "end", "total": out.total, "done": out.done, "failed": out.failed,
                         "skipped": out.skipped, "wall_s": out.wall.as_secs_f64(),
                         "measured_s": out.measured.as_secs_f64(),
-                        "measuring_fraction": out.efficiency() })
+                        "measuring_fraction": out.efficiency(),
+                        "causes": out.causes().iter()
+                            .map(|c| json!({ "cause": c.what, "runs": c.runs }))
+                            .collect::<Vec<_>>() })
             );
         } else {
             if let Some(b) = &self.bar {
@@ -193,6 +196,21 @@ impl Progress {
                 out.measured.as_secs_f64(),
                 out.wall.as_secs_f64()
             );
+            for c in out.causes() {
+                let n = c.runs.len();
+                let shown: Vec<&str> = c.runs.iter().take(4).map(String::as_str).collect();
+                let more = if n > 4 {
+                    format!(", +{}", n - 4)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "  {n} run{} failed: {} ({}{more})",
+                    if n == 1 { "" } else { "s" },
+                    c.what,
+                    shown.join(", ")
+                );
+            }
         }
     }
 }
@@ -209,7 +227,7 @@ impl Drop for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::Outcome;
+    use crate::outcome::Outcome;
 
     #[test]
     fn the_bar_follows_the_runs() {
@@ -245,9 +263,7 @@ mod tests {
             total: 3,
             done: 1,
             failed: 1,
-            skipped: 0,
-            wall: Duration::ZERO,
-            measured: Duration::ZERO,
+            ..Outcome::default()
         };
         p.run(
             &run,

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+pub use crate::outcome::Outcome;
 
 use serde_json::{Value, json};
 
@@ -39,30 +41,6 @@ pub struct Options {
     pub seed: Option<u64>,
     /// `--strategy`: overrides the file's `[search] strategy`.
     pub strategy: Option<Strategy>,
-}
-
-/// How a sweep went.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub total: usize,
-    /// Complete runs (from this and earlier sessions).
-    pub done: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub wall: Duration,
-    /// Probing time of the runs done in this session.
-    pub measured: Duration,
-}
-
-impl Outcome {
-    /// Fraction of this session's wall time spent probing.
-    pub fn efficiency(&self) -> f64 {
-        if self.wall.is_zero() {
-            0.0
-        } else {
-            self.measured.as_secs_f64() / self.wall.as_secs_f64()
-        }
-    }
 }
 
 /// Runs the sweep of `exp`; `stop` is set by SIGINT/SIGTERM.
@@ -281,12 +259,18 @@ impl Ctx<'_> {
             let (st, why, p50) = match &end {
                 RunEnd::Done { p50_ns } => {
                     self.out.done += 1;
+                    self.out.afxdp_done += usize::from(!cfg.baseline);
                     let p = p50_ns.get(k).copied().flatten();
                     offer(&mut self.l_min, p, format!("run {}", m.run.id));
                     ("done", None, p)
                 }
                 RunEnd::Failed(w) => {
                     self.out.failed += 1;
+                    self.out.failures.push(crate::outcome::Failure {
+                        run: m.run.id.clone(),
+                        why: w.clone(),
+                        baseline: cfg.baseline,
+                    });
                     ("failed", Some(w.clone()), None)
                 }
                 RunEnd::Skipped(w) => {
@@ -416,11 +400,7 @@ fn prepare<'a>(
         seed,
         out: Outcome {
             total: plan.runs.len(),
-            done: 0,
-            failed: 0,
-            skipped: 0,
-            wall: Duration::ZERO,
-            measured: Duration::ZERO,
+            ..Outcome::default()
         },
         in_race: false,
         l_min: None,

@@ -74,7 +74,10 @@ pub enum Error {
     },
     /// The kernel refused the program (after every fallback the choice allowed). The verifier's
     /// log is in `log`, for a file; the message is one sentence with the verifier's reason.
-    #[error("the kernel refused the XDP program {prog} for ifindex {ifindex}: {}", load_reason(log, cause))]
+    #[error(
+        "the kernel refused the XDP program {prog} for ifindex {ifindex}: {}",
+        load_reason(log, cause)
+    )]
     Load {
         ifindex: u32,
         prog: &'static str,

@@ -19,8 +19,8 @@ mod reflect;
 mod skel;
 mod stamp;
 
-pub use counters::ProgramCounters;
 pub use caps::{Caps, Verdict};
+pub use counters::ProgramCounters;
 pub use error::{Cause, Error};
 pub use log::LoadLog;
 pub use meta::{META_F_DEV_BOUND, META_F_HW_RX, META_F_XDP_NS, META_LEN, META_MAGIC, XdpMeta};

@@ -122,10 +122,7 @@ libbpf: failed to load object 'probe_bpf'\n";
             log.reason().as_deref(),
             Some("program of this type cannot use helper bpf_xdp_adjust_meta#54")
         );
-        assert_eq!(
-            log.refused_helper().as_deref(),
-            Some("bpf_xdp_adjust_meta")
-        );
+        assert_eq!(log.refused_helper().as_deref(), Some("bpf_xdp_adjust_meta"));
     }
 
     #[test]

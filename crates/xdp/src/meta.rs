@@ -32,7 +32,6 @@ pub struct XdpMeta {
 pub const META_LEN: usize = 24;
 const _: () = assert!(META_LEN == size_of::<XdpMeta>());
 
-
 impl XdpMeta {
     /// Parses the `META_LEN` bytes that precede the packet (native byte
     /// order, as the program wrote them). `b` may be longer: the metadata is
@@ -110,8 +109,7 @@ mod tests {
 
     /// The head of a plain IPv4/UDP frame (Ethernet + IPv4 up to the protocol byte).
     const IPV4_UDP: [u8; 24] = [
-        0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 88, 0, 1, 0x40, 0, 64,
-        17,
+        0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 88, 0, 1, 0x40, 0, 64, 17,
     ];
 
     #[test]

@@ -97,7 +97,10 @@ impl ProbeProgram {
                 Ok(p) => return Ok(p),
                 Err(e) => {
                     // Load and retry: the verifier refused what the probe let through.
-                    let next = choice.stamp.fallback().filter(|_| choice.why != Why::Forced);
+                    let next = choice
+                        .stamp
+                        .fallback()
+                        .filter(|_| choice.why != Why::Forced);
                     let log = e.load_log();
                     let refusal = log.and_then(|l| l.reason());
                     match (next, refusal) {
@@ -106,7 +109,9 @@ impl ProbeProgram {
                             let helper = choice
                                 .stamp
                                 .helper()
-                                .filter(|h| log.and_then(|l| l.refused_helper()).as_deref() == Some(h))
+                                .filter(|h| {
+                                    log.and_then(|l| l.refused_helper()).as_deref() == Some(h)
+                                })
                                 .unwrap_or(prog_name);
                             choice = StampChoice {
                                 stamp: next,

@@ -116,9 +116,9 @@ pub fn forced_from_env() -> Result<Option<Stamp>, String> {
         Ok(v) if v.is_empty() => Ok(None),
         Ok(v) => v.parse().map(Some),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(format!("{STAMP_ENV} is not UTF-8: expected meta, head or none"))
-        }
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "{STAMP_ENV} is not UTF-8: expected meta, head or none"
+        )),
     }
 }
 
@@ -148,7 +148,9 @@ pub fn choose(caps: &Caps, forced: Option<Stamp>) -> StampChoice {
                 if why == Why::Best {
                     why = Why::KernelRefused { helper, why: w };
                 }
-                stamp = stamp.fallback().expect("a stamp with a helper has a fallback");
+                stamp = stamp
+                    .fallback()
+                    .expect("a stamp with a helper has a fallback");
             }
             Verdict::Given | Verdict::Unknown { .. } => break,
         }
@@ -193,7 +195,13 @@ mod tests {
             .refusing("bpf_xdp_adjust_head", "no tail");
         let c = choose(&caps, None);
         assert_eq!(c.stamp, Stamp::None);
-        assert!(matches!(c.why, Why::KernelRefused { helper: "bpf_xdp_adjust_meta", .. }));
+        assert!(matches!(
+            c.why,
+            Why::KernelRefused {
+                helper: "bpf_xdp_adjust_meta",
+                ..
+            }
+        ));
         assert_eq!(c.stamp.program(false), Some("xdplat_probe_bare"));
         assert_eq!(c.stamp.program(true), None);
     }
@@ -224,6 +232,9 @@ mod tests {
     fn the_variable_takes_three_values_and_names_itself_otherwise() {
         assert_eq!("head".parse::<Stamp>(), Ok(Stamp::Head));
         let e = "adjust".parse::<Stamp>().unwrap_err();
-        assert!(e.contains(STAMP_ENV) && e.contains("meta, head or none"), "{e}");
+        assert!(
+            e.contains(STAMP_ENV) && e.contains("meta, head or none"),
+            "{e}"
+        );
     }
 }

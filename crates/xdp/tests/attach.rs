@@ -197,7 +197,10 @@ fn hw_timestamp_program_loads_device_bound_in_drv_only() {
     cfg.mode = XdpMode::Auto;
     if cfg.stamp == Some(xdp::Stamp::None) {
         let err = ProbeProgram::attach(&cfg).expect_err("no stamp to carry the NIC's");
-        assert!(err.is_bad_input() && err.to_string().contains("--hw-timestamps"), "{err}");
+        assert!(
+            err.is_bad_input() && err.to_string().contains("--hw-timestamps"),
+            "{err}"
+        );
         return;
     }
     let prog = ProbeProgram::attach(&cfg).expect("device-bound program in drv mode");

@@ -31,7 +31,11 @@ fn every_helper_gets_an_answer_and_every_allowed_stamp_loads() {
             "as root every helper and kfunc gets an answer: {p:?}"
         );
     }
-    for needed in ["bpf_ktime_get_ns", "bpf_map_lookup_elem", "bpf_redirect_map"] {
+    for needed in [
+        "bpf_ktime_get_ns",
+        "bpf_map_lookup_elem",
+        "bpf_redirect_map",
+    ] {
         assert!(caps.verdict(needed).given(), "{needed}: {caps:?}");
     }
     let pair = VethPair::new();
@@ -39,12 +43,14 @@ fn every_helper_gets_an_answer_and_every_allowed_stamp_loads() {
     let auto = ProbeProgram::attach(&config(&pair, None)).expect("the automatic choice loads");
     let chosen = auto.stamp().clone();
     println!("chosen: {chosen:?}");
-    assert_eq!(chosen, xdp::choose(caps, None), "the probe's choice loaded as it is");
+    assert_eq!(
+        chosen,
+        xdp::choose(caps, None),
+        "the probe's choice loaded as it is"
+    );
     drop(auto);
     for stamp in [Stamp::Meta, Stamp::Head, Stamp::None] {
-        let allowed = stamp
-            .helper()
-            .is_none_or(|h| caps.verdict(h).given());
+        let allowed = stamp.helper().is_none_or(|h| caps.verdict(h).given());
         match ProbeProgram::attach(&config(&pair, Some(stamp))) {
             Ok(p) => {
                 assert!(allowed, "{stamp} loaded although its helper was refused");
@@ -63,4 +69,3 @@ fn every_helper_gets_an_answer_and_every_allowed_stamp_loads() {
         }
     }
 }
-

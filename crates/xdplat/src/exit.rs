@@ -11,6 +11,11 @@ use probe::protocol::Exit;
 #[error("{0}")]
 pub struct BadInput(pub String);
 
+/// A sweep (or the demo) in which every AF_XDP run failed: [`Exit::NoAfXdp`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoAfXdp(pub String);
+
 /// Shorthand for returning a bad-input error from a command.
 pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
     BadInput(msg.into()).into()
@@ -48,6 +53,41 @@ pub fn classify<E: Classify>(err: E) -> anyhow::Error {
     } else {
         err.into()
     }
+}
+
+/// Wraps an engine error as [`classify`] does; when it is a refused XDP load, the verifier's log
+/// is first written to `dir/verifier.log` and the one-sentence message names that file (the log
+/// itself never goes to the terminal).
+pub fn classify_keeping_log<E: Classify>(err: E, dir: &std::path::Path) -> anyhow::Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    let mut log = None;
+    while let Some(e) = source {
+        if let Some(x) = e.downcast_ref::<xdp::Error>() {
+            log = x.load_log().filter(|l| !l.is_empty());
+            break;
+        }
+        source = e.source();
+    }
+    let Some(log) = log else {
+        return classify(err);
+    };
+    let text = match log.write_to(dir) {
+        Ok(path) => format!("{err} (the verifier's log: {})", path.display()),
+        Err(e) => format!(
+            "{err} (the verifier's log could not be written to {}: {e})",
+            dir.display()
+        ),
+    };
+    if err.is_bad_input() {
+        bad_input(text)
+    } else {
+        anyhow::anyhow!(text)
+    }
+}
+
+/// Where a role writes the verifier's log of a refused load: `--log-dir`, else `default`.
+pub fn log_dir(flag: Option<&std::path::Path>, default: &std::path::Path) -> std::path::PathBuf {
+    flag.unwrap_or(default).to_path_buf()
 }
 
 /// The error and its causes joined by ": ", leaving out a cause the text before already says
@@ -89,6 +129,8 @@ pub fn run(cli: crate::cmd::Cli) -> ExitCode {
             eprintln!("xdplat: error: {}", message(&err));
             if err.chain().any(|e| e.is::<BadInput>()) {
                 Exit::BadInput
+            } else if err.chain().any(|e| e.is::<NoAfXdp>()) {
+                Exit::NoAfXdp
             } else {
                 Exit::Failure
             }

@@ -9,11 +9,12 @@
 //! and a copy AF_XDP bind on the queue. An interface with an XDP program already attached is
 //! left alone and reported as in use. `passive` skips the tries.
 //!
-//! Each area ([`kernel`], [`process`], [`tools`], [`iface`]) adds its facts to the report and its
+//! Each area ([`kernel`], [`bpf`], [`process`], [`tools`], [`iface`]) adds its facts to the report and its
 //! findings to one list: a new area is a module and one call in [`run`].
 
 use serde::Serialize;
 
+mod bpf;
 mod iface;
 mod kernel;
 mod process;
@@ -22,6 +23,7 @@ mod tools;
 mod tries;
 mod txwake;
 
+pub use bpf::Bpf;
 pub use iface::{Examined, Interface};
 pub use kernel::{Feature, KERNEL_FEATURES, Kernel};
 pub use process::{Memlock, MissingCap, Process};
@@ -49,6 +51,8 @@ pub struct Report {
     pub schema: u32,
     pub netns: Option<String>,
     pub kernel: Kernel,
+    /// The BPF helpers and kfuncs the XDP programs use, as this kernel answers for them.
+    pub bpf: Bpf,
     pub process: Process,
     pub tools: Vec<Tool>,
     pub interfaces: Vec<Examined>,
@@ -132,6 +136,7 @@ impl Findings {
 pub fn run(opts: &Options) -> Result<Report> {
     let mut findings = Findings::default();
     let kernel = kernel::kernel(&mut findings);
+    let bpf = bpf::bpf(&mut findings);
     let process = process::process(&mut findings);
     let tools = tools::tools(&mut findings);
     let links = host::doctor::links()?;
@@ -170,6 +175,7 @@ pub fn run(opts: &Options) -> Result<Report> {
         schema: 1,
         netns: opts.netns.clone(),
         kernel,
+        bpf,
         process,
         tools,
         interfaces,

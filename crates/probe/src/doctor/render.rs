@@ -25,6 +25,27 @@ fn or_unknown<T: ToString>(v: Option<T>) -> String {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "kernel: Linux {}", self.kernel.release)?;
+        let verdicts: Vec<String> = self
+            .bpf
+            .needs
+            .iter()
+            .map(|n| match &n.verdict {
+                xdp::Verdict::Given => format!("{} ok", n.name),
+                xdp::Verdict::Refused { .. } => format!("{} REFUSED", n.name),
+                xdp::Verdict::Unknown { .. } => format!("{} unknown", n.name),
+            })
+            .collect();
+        writeln!(
+            f,
+            "bpf: {}; XDP-hook stamp: {}{}",
+            verdicts.join(", "),
+            self.bpf.stamp,
+            if self.bpf.forced.is_some() {
+                " (forced)"
+            } else {
+                ""
+            }
+        )?;
         let p = &self.process;
         let mut missing: Vec<&str> = p
             .missing_for_roles

@@ -73,6 +73,15 @@ fn remove_tmps(members: &[Member]) {
     }
 }
 
+/// Where a role of run `run` on `host` writes the verifier's log of a refused load (only then is
+/// the directory made): `OUT/failed/RUN/` here, a directory in /tmp on an ssh host.
+fn log_dir(opts: &Options, host: &crate::experiment::HostSpec, run: &str) -> String {
+    match &host.exec {
+        Exec::Local => opts.out.join("failed").join(run).display().to_string(),
+        Exec::Ssh { .. } => format!("/tmp/xdplat-sweep-{}-{run}-log", std::process::id()),
+    }
+}
+
 /// Where each member's ping writes: its tmp directory, or a directory on its ssh host.
 fn ping_outs(members: &[Member]) -> Vec<String> {
     members
@@ -110,6 +119,7 @@ pub(crate) fn run_group(
         let m = &members[i];
         let fwd_host = &m.exp.hosts[&m.exp.fwd_host];
         let mut args = fwd_argv(&m.exp, cfg, fwd_host, &opts.local_bin, safety);
+        args.push(format!("--log-dir={}", log_dir(opts, fwd_host, &m.run.id)));
         if queues > 1 {
             args.push(format!("--queues={queues}"));
         }
@@ -131,7 +141,7 @@ pub(crate) fn run_group(
     for (m, out) in members.iter().zip(&outs) {
         let ping_host = &m.exp.hosts[&m.exp.ping_host];
         let fwd_host = &m.exp.hosts[&m.exp.fwd_host];
-        let args = ping_argv(
+        let mut args = ping_argv(
             &m.exp,
             cfg,
             m.run.rep,
@@ -140,6 +150,7 @@ pub(crate) fn run_group(
             &opts.local_bin,
             out,
         );
+        args.push(format!("--log-dir={}", log_dir(opts, ping_host, &m.run.id)));
         pings.push(transport::spawn_measured(ping_host, &args)?);
         store.set_children(&local_pids(&fwds.iter().chain(&pings).collect::<Vec<_>>()))?;
     }

@@ -107,8 +107,10 @@ fn demo_in(
     }
     println!("sweep of {} into {}", file.display(), out.display());
     let outcome = sweep::run_sweep(&file, out, false, false)?;
-    if outcome.done == 0 {
-        anyhow::bail!("no run completed: nothing to analyse");
+    if outcome.done == 0 || outcome.every_afxdp_run_failed() {
+        // exit 3: the grouped causes were printed at the sweep's end
+        return sweep::failed_check(&outcome)
+            .and(Err(anyhow::anyhow!("no run completed: nothing to analyse")));
     }
     let report = dir.join("report");
     // The paper drops every configuration slower than the kernel's own path, which on real NICs
@@ -125,6 +127,7 @@ fn demo_in(
         ..Default::default()
     };
     sweep::analyze_into(out, &report, opts)?;
-    // `analyze` prints the path of report.html (or of the index of a split report)
-    Ok(())
+    // `analyze` prints the path of report.html (or of the index of a split report); a demo with
+    // failed runs still has its report, and exits 1
+    sweep::failed_check(&outcome)
 }

@@ -32,6 +32,10 @@ pub struct Args {
     /// (from `--cpu` on, else from the first CPU this process may use).
     #[arg(long, default_value_t = 1)]
     pub queues: u32,
+    /// Where the verifier's log goes when the kernel refuses the XDP program (default: the
+    /// temporary directory, in xdplat-fwd-PID/).
+    #[arg(long)]
+    pub log_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub knobs: KnobArgs<Fwd>,
 }
@@ -65,7 +69,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprint!("{ready}");
         Event::Ready(ready.clone()).announce();
     })
-    .map_err(classify)?;
+    .map_err(|e| {
+        let tmp = std::env::temp_dir().join(format!("xdplat-fwd-{}", std::process::id()));
+        crate::exit::classify_keeping_log(e, &crate::exit::log_dir(args.log_dir.as_deref(), &tmp))
+    })?;
     eprint!("{end}");
     Event::Stopped(end.clone()).announce();
     println!(

@@ -71,6 +71,8 @@ pub fn with_negative_values(cmd: clap::Command) -> clap::Command {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // checked before any command acts, as every other input is
+    xdp::forced_from_env().map_err(crate::exit::bad_input)?;
     match cli.command {
         Command::Testbed(cmd) => testbed::run(cmd),
         Command::Ping(args) => ping::run(args),

@@ -60,6 +60,9 @@ pub struct Args {
     /// No per-second progress lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Where the verifier's log goes when the kernel refuses the XDP program (default: --out).
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
     #[command(flatten)]
     pub knobs: KnobArgs<Ping>,
 }
@@ -108,7 +111,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             print_progress(p)
         }
     })
-    .map_err(classify)?;
+    .map_err(|e| {
+        let dir = crate::exit::log_dir(args.log_dir.as_deref(), &args.out);
+        crate::exit::classify_keeping_log(e, &dir)
+    })?;
     print_summary(&summary, &args.out);
     Ok(())
 }

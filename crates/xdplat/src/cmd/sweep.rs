@@ -101,16 +101,36 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Load(a) => load(&a),
         Cmd::Run(a) => {
             let out = run_sweep_with(&a.file, &a.out, a.resume, a.json, &a.search)?;
-            if out.failed > 0 {
-                anyhow::bail!(
-                    "{} of {} runs failed (see index.json)",
-                    out.failed,
-                    out.total
-                );
-            }
+            failed_check(&out)?;
             Ok(())
         }
     }
+}
+
+/// Exit 3 when every AF_XDP run failed, 1 when some runs failed (the causes were printed).
+pub fn failed_check(out: &sweep::Outcome) -> anyhow::Result<()> {
+    if out.every_afxdp_run_failed() {
+        let top = out
+            .causes()
+            .into_iter()
+            .next()
+            .map(|c| c.what)
+            .unwrap_or_default();
+        return Err(crate::exit::NoAfXdp(format!(
+            "every AF_XDP run failed ({} of {}), first cause: {top}",
+            out.failures.iter().filter(|f| !f.baseline).count(),
+            out.total
+        ))
+        .into());
+    }
+    if out.failed > 0 {
+        anyhow::bail!(
+            "{} of {} runs failed (see index.json)",
+            out.failed,
+            out.total
+        );
+    }
+    Ok(())
 }
 
 /// The plan, with the configurations `sweep run` would refuse (then exit 2, as `run` would).
