@@ -7,6 +7,7 @@
 //! | `fwd_batch_rtt` | median RTT at 1 probe / 200 µs, forwarder batch 64 | the same, forwarder batch 1 |
 //! | `fwd_vs_xdp_tx` | forwarder Mpps at 64 B, generator batch 64 | the in-kernel XDP_TX reflector on the same veth |
 //! | `timestamp_cost` | stamp + record per packet | one clock_gettime |
+//! | `xdp_stamp_cost` | the XDP program's run with its stamp (metadata, else the head) | the same program stamping nothing |
 //! | `analysis_vs_numpy` | run statistics from Parquet, samples/s | numpy + pyarrow on the same file |
 //! | `sweep_efficiency` | time inside ping runs / wall time | 1 (no overhead) |
 //!
@@ -22,6 +23,7 @@ mod error;
 mod figure;
 mod net;
 mod numpy;
+mod stamp;
 mod sweep;
 
 pub use bed::Bed;
@@ -104,6 +106,9 @@ pub fn run(
     interrupted()?;
     note("timestamp_cost");
     out.push(("timestamp_cost", timestamp_cost(quick)?));
+    interrupted()?;
+    note("xdp_stamp_cost: the probe program with each stamp, timed by the kernel");
+    out.push(("xdp_stamp_cost", stamp::xdp_stamp_cost(&bed, quick)?));
     interrupted()?;
     note("analysis_vs_numpy");
     out.push((

@@ -244,10 +244,11 @@ mod tests {
     #[test]
     fn exit_codes() {
         assert_eq!(Exit::of(2), Some(Exit::BadInput));
+        assert_eq!(Exit::of(3), Some(Exit::NoAfXdp));
         assert_eq!(Exit::of(101), None);
         assert_eq!(
             Exit::help(),
-            "Exit codes: 0 success, 1 run-time failure, 2 bad input (usage, config, value), 141 stdout closed early (as SIGPIPE)."
+            "Exit codes: 0 success, 1 run-time failure, 2 bad input (usage, config, value), 3 every AF_XDP run of a sweep or demo failed, 141 stdout closed early (as SIGPIPE)."
         );
     }
 }

@@ -18,8 +18,10 @@ mod program;
 mod reflect;
 mod skel;
 mod stamp;
+mod testrun;
 
 pub use caps::{Caps, Verdict};
+pub use testrun::{RunOut, StampCost, TestRun, XDP_REDIRECT, stamp_cost};
 pub use counters::ProgramCounters;
 pub use error::{Cause, Error};
 pub use log::LoadLog;

@@ -69,3 +69,108 @@ fn every_helper_gets_an_answer_and_every_allowed_stamp_loads() {
         }
     }
 }
+
+/// A stamped probe to `port`, 88 bytes, as the pinger sends it.
+fn probe_frame(port: u16) -> Vec<u8> {
+    let flow = wire::FlowRepr {
+        src_mac: wire::MacAddr([2, 0, 0, 0, 0, 1]),
+        dst_mac: wire::MacAddr([2, 0, 0, 0, 0, 2]),
+        src_ip: [10, 0, 0, 1].into(),
+        dst_ip: [10, 0, 0, 2].into(),
+        src_port: port,
+        dst_port: port,
+    };
+    let probe = wire::ProbeRepr {
+        run_id: 1,
+        seq: 7,
+        tx_ns: 1,
+        stamps: Some(wire::FwdStamps::default()),
+    };
+    let mut buf = vec![0u8; wire::MIN_STAMPED_PROBE_SIZE];
+    wire::emit_probe(&mut buf, &flow, &probe).expect("a probe frame");
+    buf
+}
+
+/// A bound AF_XDP socket on A's veth (copy mode), for the program's map.
+fn socket(pair: &VethPair) -> xsk::Socket {
+    let umem = xsk::UmemConfig {
+        frame_count: 64,
+        fill_size: 64,
+        completion_size: 64,
+        ..Default::default()
+    };
+    let mut cfg = xsk::SocketConfig::new(pair.ifindex_a(), 0);
+    cfg.rx_size = 64;
+    cfg.tx_size = 64;
+    xsk::Socket::new(&umem, &cfg).expect("AF_XDP socket (copy mode)")
+}
+
+#[test]
+fn a_driver_refusing_metadata_at_run_time_gets_the_head_stamp() {
+    let test = "stamps::a_driver_refusing_metadata_at_run_time_gets_the_head_stamp";
+    if !root_or_skip(test) {
+        return;
+    }
+    if !xdp::caps::probe().verdict("bpf_xdp_adjust_meta").given() {
+        // the kernel refuses the metadata program at load: its run-time path cannot run here
+        // (the kernel matrix runs this test on kernels that give it)
+        host::test_support::skip(
+            test,
+            host::test_support::Missing::Machine("a kernel that gives XDP programs bpf_xdp_adjust_meta"),
+        );
+        return;
+    }
+    let pair = VethPair::new();
+    VethPair::enter(&pair.ns_a);
+    let sock = socket(&pair);
+    let port = 47_004;
+    let frame = probe_frame(port);
+    let t = xdp::TestRun::load(Stamp::Meta, sock.ctl.fd(), port).expect("the metadata program");
+    // with room: the stamp goes in the metadata area, the frame is untouched
+    let o = t.run(&frame, 0).expect("a run");
+    assert_eq!(o.action, xdp::XDP_REDIRECT);
+    let c = t.counters().expect("counters");
+    assert_eq!((c.meta_failed, c.head, c.unstamped), (0, 0, 0), "{c:?}");
+    // 32 bytes of metadata already there (the most the kernel allows): adjust_meta fails at run
+    // time, as drivers without metadata support make it fail, and the stamp goes to the head
+    let o = t.run(&frame, 32).expect("a run");
+    assert_eq!(o.action, xdp::XDP_REDIRECT);
+    let c = t.counters().expect("counters");
+    assert_eq!((c.meta_failed, c.head, c.unstamped), (1, 1, 0), "{c:?}");
+    let at = o
+        .data
+        .windows(frame.len())
+        .position(|w| w == frame.as_slice())
+        .expect("the frame is unchanged behind the stamp");
+    let head = &o.data[at - xdp::META_LEN..];
+    let m = xdp::XdpMeta::from_head(head).expect("the head stamp, right in front of the frame");
+    assert!(m.xdp_ns().is_some_and(|ns| ns > 0), "{m:?}");
+}
+
+#[test]
+fn the_head_stamp_leaves_the_frame_as_it_was() {
+    if !root_or_skip("stamps::the_head_stamp_leaves_the_frame_as_it_was") {
+        return;
+    }
+    if !xdp::caps::probe().verdict("bpf_xdp_adjust_head").given() {
+        return;
+    }
+    let pair = VethPair::new();
+    VethPair::enter(&pair.ns_a);
+    let sock = socket(&pair);
+    let port = 47_005;
+    let frame = probe_frame(port);
+    let t = xdp::TestRun::load(Stamp::Head, sock.ctl.fd(), port).expect("the head program");
+    let o = t.run(&frame, 0).expect("a run");
+    assert_eq!(o.action, xdp::XDP_REDIRECT);
+    let m = xdp::XdpMeta::from_head(&o.data).expect("the head stamp");
+    assert!(m.xdp_ns().is_some_and(|ns| ns > 0), "{m:?}");
+    assert_eq!(&o.data[xdp::META_LEN..], frame.as_slice());
+    assert_eq!(wire::parse_probe(&o.data[xdp::META_LEN..]).expect("a probe").1.seq, 7);
+    let c = t.counters().expect("counters");
+    assert_eq!((c.head, c.unstamped), (1, 0), "{c:?}");
+    // a frame that is no probe passes untouched and unstamped
+    let mut other = frame.clone();
+    other[36] ^= 0xff; // the UDP destination port
+    assert_eq!(t.run(&other, 0).expect("a run").action, 2, "XDP_PASS");
+}

@@ -278,7 +278,8 @@ fn unsupported_values_skip_or_fail() {
     assert!(o.status.success(), "{stdout}");
     assert!(stdout.contains("0 failed, 2 skipped"), "{stdout}");
     assert!(complete_runs(&dir.join("skip")).is_empty());
-    // without it, each run fails and the sweep exits 1 after trying them all
+    // without it, each run fails and the sweep exits 3 (every AF_XDP run failed) after trying
+    // them all, with the failures grouped by cause at its end
     let file = write(
         &dir.join("fail"),
         &text.replace(", on-unsupported = \"skip\"", ""),
@@ -286,7 +287,12 @@ fn unsupported_values_skip_or_fail() {
     let o = sweep_cmd(&file, &dir.join("fail-out"), &state)
         .output()
         .expect("sweep");
-    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("  2 runs failed: ") && l.contains("zero-copy")),
+        "one line for the one cause of both failures: {stdout}"
+    );
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("fail-out/index.json")).expect("index"))
             .expect("json");
@@ -322,7 +328,7 @@ fn a_run_with_no_reply_is_a_failed_run_that_says_where_the_probes_stopped() {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert_eq!(o.status.code(), Some(3), "every AF_XDP run failed: {text}");
     assert!(
         text.contains("failed (no reply to any of 50 probes: the forwarder received none"),
         "{text}"
