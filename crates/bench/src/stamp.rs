@@ -16,29 +16,32 @@ pub fn xdp_stamp_cost(bed: &Bed, quick: bool) -> Result<Figure> {
     let frame = probe_frame()?;
     // a socket bound to A's interface, in A's namespace, only to fill the program's map
     let costs = std::thread::scope(|s| {
-        s.spawn(|| -> Result<Vec<(xdp::Stamp, std::result::Result<xdp::StampCost, String>)>> {
-            let _ns = host::netns::enter(&link.netns)?;
-            let ifindex = host::iface::info(&link.iface)?.ifindex;
-            let umem = xsk::UmemConfig {
-                frame_count: 64,
-                fill_size: 64,
-                completion_size: 64,
-                ..Default::default()
-            };
-            let mut cfg = xsk::SocketConfig::new(ifindex, 0);
-            cfg.rx_size = 64;
-            cfg.tx_size = 64;
-            let sock = xsk::Socket::new(&umem, &cfg)
-                .map_err(|e| Error::Input(format!("an AF_XDP socket on {}: {e}", link.iface)))?;
-            Ok([xdp::Stamp::None, xdp::Stamp::Meta, xdp::Stamp::Head]
-                .into_iter()
-                .map(|st| {
-                    let c = xdp::stamp_cost(st, sock.ctl.fd(), &frame, PORT, runs)
-                        .map_err(|e| e.to_string());
-                    (st, c)
-                })
-                .collect())
-        })
+        s.spawn(
+            || -> Result<Vec<(xdp::Stamp, std::result::Result<xdp::StampCost, String>)>> {
+                let _ns = host::netns::enter(&link.netns)?;
+                let ifindex = host::iface::info(&link.iface)?.ifindex;
+                let umem = xsk::UmemConfig {
+                    frame_count: 64,
+                    fill_size: 64,
+                    completion_size: 64,
+                    ..Default::default()
+                };
+                let mut cfg = xsk::SocketConfig::new(ifindex, 0);
+                cfg.rx_size = 64;
+                cfg.tx_size = 64;
+                let sock = xsk::Socket::new(&umem, &cfg).map_err(|e| {
+                    Error::Input(format!("an AF_XDP socket on {}: {e}", link.iface))
+                })?;
+                Ok([xdp::Stamp::None, xdp::Stamp::Meta, xdp::Stamp::Head]
+                    .into_iter()
+                    .map(|st| {
+                        let c = xdp::stamp_cost(st, sock.ctl.fd(), &frame, PORT, runs)
+                            .map_err(|e| e.to_string());
+                        (st, c)
+                    })
+                    .collect())
+            },
+        )
         .join()
         .expect("the stamp-cost thread does not panic")
     })?;
@@ -65,7 +68,8 @@ pub fn xdp_stamp_cost(bed: &Bed, quick: bool) -> Result<Figure> {
         "ns/run",
         "XDP hook run with the stamp / the same program stamping nothing (kernel-timed, BPF_PROG_TEST_RUN)",
     );
-    f.extra.insert("stamp".into(), serde_json::json!(used.stamp.as_str()));
+    f.extra
+        .insert("stamp".into(), serde_json::json!(used.stamp.as_str()));
     for (st, c) in &costs {
         let v = match c {
             Ok(c) => serde_json::json!({ "median_ns": c.median_ns, "mean_ns": c.mean_ns,

@@ -38,6 +38,15 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// What libbpf and the verifier said, when this is (or was caused by) a refused XDP load.
+    pub fn load_log(&self) -> Option<&xdp::LoadLog> {
+        match self {
+            Error::Xdp(e) => e.load_log(),
+            Error::Context { source, .. } => source.load_log(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn config(param: &str, value: impl ToString, why: impl Into<String>) -> Error {
         Error::Config {
             param: param.to_string(),

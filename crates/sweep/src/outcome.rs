@@ -20,7 +20,12 @@ pub struct Cause {
     /// The cause in the first failed run's words.
     pub what: String,
     pub runs: Vec<String>,
+    /// The files the roles wrote the verifier's log to, one per run that has one.
+    pub logs: Vec<String>,
 }
+
+/// How a role names the file it wrote the verifier's log to, at the end of its error.
+const LOG_MARK: &str = " (the verifier's log: ";
 
 /// How a sweep went.
 #[derive(Debug, Clone, Default)]
@@ -59,21 +64,33 @@ impl Outcome {
     pub fn causes(&self) -> Vec<Cause> {
         let mut causes: Vec<(String, Cause)> = Vec::new();
         for f in &self.failures {
-            let what = cause_of(&f.why);
+            let mut what = cause_of(&f.why);
+            let log = what.find(LOG_MARK).map(|i| {
+                let path = what[i + LOG_MARK.len()..].trim_end_matches(')').to_owned();
+                what.truncate(i);
+                path
+            });
             let key = shape(&what);
-            match causes.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, c)) => c.runs.push(f.run.clone()),
-                None => causes.push((
-                    key,
-                    Cause {
-                        what,
-                        runs: vec![f.run.clone()],
-                    },
-                )),
-            }
+            let i = match causes.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => {
+                    causes.push((
+                        key,
+                        Cause {
+                            what,
+                            runs: Vec::new(),
+                            logs: Vec::new(),
+                        },
+                    ));
+                    causes.len() - 1
+                }
+            };
+            let c = &mut causes[i].1;
+            c.runs.push(f.run.clone());
+            c.logs.extend(log);
         }
         let mut causes: Vec<Cause> = causes.into_iter().map(|(_, c)| c).collect();
-        causes.sort_by(|a, b| b.runs.len().cmp(&a.runs.len()));
+        causes.sort_by_key(|c| std::cmp::Reverse(c.runs.len()));
         causes
     }
 }
@@ -147,10 +164,37 @@ mod tests {
         };
         let causes = out.causes();
         assert_eq!(causes.len(), 2, "{causes:?}");
+        assert!(causes[0].logs.is_empty());
         assert_eq!(causes[0].what, REFUSED);
         assert_eq!(causes[0].runs, ["c0-r0", "c1-r0"]);
         assert_eq!(causes[1].what, "ping on a left no summary: gone");
         assert!(out.every_afxdp_run_failed());
+    }
+
+    #[test]
+    fn the_log_file_of_each_run_is_kept_apart_from_the_cause() {
+        let why = |run: &str| {
+            format!(
+                "fwd exit status: 2: xdplat: error: {REFUSED} (the verifier's log: /o/failed/{run}/verifier.log)"
+            )
+        };
+        let out = Outcome {
+            failures: vec![
+                failure("0f60954b87-r0", &why("0f60954b87-r0"), false),
+                failure("e76a7dc728-r0", &why("e76a7dc728-r0"), false),
+            ],
+            ..Outcome::default()
+        };
+        let causes = out.causes();
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(causes[0].what, REFUSED);
+        assert_eq!(
+            causes[0].logs,
+            [
+                "/o/failed/0f60954b87-r0/verifier.log",
+                "/o/failed/e76a7dc728-r0/verifier.log"
+            ]
+        );
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl Progress {
                         "measured_s": out.measured.as_secs_f64(),
                         "measuring_fraction": out.efficiency(),
                         "causes": out.causes().iter()
-                            .map(|c| json!({ "cause": c.what, "runs": c.runs }))
+                            .map(|c| json!({ "cause": c.what, "runs": c.runs, "logs": c.logs }))
                             .collect::<Vec<_>>() })
             );
         } else {
@@ -204,8 +204,15 @@ impl Progress {
                 } else {
                     String::new()
                 };
+                let logs = match c.logs.as_slice() {
+                    [] => String::new(),
+                    [one] => format!("; the verifier's log: {one}"),
+                    [first, rest @ ..] => {
+                        format!("; the verifier's logs: {first} and {} more", rest.len())
+                    }
+                };
                 println!(
-                    "  {n} run{} failed: {} ({}{more})",
+                    "  {n} run{} failed: {} ({}{more}){logs}",
                     if n == 1 { "" } else { "s" },
                     c.what,
                     shown.join(", ")

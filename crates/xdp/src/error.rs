@@ -84,6 +84,12 @@ pub enum Error {
         cause: Cause,
         log: LoadLog,
     },
+    /// `XDPLAT_XDP_STAMP` forced a stamp whose program the kernel refuses: bad input.
+    #[error("{env}={stamp} forces a stamp this kernel refuses: {source}; unset {env} to stamp as the kernel allows", env = crate::STAMP_ENV)]
+    ForcedStampRefused {
+        stamp: crate::Stamp,
+        source: Box<Error>,
+    },
     /// `XDPLAT_XDP_STAMP` holds no stamp name.
     #[error("{0}")]
     BadStamp(String),
@@ -164,6 +170,7 @@ impl Error {
                 | Error::ModeUnavailable { .. }
                 | Error::BadStamp(_)
                 | Error::HwNeedsStamp(_)
+                | Error::ForcedStampRefused { .. }
         )
     }
 
@@ -172,6 +179,7 @@ impl Error {
         match self {
             Error::Load { log, .. } => Some(log),
             Error::AutoFailed { drv, skb, .. } => drv.load_log().or_else(|| skb.load_log()),
+            Error::ForcedStampRefused { source, .. } => source.load_log(),
             _ => None,
         }
     }
@@ -188,6 +196,7 @@ impl Error {
             | Error::RemoveSocket { cause: c, .. }
             | Error::Counters { cause: c, .. } => c.errno(),
             Error::AutoFailed { drv, .. } => drv.errno(),
+            Error::ForcedStampRefused { source, .. } => source.errno(),
             Error::ParseMode(_)
             | Error::ModeUnavailable { .. }
             | Error::QueueOutOfRange { .. }

@@ -21,7 +21,6 @@ mod stamp;
 mod testrun;
 
 pub use caps::{Caps, Verdict};
-pub use testrun::{RunOut, StampCost, TestRun, XDP_REDIRECT, stamp_cost};
 pub use counters::ProgramCounters;
 pub use error::{Cause, Error};
 pub use log::LoadLog;
@@ -30,3 +29,4 @@ pub use mode::XdpMode;
 pub use program::{ProbeProgram, ProbeProgramConfig, XSKMAP_ENTRIES};
 pub use reflect::ReflectProgram;
 pub use stamp::{STAMP_ENV, Stamp, StampChoice, Why, choose, forced_from_env};
+pub use testrun::{RunOut, StampCost, TestRun, XDP_REDIRECT, stamp_cost};

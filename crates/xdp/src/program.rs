@@ -64,7 +64,13 @@ impl ProbeProgram {
             XdpMode::Skb | XdpMode::Drv => Self::attach_in(cfg, cfg.mode),
             XdpMode::Auto => match Self::attach_in(cfg, XdpMode::Drv) {
                 Ok(p) => Ok(p),
-                Err(drv) if cfg.hw_rx_timestamp => Err(drv),
+                // the verifier's refusal is the program's, whatever the mode
+                Err(drv)
+                    if cfg.hw_rx_timestamp
+                        || matches!(drv, Error::Load { .. } | Error::ForcedStampRefused { .. }) =>
+                {
+                    Err(drv)
+                }
                 Err(drv) => Self::attach_in(cfg, XdpMode::Skb).map_err(|skb| Error::AutoFailed {
                     ifindex: cfg.ifindex,
                     drv: Box::new(drv),
@@ -120,6 +126,12 @@ impl ProbeProgram {
                                     other => other,
                                 },
                             };
+                        }
+                        _ if choice.why == Why::Forced && matches!(e, Error::Load { .. }) => {
+                            return Err(Error::ForcedStampRefused {
+                                stamp: choice.stamp,
+                                source: Box::new(e),
+                            });
                         }
                         _ => return Err(e),
                     }

@@ -57,7 +57,9 @@ pub struct TestRun {
 
 impl std::fmt::Debug for TestRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestRun").field("stamp", &self.stamp).finish_non_exhaustive()
+        f.debug_struct("TestRun")
+            .field("stamp", &self.stamp)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,7 +67,9 @@ impl TestRun {
     /// Loads the program of `stamp` for probes to `probe_port`, with `xsk` (a bound AF_XDP
     /// socket) at queue 0 of its map. Errors when the kernel refuses it (the verifier's reason).
     pub fn load(stamp: Stamp, xsk: BorrowedFd<'_>, probe_port: u16) -> Result<TestRun, Error> {
-        let prog_name = stamp.program(false).expect("every stamp has a generic program");
+        let prog_name = stamp
+            .program(false)
+            .expect("every stamp has a generic program");
         // the skeleton lives as long as the TestRun: its storage is leaked once per load, a
         // few hundred bytes, for benchmarks and tests only
         let storage: &'static mut MaybeUninit<_> = Box::leak(Box::new(MaybeUninit::uninit()));
@@ -124,13 +128,13 @@ impl TestRun {
         ctx[0..4].copy_from_slice(&meta_in.to_ne_bytes());
         ctx[4..8].copy_from_slice(&(data_in.len() as u32).to_ne_bytes());
         let mut out = vec![0u8; data_in.len() + 64];
-        let mut input = ProgramInput::default();
-        input.data_in = Some(&data_in);
-        input.data_out = Some(&mut out);
-        if meta_in > 0 {
-            input.context_in = Some(&mut ctx);
-        }
-        input.repeat = 1;
+        let input = ProgramInput {
+            data_in: Some(&data_in),
+            data_out: Some(&mut out),
+            context_in: (meta_in > 0).then_some(&mut ctx[..]),
+            repeat: 1,
+            ..ProgramInput::default()
+        };
         let o = prog.test_run(input).map_err(|e| Error::Prepare {
             ifindex: 0,
             call: "bpf_prog_test_run_opts",

@@ -58,17 +58,8 @@ pub fn classify<E: Classify>(err: E) -> anyhow::Error {
 /// Wraps an engine error as [`classify`] does; when it is a refused XDP load, the verifier's log
 /// is first written to `dir/verifier.log` and the one-sentence message names that file (the log
 /// itself never goes to the terminal).
-pub fn classify_keeping_log<E: Classify>(err: E, dir: &std::path::Path) -> anyhow::Error {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-    let mut log = None;
-    while let Some(e) = source {
-        if let Some(x) = e.downcast_ref::<xdp::Error>() {
-            log = x.load_log().filter(|l| !l.is_empty());
-            break;
-        }
-        source = e.source();
-    }
-    let Some(log) = log else {
+pub fn classify_keeping_log(err: probe::Error, dir: &std::path::Path) -> anyhow::Error {
+    let Some(log) = err.load_log().filter(|l| !l.is_empty()) else {
         return classify(err);
     };
     let text = match log.write_to(dir) {

@@ -290,7 +290,9 @@ fn unsupported_values_skip_or_fail() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(3), "{stdout}");
     assert!(
-        stdout.lines().any(|l| l.starts_with("  2 runs failed: ") && l.contains("zero-copy")),
+        stdout
+            .lines()
+            .any(|l| l.starts_with("  2 runs failed: ") && l.contains("zero-copy")),
         "one line for the one cause of both failures: {stdout}"
     );
     let index: serde_json::Value =

@@ -203,8 +203,7 @@ mod tests {
         // until the shell's own fork of itself (the same command line, before it execs sleep)
         // is gone
         let t0 = Instant::now();
-        while processes(&dir) != vec![child.id() as i32] && t0.elapsed() < Duration::from_secs(5)
-        {
+        while processes(&dir) != vec![child.id() as i32] && t0.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(processes(&dir), vec![child.id() as i32]);
