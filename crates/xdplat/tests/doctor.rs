@@ -157,3 +157,45 @@ fn a_closed_stdout_exits_quietly() {
     assert_eq!(res.status.code(), Some(141), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `bpf`: every helper and kfunc the XDP programs use, each with the kernel's answer, the stamp
+/// that follows, and a finding for each one refused, agreeing with the library's own probe.
+#[test]
+fn every_helper_and_kfunc_is_listed_with_the_kernels_answer() {
+    if !host::test_support::require_root(
+        "doctor::every_helper_and_kfunc_is_listed_with_the_kernels_answer",
+    ) {
+        return;
+    }
+    let (out, v) = doctor(&["--passive"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let needs = v["bpf"]["needs"].as_array().expect("bpf.needs");
+    let names: Vec<&str> = needs.iter().filter_map(|n| n["name"].as_str()).collect();
+    for name in [
+        "bpf_ktime_get_ns",
+        "bpf_map_lookup_elem",
+        "bpf_redirect_map",
+        "bpf_xdp_adjust_meta",
+        "bpf_xdp_adjust_head",
+        "bpf_xdp_metadata_rx_timestamp",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let caps = xdp::caps::probe();
+    for n in needs {
+        let name = n["name"].as_str().expect("name");
+        let verdict = n["verdict"].as_str().expect("verdict");
+        assert_eq!(verdict == "given", caps.verdict(name).given(), "{n}");
+        if verdict == "refused" {
+            assert!(n["why"].as_str().is_some_and(|w| !w.is_empty()), "{n}");
+            assert!(has_finding(&v, "warn", &format!("refuses {name}")), "{v:#}");
+        }
+    }
+    assert_eq!(
+        v["bpf"]["stamp"],
+        xdp::choose(caps, None).stamp.as_str(),
+        "{}",
+        v["bpf"]
+    );
+    assert!(text(&out).is_empty() || !text(&out).contains("libbpf: "));
+}
