@@ -40,17 +40,29 @@ pub struct Outcome {
     pub measured: Duration,
     /// AF_XDP runs (not the kernel baseline) completed in this session.
     pub afxdp_done: usize,
-    /// This session's failed runs.
+    /// This session's failed runs (a race's slices among them).
     pub failures: Vec<Failure>,
+    /// Race slices run in this session (not in `done`, `failed` or `skipped`, which count the
+    /// plan's runs, `total`).
+    pub race_slices: usize,
+}
+
+/// The probing time a run adds to [`Outcome::measured`]: its planned probe time (probes ×
+/// interval), but never more than the run took (a replayed run takes almost no time; a run can
+/// end before its schedule), so that the sum over a session's runs, which follow one another,
+/// never exceeds its wall time.
+pub fn probing_time(planned: Duration, took: Duration) -> Duration {
+    planned.min(took)
 }
 
 impl Outcome {
-    /// Fraction of this session's wall time spent probing.
+    /// Fraction of this session's wall time spent probing, in [0, 1]: [`probing_time`] summed
+    /// over the session's runs, over the session's wall time.
     pub fn efficiency(&self) -> f64 {
         if self.wall.is_zero() {
             0.0
         } else {
-            self.measured.as_secs_f64() / self.wall.as_secs_f64()
+            (self.measured.as_secs_f64() / self.wall.as_secs_f64()).clamp(0.0, 1.0)
         }
     }
 
@@ -195,6 +207,20 @@ mod tests {
                 "/o/failed/e76a7dc728-r0/verifier.log"
             ]
         );
+    }
+
+    #[test]
+    fn probing_time_never_exceeds_the_run_nor_the_plan() {
+        let ms = Duration::from_millis;
+        assert_eq!(probing_time(ms(100), ms(130)), ms(100));
+        assert_eq!(probing_time(ms(100), ms(2)), ms(2), "a replayed run");
+        let out = Outcome {
+            measured: ms(50),
+            wall: ms(40),
+            ..Outcome::default()
+        };
+        assert_eq!(out.efficiency(), 1.0);
+        assert_eq!(Outcome::default().efficiency(), 0.0);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Progress {
     done_at_start: usize,
     estimate: Duration,
     bar: Option<ProgressBar>,
+    /// The runs now are a race's slices, not the plan's runs.
+    racing: bool,
 }
 
 const TEMPLATE: &str =
@@ -68,6 +70,7 @@ impl Progress {
             done_at_start: 0,
             estimate: Duration::ZERO,
             bar,
+            racing: false,
         }
     }
 
@@ -137,6 +140,10 @@ impl Progress {
         out: &Outcome,
         took: Duration,
     ) {
+        if self.racing {
+            self.slice(run, cfg, status, why, p50_ns, out, took);
+            return;
+        }
         let finished = out.done + out.failed + out.skipped;
         let this_session = finished - self.done_at_start;
         let left = self.total.saturating_sub(finished);
@@ -169,6 +176,42 @@ impl Progress {
         }
     }
 
+    /// Whether the runs to come are a race's slices ([`crate::race`]): they are shown apart and
+    /// never move the count of the plan's runs.
+    pub fn set_racing(&mut self, racing: bool) {
+        self.racing = racing;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn slice(
+        &self,
+        run: &Run,
+        cfg: &Config,
+        status: &str,
+        why: Option<&str>,
+        p50_ns: Option<f64>,
+        out: &Outcome,
+        took: Duration,
+    ) {
+        if self.json {
+            println!(
+                "{}",
+                json!({ "event": "slice", "run": run.id, "config": cfg.id, "label": cfg.label(),
+                        "status": status, "why": why, "p50_ns": p50_ns,
+                        "seconds": took.as_secs_f64(), "slices": out.race_slices })
+            );
+        } else {
+            let p50 = p50_ns.map_or(String::new(), |ns| format!(" p50 {}", results::us(ns)));
+            let why = why.map_or(String::new(), |w| format!(" ({w})"));
+            self.line(format!(
+                "[race slice {}] {} {}: {status}{p50}{why}",
+                out.race_slices,
+                run.id,
+                cfg.label()
+            ));
+        }
+    }
+
     pub fn end(&self, out: &Outcome) {
         if self.json {
             println!(
@@ -176,7 +219,7 @@ impl Progress {
                 json!({ "event": "end", "total": out.total, "done": out.done, "failed": out.failed,
                         "skipped": out.skipped, "wall_s": out.wall.as_secs_f64(),
                         "measured_s": out.measured.as_secs_f64(),
-                        "measuring_fraction": out.efficiency(),
+                        "measuring_fraction": out.efficiency(), "race_slices": out.race_slices,
                         "causes": out.causes().iter()
                             .map(|c| json!({ "cause": c.what, "runs": c.runs, "logs": c.logs }))
                             .collect::<Vec<_>>() })
@@ -196,6 +239,9 @@ impl Progress {
                 out.measured.as_secs_f64(),
                 out.wall.as_secs_f64()
             );
+            if out.race_slices > 0 {
+                println!("  and {} race slices", out.race_slices);
+            }
             for c in out.causes() {
                 let n = c.runs.len();
                 let shown: Vec<&str> = c.runs.iter().take(4).map(String::as_str).collect();

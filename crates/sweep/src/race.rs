@@ -150,6 +150,7 @@ pub(crate) fn run(ctx: &mut Ctx, plan: &Plan) -> Result<Outcome, Error> {
     };
     let mut calm = 0;
     ctx.in_race = true;
+    ctx.progress.set_racing(true);
     let mut round = 0;
     let stopped = loop {
         if alive.len() <= 1 {
@@ -266,6 +267,7 @@ pub(crate) fn run(ctx: &mut Ctx, plan: &Plan) -> Result<Outcome, Error> {
         }
     };
     ctx.in_race = false;
+    ctx.progress.set_racing(false);
     out.survivors = alive.iter().map(|c| plan.configs[*c].id.clone()).collect();
     out.stopped = stopped;
     write_record(&dir, &out)?;

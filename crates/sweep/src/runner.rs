@@ -242,10 +242,11 @@ impl Ctx<'_> {
             }
             None => run_group(plan, cfg, &members, &self.store, self.opts, self.stop)?,
         };
-        let secs = started.elapsed().as_secs_f64();
+        let took = started.elapsed();
+        let secs = took.as_secs_f64();
         if let RunEnd::Done { .. } = &end {
             let b = batch(exp, cfg);
-            self.out.measured += members
+            let planned = members
                 .iter()
                 .map(|m| {
                     let n = u32::try_from(m.exp.count(b) / b.max(1)).unwrap_or(u32::MAX);
@@ -253,19 +254,28 @@ impl Ctx<'_> {
                 })
                 .max()
                 .unwrap_or_default();
+            self.out.measured += crate::outcome::probing_time(planned, took);
         }
         let mut ended = Vec::new();
         for (k, m) in members.iter().enumerate() {
+            // a race's slices are counted apart: the plan's total holds the full runs only
+            let count = |n: &mut usize| {
+                if !self.in_race {
+                    *n += 1;
+                }
+            };
             let (st, why, p50) = match &end {
                 RunEnd::Done { p50_ns } => {
-                    self.out.done += 1;
-                    self.out.afxdp_done += usize::from(!cfg.baseline);
+                    count(&mut self.out.done);
+                    if !cfg.baseline {
+                        count(&mut self.out.afxdp_done);
+                    }
                     let p = p50_ns.get(k).copied().flatten();
                     offer(&mut self.l_min, p, format!("run {}", m.run.id));
                     ("done", None, p)
                 }
                 RunEnd::Failed(w) => {
-                    self.out.failed += 1;
+                    count(&mut self.out.failed);
                     self.out.failures.push(crate::outcome::Failure {
                         run: m.run.id.clone(),
                         why: w.clone(),
@@ -274,10 +284,11 @@ impl Ctx<'_> {
                     ("failed", Some(w.clone()), None)
                 }
                 RunEnd::Skipped(w) => {
-                    self.out.skipped += 1;
+                    count(&mut self.out.skipped);
                     ("skipped", Some(w.clone()), None)
                 }
             };
+            self.out.race_slices += usize::from(self.in_race);
             self.progress.run(
                 m.run,
                 cfg,

@@ -245,3 +245,78 @@ fn bad_search_input_exits_2_with_the_key_and_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("`strategy`"));
 }
+
+/// The JSON lines of one session of `xdplat sweep run` that ends by itself.
+fn session_events(file: &Path, out: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let o = sweep_cmd(file, out, extra)
+        .stdout(Stdio::piped())
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The progress count never passes the plan's total, and the measuring fraction is a fraction.
+fn figures_hold(events: &[serde_json::Value], what: &str) {
+    let end = events
+        .iter()
+        .find(|e| e["event"] == "end")
+        .unwrap_or_else(|| panic!("{what}: no end event"));
+    let total = end["total"].as_u64().expect("total");
+    for e in events.iter().filter(|e| e["event"] == "run") {
+        let finished = ["done", "failed", "skipped"]
+            .iter()
+            .map(|k| e[*k].as_u64().unwrap_or(0))
+            .sum::<u64>();
+        assert!(finished <= total, "{what}: {finished} of {total} runs: {e}");
+    }
+    let f = end["measuring_fraction"]
+        .as_f64()
+        .expect("measuring_fraction");
+    assert!(
+        (0.0..=1.0).contains(&f),
+        "{what}: measuring fraction {f}: {end}"
+    );
+    let (measured, wall) = (end["measured_s"].as_f64(), end["wall_s"].as_f64());
+    assert!(
+        measured <= wall,
+        "{what}: {measured:?} s measured in {wall:?} s: {end}"
+    );
+}
+
+#[test]
+fn the_progress_count_and_the_measuring_fraction_are_bounded_in_every_kind_of_sweep() {
+    let s = scratch("figures");
+    let plain = setup(&s.0, "");
+    figures_hold(
+        &session_events(&plain, &s.0.join("plain"), &["--seed", "3"]),
+        "replayed",
+    );
+    let r = scratch("figures-raced");
+    let raced = setup(
+        &r.0,
+        "[search]\nstrategy = \"race\"\nslice = \"40ms\"\nmin-rounds = 3\nmax-rounds = 8",
+    );
+    let events = session_events(&raced, &s.0.join("raced"), &["--seed", "5"]);
+    assert!(
+        events.iter().any(|e| e["event"] == "slice"),
+        "race slices are shown apart"
+    );
+    figures_hold(&events, "raced");
+    // resumed: a session killed once, then the rest
+    let out = s.0.join("resumed");
+    let mut child = sweep_cmd(&plain, &out, &["--seed", "3"])
+        .spawn()
+        .expect("spawn");
+    let t0 = Instant::now();
+    while !out.join("index.json").exists() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    figures_hold(&session_events(&plain, &out, &["--resume"]), "resumed");
+}
