@@ -253,8 +253,15 @@ fn source(exp: &Experiment, cfg: &Config, role: Role, msg: &str) -> Option<Strin
                 (Scope::All, _) | (Scope::Ping, Role::Ping) | (Scope::Fwd, Role::Fwd)
             )
     });
+    let host = match role {
+        Role::Ping => &exp.ping_host,
+        Role::Fwd => &exp.fwd_host,
+    };
     Some(match axis {
         Some(a) => format!("axis `{}`, line {}", a.key, a.line),
+        None if k.name == "cpu" && exp.hosts.get(host).is_some_and(|h| h.cpu.is_some()) => {
+            format!("[hosts.{host}] cpu: name a CPU this machine has, or leave it out")
+        }
         None => format!(
             "{}'s default; set it with an axis `{}`",
             role.as_str(),
@@ -268,16 +275,8 @@ fn source(exp: &Experiment, cfg: &Config, role: Role, msg: &str) -> Option<Strin
 /// a testbed fills in later (interfaces, addresses) are checked when known.
 pub fn configs(exp: &Experiment, plan: &Plan) -> Vec<Refusal> {
     let mut out = Vec::new();
-    let allowed = probe::knobs::allowed_cpus().unwrap_or_default();
-    let mut e = exp.clone();
-    // a local host's CPU this machine lacks is dropped before the runs (the roles float)
-    for h in e.hosts.values_mut() {
-        if let (Exec::Local, Some(c)) = (&h.exec, h.cpu)
-            && !allowed.contains(&c)
-        {
-            h.cpu = None;
-        }
-    }
+    // a local host's CPU this process may not use is refused as the role refuses it
+    let e = exp;
     for cfg in &plan.configs {
         for p in 0..e.pingers.len().max(1) {
             let m = e.for_pinger(p);

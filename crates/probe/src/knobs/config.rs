@@ -30,6 +30,13 @@ impl Knobs {
                 ),
             ));
         }
+        if self.hw_timestamps && self.backend == super::Backend::Udp {
+            return Err(Error::knob(
+                "hw-timestamps",
+                true,
+                "the udp backend reads kernel sockets, which xdplat stamps in software only: drop --hw-timestamps, or use --backend afxdp",
+            ));
+        }
         if self.hw_timestamps && self.xdp_mode == xdp::XdpMode::Skb {
             return Err(Error::knob(
                 "hw-timestamps",

@@ -127,3 +127,16 @@ fn the_forwarder_handles_up_to_64_per_ring_operation_by_default() {
     assert_eq!(Knobs::defaults(Role::Ping).batch, 1);
     assert_eq!(Knobs::defaults(Role::Fwd).batch, 64);
 }
+
+#[test]
+fn hardware_timestamps_on_the_udp_backend_are_refused_naming_the_knob() {
+    let mut knobs = Knobs::defaults(Role::Ping);
+    knobs.hw_timestamps = true;
+    knobs.backend = Backend::Udp;
+    let e = knobs.validate().expect_err("no NIC stamps on kernel sockets");
+    assert!(e.is_bad_input());
+    let text = e.to_string();
+    assert!(text.contains("hw-timestamps") && text.contains("--backend afxdp"), "{text}");
+    knobs.backend = Backend::Afxdp;
+    assert!(knobs.validate().is_ok());
+}

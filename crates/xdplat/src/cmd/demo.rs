@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(f) => (sweep::sweep_file(f)?, None),
         None => {
             let text = match kind {
-                host::testbed::Kind::Netns => QUICK.to_string(),
+                host::testbed::Kind::Netns => fit_cpus(QUICK),
                 host::testbed::Kind::Vm => {
                     QUICK.replacen("[testbed]\n", "[testbed]\nkind = \"vm\"\n", 1)
                 }
@@ -77,6 +77,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
+}
+
+/// The built-in experiment pins each role to its own CPU (`cpu = N` under `[hosts.*]`); on a
+/// machine (or in a cpuset) without those CPUs the roles float instead, and the demo says so.
+/// A file given with --file is taken as it is: a CPU it names that this machine lacks is refused.
+fn fit_cpus(text: &str) -> String {
+    let allowed = probe::knobs::allowed_cpus().unwrap_or_default();
+    let lacking = |line: &str| {
+        line.trim_start()
+            .strip_prefix("cpu = ")
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|c| !allowed.contains(&c))
+    };
+    if !text.lines().any(lacking) {
+        return text.to_string();
+    }
+    println!(
+        "this process may use CPUs {allowed:?} only: a role examples/quick.toml pins to another CPU floats instead"
+    );
+    text.lines()
+        .filter(|l| !lacking(l))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn demo_in(
