@@ -101,6 +101,10 @@ pub struct Link {
     tx: TxWork,
     /// Calls of [`Port::wait`], whatever their timeout.
     pub waits: u64,
+    /// Calls of [`Port::wait`] with a zero timeout (a blocking port's spin).
+    pub zero_waits: u64,
+    /// The port blocks in [`Port::wait`] (poll()) instead of spinning.
+    pub blocks: bool,
 }
 
 impl Link {
@@ -116,6 +120,8 @@ impl Link {
             sent: Vec::new(),
             tx: TxWork::default(),
             waits: 0,
+            zero_waits: 0,
+            blocks: false,
         }
     }
 
@@ -211,8 +217,13 @@ impl Port for Link {
     /// Sleeps until the next reply arrives or `timeout` passes, whichever is first.
     fn wait(&mut self, timeout: Duration) -> Result<()> {
         self.waits += 1;
+        self.zero_waits += u64::from(timeout.is_zero());
         sleep(&self.clock, &self.inbound, timeout);
         Ok(())
+    }
+
+    fn blocks(&self) -> bool {
+        self.blocks
     }
 }
 

@@ -327,7 +327,12 @@ pub fn run<P: Port, C: Clock>(
             ));
             next_report += 1_000_000_000;
         }
-        let until = if next_seq < total {
+        // a full window with the next batch due: nothing can be sent before a reply comes (or a
+        // probe expires), so a blocking port sleeps in poll() until then instead of spinning
+        let window_full = next_seq < total && now >= next_at && t.outstanding() >= window;
+        let until = if window_full && port.blocks() {
+            now + linger
+        } else if next_seq < total {
             next_at
         } else {
             last_send + linger

@@ -259,3 +259,26 @@ fn at_maximum_rate_a_full_window_still_waits_on_the_port() {
     let sends = l.sent.len() as u64;
     assert!(l.waits > sends, "{} waits for {sends} sends", l.waits);
 }
+
+#[test]
+fn a_blocking_ping_with_a_full_window_sleeps_instead_of_spinning() {
+    // paced at 10 µs with room for 2 probes in flight and replies after 1 ms: most of the time
+    // the next probe is due and the window is full; poll() must then sleep until a reply
+    let clock = FakeClock::at(START);
+    let mut c = cfg(200);
+    c.interval = Duration::from_micros(10);
+    c.window = 2;
+    let mut l = Link::steady(&clock, Duration::from_millis(1));
+    l.blocks = true;
+    let o = ping(&mut l, &clock, &c);
+    assert_eq!((o.counts.received, o.counts.lost), (200, 0));
+    // at most one look without sleeping per reply (the one right after it, with the next
+    // probe due and room again); before, every round spun: 98694 of 98698 waits
+    assert!(
+        l.zero_waits <= 200,
+        "{} of {} waits did not sleep",
+        l.zero_waits,
+        l.waits
+    );
+    assert!(l.waits < 1_000, "{} waits for 200 probes", l.waits);
+}

@@ -133,10 +133,15 @@ fn hardware_timestamps_on_the_udp_backend_are_refused_naming_the_knob() {
     let mut knobs = Knobs::defaults(Role::Ping);
     knobs.hw_timestamps = true;
     knobs.backend = Backend::Udp;
-    let e = knobs.validate().expect_err("no NIC stamps on kernel sockets");
+    let e = knobs
+        .validate()
+        .expect_err("no NIC stamps on kernel sockets");
     assert!(e.is_bad_input());
     let text = e.to_string();
-    assert!(text.contains("hw-timestamps") && text.contains("--backend afxdp"), "{text}");
+    assert!(
+        text.contains("hw-timestamps") && text.contains("--backend afxdp"),
+        "{text}"
+    );
     knobs.backend = Backend::Afxdp;
     assert!(knobs.validate().is_ok());
 }
