@@ -24,7 +24,10 @@ pub const MAX_RUNS: u64 = 200_000;
 
 /// `key` at its line in the file, for messages.
 fn at(exp_text: &str, key: &str) -> String {
-    format!("line {}: `{key}`", line_of(exp_text, key))
+    match line_of(exp_text, key) {
+        0 => format!("`{key}`, not in the file: its default"),
+        n => format!("line {n}: `{key}`"),
+    }
 }
 
 /// The checks made when the file is read: [`probe`], [`duplicates`], [`product`].
@@ -125,16 +128,14 @@ fn reach(exp: &Experiment, a: &Axis) -> BTreeSet<String> {
 /// same knob of one role or the same host setting on one host.
 pub fn duplicates(exp: &Experiment) -> Result<(), String> {
     for a in &exp.axes {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(a.values.len());
         for v in &a.values {
-            let c = canonical(a, v);
-            if seen.contains(&c) {
+            if !seen.insert(canonical(a, v)) {
                 return Err(format!(
                     "line {}: `{}`: the value {v} is listed twice: give each value once",
                     a.line, a.key
                 ));
             }
-            seen.push(c);
         }
     }
     for (i, a) in exp.axes.iter().enumerate() {
