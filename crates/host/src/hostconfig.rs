@@ -126,31 +126,7 @@ impl HostConfig {
         items: &[String],
         on_unsupported: OnUnsupported,
     ) -> Result<Vec<Outcome>, Error> {
-        let parsed = parse_settings(items)?;
-        check_target(target)?;
-        let mut plan = Vec::new();
-        let mut outcomes = Vec::new();
-        for (s, v) in parsed {
-            if s.per_device() {
-                settings::iface(s.key(), target)?;
-            }
-            let target = scope(s.as_ref(), target);
-            match s.check_supported(&target) {
-                Ok(()) => plan.push((s, v, target)),
-                Err(e @ Error::Unsupported { .. }) => match on_unsupported {
-                    OnUnsupported::Error => return Err(e),
-                    OnUnsupported::Skip => outcomes.push(Outcome {
-                        key: s.key().into(),
-                        target,
-                        value: v,
-                        before: None,
-                        effective: None,
-                        skipped: Some(e.to_string()),
-                    }),
-                },
-                Err(e) => return Err(e),
-            }
-        }
+        let (plan, mut outcomes) = plan(target, items, on_unsupported)?;
         for (s, v, target) in plan {
             outcomes.push(self.apply_one(s.as_ref(), &target, &v)?);
         }
@@ -412,6 +388,53 @@ pub struct ShowRow {
     pub value: Option<String>,
     /// Why not, when not supported.
     pub why: Option<String>,
+}
+
+/// The checks [`HostConfig::apply`] makes before its first change, without the host lock or
+/// its state directory: a refusal here leaves nothing behind, not even the lock file.
+pub fn check(
+    target: &Target,
+    items: &[String],
+    on_unsupported: OnUnsupported,
+) -> Result<(), Error> {
+    plan(target, items, on_unsupported).map(drop)
+}
+
+type Planned = (Box<dyn Setting>, String, Target);
+
+/// Every item validated and, with [`OnUnsupported::Error`], checked for support: what to apply,
+/// and the outcomes of the items skipped.
+fn plan(
+    target: &Target,
+    items: &[String],
+    on_unsupported: OnUnsupported,
+) -> Result<(Vec<Planned>, Vec<Outcome>), Error> {
+    let parsed = parse_settings(items)?;
+    check_target(target)?;
+    let mut plan = Vec::new();
+    let mut outcomes = Vec::new();
+    for (s, v) in parsed {
+        if s.per_device() {
+            settings::iface(s.key(), target)?;
+        }
+        let target = scope(s.as_ref(), target);
+        match s.check_supported(&target) {
+            Ok(()) => plan.push((s, v, target)),
+            Err(e @ Error::Unsupported { .. }) => match on_unsupported {
+                OnUnsupported::Error => return Err(e),
+                OnUnsupported::Skip => outcomes.push(Outcome {
+                    key: s.key().into(),
+                    target,
+                    value: v,
+                    before: None,
+                    effective: None,
+                    skipped: Some(e.to_string()),
+                }),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((plan, outcomes))
 }
 
 /// Every setting with its current value on `target` (per-device ones are

@@ -267,6 +267,19 @@ fn coalescing_on_veth_names_the_device_or_is_skipped() {
     };
     let st = State::new("coal");
     let a = &tb.ab().a;
+    // refused before anything is made: not even the state directory or its lock file
+    let out = st.run(&[
+        "host",
+        "apply",
+        "--netns",
+        &a.netns,
+        "--iface",
+        &a.iface,
+        "--set",
+        "rx-usecs=10",
+    ]);
+    assert_eq!(code(&out), Some(2), "{}", text(&out.stderr));
+    assert!(!st.0.exists(), "a refused apply made {}", st.0.display());
     let (before, _) = st.device(&a.netns, &a.iface);
     let args = [
         "host",

@@ -112,6 +112,16 @@ fn print_recovered(hc: &HostConfig) {
     }
 }
 
+/// A setting the device or kernel lacks is bad input that says nothing was applied.
+fn unsupported(e: host::Error) -> anyhow::Error {
+    match e {
+        host::Error::Unsupported { .. } => bad_input(format!(
+            "{e}; no setting was applied (--skip-unsupported leaves such settings out)"
+        )),
+        e => classify(e),
+    }
+}
+
 fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
     require_root("xdplat host apply")?;
     let parsed = hostconfig::parse_settings(&a.set).map_err(classify)?;
@@ -128,24 +138,21 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
     // namespace and the interface
     let target = a.target.target();
     hostconfig::check_target(&target).map_err(classify)?;
-    // Registered before the first change, so a signal during apply is not lost.
-    let stop = if a.hold { Some(stop_flag()?) } else { None };
-    let mut hc = HostConfig::new(dir).map_err(classify)?;
-    print_recovered(&hc);
     let on_unsupported = if a.skip_unsupported {
         OnUnsupported::Skip
     } else {
         OnUnsupported::Error
     };
+    // and each setting's support, before the lock file or the state directory is made
+    hostconfig::check(&target, &a.set, on_unsupported).map_err(unsupported)?;
+    // Registered before the first change, so a signal during apply is not lost.
+    let stop = if a.hold { Some(stop_flag()?) } else { None };
+    let mut hc = HostConfig::new(dir).map_err(classify)?;
+    print_recovered(&hc);
     // On failure the guard drops here and undoes whatever this call changed.
     let outcomes = hc
         .apply(&target, &a.set, on_unsupported)
-        .map_err(|e| match e {
-            host::Error::Unsupported { .. } => bad_input(format!(
-                "{e}; no setting was applied (--skip-unsupported leaves such settings out)"
-            )),
-            e => classify(e),
-        })?;
+        .map_err(unsupported)?;
     outcomes.iter().for_each(|o| println!("{o}"));
     let changed = outcomes.iter().filter(|o| o.skipped.is_none()).count();
     let Some(stop) = stop else {
