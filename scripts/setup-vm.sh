@@ -13,6 +13,12 @@
 #                    otherwise a Debian kernel (trixie-backports, series $KERNEL_SERIES) fetched
 #                    with apt into the cache (private sources list again), unpacked with dpkg -x
 #                    and indexed with depmod -b. `xdplat testbed up --kernel PATH` overrides.
+#   kernel matrix    with XDPLAT_VM_KERNELS="5.10 6.1 6.12" (scripts/test.sh sets it as root): each
+#                    series' newest Debian kernel too (bullseye, bookworm, trixie and their
+#                    security suites), in the cache as kernel/<release>, named kernel/series-<S>;
+#                    `xdplat testbed up --kind vm --kernel 6.1` boots it. A series that cannot be
+#                    fetched is written to kernel/series-<S>.missing with the reason (the kernel
+#                    matrix test counts it as a skip) and does not fail the setup.
 #
 # The cache ($XDPLAT_VM_CACHE, default /opt/xdplat-vm) must not be under /var/cache, /var/tmp,
 # /var/log or /var/lib/apt: virtme-ng mounts tmpfs over those in the guest, which must read the
@@ -25,7 +31,7 @@ virtme_ng_version=1.42
 KERNEL_SERIES=${XDPLAT_VM_KERNEL_SERIES:-7.3}
 # room needed when something is downloaded: qemu ~60 MB, kernel ~125 MB packed, ~600 MB unpacked
 need_mb=1200
-steps=5
+steps=6
 t0=$SECONDS
 
 say() { echo "setup-vm: $*" >&2; }
@@ -165,4 +171,73 @@ else
   ln -sfn "$kver" "$cache/kernel/current"
 fi
 
-step 5 "done in $((SECONDS - t0)) s (cache $cache: $(du -sh "$cache" 2>/dev/null | cut -f1))"
+# 5. the kernel matrix: one Debian kernel per series of XDPLAT_VM_KERNELS
+matrix=${XDPLAT_VM_KERNELS:-}
+step 5 "kernel matrix: ${matrix:-none asked (XDPLAT_VM_KERNELS)}"
+# the suites that carry each series (the security suite has the newest build of a stable one)
+suites_of() {
+  case $1 in
+    5.10) echo "bullseye bullseye-security" ;;
+    6.1) echo "bookworm bookworm-security bookworm-updates" ;;
+    6.12) echo "trixie trixie-security trixie-updates (trixie's own build, +deb13)" ;;
+    *) echo "trixie-backports" ;;
+  esac
+}
+# the default kernel is a series of the matrix too
+if [[ -L $cache/kernel/current ]]; then
+  cur=$(readlink "$cache/kernel/current")
+  ln -sfn "$cur" "$cache/kernel/series-$(echo "$cur" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')"
+fi
+matrix_lists=0
+for series in $matrix; do
+  link=$cache/kernel/series-$series
+  rm -f "$link.missing"
+  if [[ -L $link && -e $link/root/lib/modules ]]; then
+    say "    $series: cached ($(readlink "$link"))"
+    continue
+  fi
+  missing() { say "    $series: cannot be had: $1 (the kernel matrix skips it)"; mkdir -p "$cache/kernel"; echo "$1" >"$link.missing"; }
+  m=$(mirror)
+  [[ -n $m ]] || { missing "no Debian mirror configured on this system"; continue; }
+  d=$cache/apt-matrix
+  private_apt_dir "$d"
+  if ((!matrix_lists)); then
+    : >"$d/sources.list"
+    for suite in bullseye bullseye-security bookworm bookworm-security bookworm-updates trixie trixie-security trixie-updates; do
+      case $suite in
+        *-security) echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${m%/debian*}/debian-security $suite main" ;;
+        *) echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $m $suite main" ;;
+      esac
+    done >>"$d/sources.list"
+    # a suite the mirror lacks is a warning here: its series is then found missing below
+    private_apt "$d" update -qq >/dev/null 2>&1 || say "    some suites could not be read (apt-get update failed in part)"
+    matrix_lists=1
+  fi
+  [[ $series == [0-9]*.[0-9]* ]] || { missing "not a kernel series (expected like 6.1)"; continue; }
+  pkg=$(APT=apt-cache private_apt "$d" pkgnames linux-image- |
+    grep -E "^linux-image-${series//./\\.}(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-amd64-unsigned$" |
+    { if [[ $series == 6.12 ]]; then grep -F '+deb13-'; else cat; fi; } | sort -V | tail -n1 || true)
+  [[ -n $pkg ]] || { missing "no linux-image-$series.*-amd64-unsigned in $(suites_of "$series")"; continue; }
+  kver=${pkg#linux-image-}
+  kver=${kver%-unsigned}
+  ensure_room
+  say "    $series: Linux $kver ($pkg)"
+  dl=$cache/kernel/$kver.debs
+  rm -rf "$dl" && mkdir -p "$dl"
+  if ! (cd "$dl" && private_apt "$d" -o APT::Sandbox::User=root download -qq "$pkg" >/dev/null 2>&1); then
+    rm -rf "$dl"
+    missing "the download of $pkg failed"
+    continue
+  fi
+  root=$cache/kernel/$kver.tmp/root
+  rm -rf "$cache/kernel/$kver.tmp" && mkdir -p "$root"
+  for deb in "$dl"/*.deb; do dpkg -x "$deb" "$root"; done
+  [[ -e $root/lib ]] || ln -s usr/lib "$root/lib"
+  depmod -b "$root" "$kver"
+  [[ -e $root/boot/vmlinuz-$kver ]] || { rm -rf "$cache/kernel/$kver.tmp" "$dl"; missing "no /boot/vmlinuz-$kver in $pkg"; continue; }
+  rm -rf "$cache/kernel/$kver" "$dl"
+  mv "$cache/kernel/$kver.tmp" "$cache/kernel/$kver"
+  ln -sfn "$kver" "$link"
+done
+
+step 6 "done in $((SECONDS - t0)) s (cache $cache: $(du -sh "$cache" 2>/dev/null | cut -f1))"

@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 required=${XDPLAT_REQUIRE:-}
 if [[ $(id -u) == 0 ]]; then
+  # the kernel matrix (crates/xdplat/tests/vm_kernels.rs): Debian's LTS kernels beside the default
+  export XDPLAT_VM_KERNELS=${XDPLAT_VM_KERNELS-"5.10 6.1 6.12"}
   scripts/setup.sh --with-test-deps --with-vm
   required="root,qemu,$required"
 else

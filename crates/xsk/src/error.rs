@@ -15,11 +15,13 @@ pub enum Error {
 
     /// A zero-copy bind was asked for and the device cannot do it.
     #[error(
-        "zero-copy bind of ifindex {ifindex} queue {queue} failed ({source}): the driver has no AF_XDP zero-copy support (veth, for one, has none); use --bind copy, or --bind auto to fall back"
+        "zero-copy bind of ifindex {ifindex} queue {queue} failed ({source}): the driver has no AF_XDP zero-copy support on Linux {kernel} (veth has none; virtio-net has it since 6.9 where the device uses the DMA API); use --bind copy, or --bind auto to fall back"
     )]
     ZeroCopyUnsupported {
         ifindex: u32,
         queue: u32,
+        /// The running kernel's release.
+        kernel: String,
         #[source]
         source: io::Error,
     },

@@ -31,7 +31,7 @@ pub mod txmeta;
 pub use config::{BindMode, BusyPoll, SocketConfig, UmemConfig, XDP_PACKET_HEADROOM};
 pub use error::{Error, Result};
 pub use ring::Desc;
-pub use socket::{BindInfo, Control, Socket, Statistics};
+pub use socket::{BindInfo, Control, Socket, Statistics, kernel_release};
 pub use sys::Frames;
 
 /// XDP_PKT_CONTD: this descriptor's packet continues in the next one (multi-buffer).

@@ -241,15 +241,30 @@ impl Control {
 
     /// Sets SO_PREFER_BUSY_POLL, SO_BUSY_POLL (µs) and SO_BUSY_POLL_BUDGET. Whether busy polling
     /// then happens at all depends on the socket having a NAPI id: see [`Control::napi_id`].
+    /// Kernels before 5.11 have no AF_XDP busy polling at all: no SO_PREFER_BUSY_POLL nor
+    /// SO_BUSY_POLL_BUDGET (ENOPROTOOPT), and recvmsg() on an AF_XDP socket is EOPNOTSUPP, so
+    /// nothing would drive the busy poll: asking for it is refused, naming the kernel.
     pub fn set_busy_poll(&self, bp: BusyPoll) -> Result<()> {
         let fd = self.fd.as_fd();
-        sys::setsockopt(
+        match sys::setsockopt(
             fd,
             libc::SOL_SOCKET,
             abi::SO_PREFER_BUSY_POLL,
             &i32::from(bp.prefer),
-        )
-        .map_err(|e| Error::sys("setsockopt(SO_PREFER_BUSY_POLL)", e))?;
+        ) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+                return Err(Error::config(
+                    "--busy-poll",
+                    true,
+                    format!(
+                        "Linux {} has no AF_XDP busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET and busy-polling recvmsg came in 5.11): drop --busy-poll",
+                        kernel_release()
+                    ),
+                ));
+            }
+            Err(e) => return Err(Error::sys("setsockopt(SO_PREFER_BUSY_POLL)", e)),
+        }
         sys::setsockopt(fd, libc::SOL_SOCKET, abi::SO_BUSY_POLL, &(bp.usecs as i32))
             .map_err(|e| Error::sys("setsockopt(SO_BUSY_POLL)", e))?;
         sys::setsockopt(
@@ -258,8 +273,7 @@ impl Control {
             abi::SO_BUSY_POLL_BUDGET,
             &(bp.budget as i32),
         )
-        .map_err(|e| Error::sys("setsockopt(SO_BUSY_POLL_BUDGET)", e))?;
-        Ok(())
+        .map_err(|e| Error::sys("setsockopt(SO_BUSY_POLL_BUDGET)", e))
     }
 
     /// The busy-poll settings as the kernel holds them: (prefer, usecs, budget). The budget is
@@ -272,8 +286,14 @@ impl Control {
                 .map(|(v, _)| v)
                 .map_err(|e| Error::sys(call, e))
         };
+        // before 5.11 there is no such option: the kernel never prefers
+        let prefer = match sys::getsockopt::<i32>(fd, libc::SOL_SOCKET, abi::SO_PREFER_BUSY_POLL) {
+            Ok((v, _)) => v != 0,
+            Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => false,
+            Err(e) => return Err(Error::sys("getsockopt(SO_PREFER_BUSY_POLL)", e)),
+        };
         Ok((
-            get(abi::SO_PREFER_BUSY_POLL, "getsockopt(SO_PREFER_BUSY_POLL)")? != 0,
+            prefer,
             get(abi::SO_BUSY_POLL, "getsockopt(SO_BUSY_POLL)")? as u32,
             get(abi::SO_BUSY_POLL_BUDGET, "getsockopt(SO_BUSY_POLL_BUDGET)")
                 .ok()
@@ -453,6 +473,7 @@ fn bind(
                 }
                 Err(e) if zero_copy_refusal(&e) => {
                     return Err(Error::ZeroCopyUnsupported {
+                        kernel: kernel_release(),
                         ifindex: cfg.ifindex,
                         queue: cfg.queue_id,
                         source: e,
@@ -510,4 +531,11 @@ fn zero_copy_refusal(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EOPNOTSUPP | libc::EPROTONOSUPPORT)
     )
+}
+
+/// The running kernel's release (`/proc/sys/kernel/osrelease`), for messages.
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "(release unknown)".into())
 }

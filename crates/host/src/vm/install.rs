@@ -113,7 +113,11 @@ pub fn check_kernel(path: &Path) -> Result<Kernel, Error> {
 /// modules), else the one `scripts/setup-vm.sh` put in the cache.
 pub fn find_kernel(explicit: Option<&Path>) -> Result<Kernel, Error> {
     if let Some(p) = explicit {
-        return check_kernel(p);
+        let name = p.to_string_lossy();
+        if p.exists() || name.contains('/') {
+            return check_kernel(p);
+        }
+        return named_kernel(&name);
     }
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
@@ -139,6 +143,86 @@ pub fn find_kernel(explicit: Option<&Path>) -> Result<Kernel, Error> {
             ),
         })?;
     check_kernel(&image)
+}
+
+/// A kernel of the cache by name: a series of the kernel matrix (`6.1`: `kernel/series-6.1`,
+/// fetched by `XDPLAT_VM_KERNELS="6.1" scripts/setup-vm.sh`) or a release (`6.1.0-57-amd64`).
+pub fn named_kernel(name: &str) -> Result<Kernel, Error> {
+    let dir = cache_dir().join("kernel");
+    let image_in = |d: &Path| -> Option<PathBuf> {
+        std::fs::read_dir(d.join("root/boot"))
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+            })
+    };
+    let found = [dir.join(format!("series-{name}")), dir.join(name)]
+        .iter()
+        .find_map(|d| image_in(d));
+    if let Some(image) = found {
+        return check_kernel(&image);
+    }
+    let missing = std::fs::read_to_string(dir.join(format!("series-{name}.missing")))
+        .map(|w| format!(" (its fetch failed: {})", w.trim()))
+        .unwrap_or_default();
+    let known = cached_series();
+    Err(Error::BadInput {
+        param: "--kernel",
+        value: name.into(),
+        why: format!(
+            "no such file, and no kernel of that name in {}{missing}: give a kernel image's path, or one of {}, or fetch the series with XDPLAT_VM_KERNELS=\"{name}\" scripts/setup-vm.sh",
+            dir.display(),
+            if known.is_empty() {
+                "none cached".to_string()
+            } else {
+                known.join(", ")
+            }
+        ),
+    })
+}
+
+/// The kernel matrix's series in the cache (`6.1`, `6.12`, ...), sorted by version.
+pub fn cached_series() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(cache_dir().join("kernel"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    let s = n.strip_prefix("series-")?;
+                    (!s.ends_with(".missing")).then(|| s.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by_key(|s| {
+        s.split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
+    v
+}
+
+/// The series of the kernel matrix that could not be fetched, with why
+/// (`kernel/series-S.missing`).
+pub fn missing_series() -> Vec<(String, String)> {
+    std::fs::read_dir(cache_dir().join("kernel"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    let s = n
+                        .strip_prefix("series-")?
+                        .strip_suffix(".missing")?
+                        .to_owned();
+                    let why = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    Some((s, why.trim().to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// How the guest's CPU runs.

@@ -119,6 +119,19 @@ impl<C: Clock> AfXdpPort<C> {
     /// Attaches the XDP program that ports of `cfg.ifindex` share ([`AfXdpPort::open_with`]).
     pub fn attach_program(cfg: &AfXdpConfig) -> Result<Arc<xdp::ProbeProgram>> {
         cfg.knobs.validate()?;
+        if cfg.knobs.hw_timestamps
+            && let xdp::Verdict::Refused { why } =
+                xdp::caps::probe().verdict("bpf_xdp_metadata_rx_timestamp")
+        {
+            return Err(Error::config(
+                "--hw-timestamps",
+                true,
+                format!(
+                    "Linux {} gives XDP programs no RX timestamps ({why}; the kfunc came in 6.3): drop --hw-timestamps",
+                    xsk::kernel_release()
+                ),
+            ));
+        }
         if cfg.knobs.hw_timestamps {
             let features = device_features(cfg.ifindex);
             if let Some(rx) = features

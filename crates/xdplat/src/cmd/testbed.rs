@@ -40,8 +40,10 @@ pub struct Up {
     /// VM: the NIC model, virtio-net or igb (QEMU >= 8.0).
     #[arg(long, default_value = "virtio-net")]
     pub nic: String,
-    /// VM: the guest kernel image (default: the host's own with its modules, else the one
-    /// `scripts/setup.sh --with-vm` cached).
+    /// VM: the guest kernel: an image's path, or a series of the kernel matrix the cache holds
+    /// (5.10, 6.1, 6.12, 7.3: `XDPLAT_VM_KERNELS="6.1" scripts/setup-vm.sh` fetches one)
+    /// (default: the host's own with its modules, else the one `scripts/setup.sh --with-vm`
+    /// cached).
     #[arg(long)]
     pub kernel: Option<PathBuf>,
     /// VM: auto (KVM where it can boot a stock kernel, else TCG), kvm or tcg.
