@@ -13,7 +13,7 @@ const PORT: u16 = 47_123;
 pub fn xdp_stamp_cost(bed: &Bed, quick: bool) -> Result<Figure> {
     let runs = if quick { 2_000 } else { 50_000 };
     let link = bed.link().a.clone();
-    let frame = probe_frame()?;
+    let frame = wire::sample_probe(PORT, 1);
     // a socket bound to A's interface, in A's namespace, only to fill the program's map
     let costs = std::thread::scope(|s| {
         s.spawn(
@@ -79,26 +79,4 @@ pub fn xdp_stamp_cost(bed: &Bed, quick: bool) -> Result<Figure> {
         f.extra.insert(st.as_str().into(), v);
     }
     Ok(f)
-}
-
-/// A minimal stamped probe (88 bytes) to `PORT`.
-fn probe_frame() -> Result<Vec<u8>> {
-    let flow = wire::FlowRepr {
-        src_mac: wire::MacAddr([2, 0, 0, 0, 0, 1]),
-        dst_mac: wire::MacAddr([2, 0, 0, 0, 0, 2]),
-        src_ip: [10, 0, 0, 1].into(),
-        dst_ip: [10, 0, 0, 2].into(),
-        src_port: PORT,
-        dst_port: PORT,
-    };
-    let probe = wire::ProbeRepr {
-        run_id: 1,
-        seq: 1,
-        tx_ns: 1,
-        stamps: Some(wire::FwdStamps::default()),
-    };
-    let mut buf = vec![0u8; wire::MIN_STAMPED_PROBE_SIZE];
-    wire::emit_probe(&mut buf, &flow, &probe)
-        .map_err(|e| Error::Input(format!("building the probe frame: {e}")))?;
-    Ok(buf)
 }

@@ -23,7 +23,8 @@ pub use ipv4::{IPV4_HDR_LEN, Ipv4Packet};
 pub use mac::MacAddr;
 pub use packet::{
     FlowRepr, MAX_PROBE_SIZE, MIN_PROBE_SIZE, MIN_STAMPED_PROBE_SIZE, PROBE_OFFSET, UDP_OFFSET,
-    emit_probe, min_probe_size, parse_probe, reflect_in_place, stamp_forwarder, update_probe,
+    emit_probe, min_probe_size, parse_probe, reflect_in_place, sample_probe, stamp_forwarder,
+    update_probe,
 };
 pub use probe::{FwdStamps, PROBE_BASE_LEN, PROBE_STAMP_LEN, ProbeHeader, ProbeRepr};
 pub use udp::{UDP_HDR_LEN, UdpPacket};

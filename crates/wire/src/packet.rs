@@ -349,3 +349,26 @@ fn udp_of<'a>(ip: &Ipv4Packet<&'a [u8]>) -> Result<UdpPacket<&'a [u8]>, Error> {
     }
     Ok(udp)
 }
+
+/// A minimal stamped probe (88 bytes, room for the forwarder's stamps, sequence number `seq`)
+/// from 10.0.0.1 to 10.0.0.2, UDP `port` both ways: the frame the XDP program's tests and
+/// benchmarks run it on.
+pub fn sample_probe(port: u16, seq: u64) -> Vec<u8> {
+    let flow = FlowRepr {
+        src_mac: crate::MacAddr([2, 0, 0, 0, 0, 1]),
+        dst_mac: crate::MacAddr([2, 0, 0, 0, 0, 2]),
+        src_ip: [10, 0, 0, 1].into(),
+        dst_ip: [10, 0, 0, 2].into(),
+        src_port: port,
+        dst_port: port,
+    };
+    let probe = ProbeRepr {
+        run_id: 1,
+        seq,
+        tx_ns: 1,
+        stamps: Some(crate::FwdStamps::default()),
+    };
+    let mut buf = vec![0u8; MIN_STAMPED_PROBE_SIZE];
+    emit_probe(&mut buf, &flow, &probe).expect("an 88-byte stamped probe fits");
+    buf
+}

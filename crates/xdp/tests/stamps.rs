@@ -72,23 +72,7 @@ fn every_helper_gets_an_answer_and_every_allowed_stamp_loads() {
 
 /// A stamped probe to `port`, 88 bytes, as the pinger sends it.
 fn probe_frame(port: u16) -> Vec<u8> {
-    let flow = wire::FlowRepr {
-        src_mac: wire::MacAddr([2, 0, 0, 0, 0, 1]),
-        dst_mac: wire::MacAddr([2, 0, 0, 0, 0, 2]),
-        src_ip: [10, 0, 0, 1].into(),
-        dst_ip: [10, 0, 0, 2].into(),
-        src_port: port,
-        dst_port: port,
-    };
-    let probe = wire::ProbeRepr {
-        run_id: 1,
-        seq: 7,
-        tx_ns: 1,
-        stamps: Some(wire::FwdStamps::default()),
-    };
-    let mut buf = vec![0u8; wire::MIN_STAMPED_PROBE_SIZE];
-    wire::emit_probe(&mut buf, &flow, &probe).expect("a probe frame");
-    buf
+    wire::sample_probe(port, 7)
 }
 
 /// A bound AF_XDP socket on A's veth (copy mode), for the program's map.
