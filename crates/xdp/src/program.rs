@@ -15,7 +15,7 @@ use crate::counters::{self, ProgramCounters};
 use crate::error::Cause;
 use crate::link::{self, XdpLink};
 use crate::log;
-use crate::skel::ProbeSkelBuilder;
+use crate::skel::{ProbeSkel, ProbeSkelBuilder};
 use crate::stamp::{Stamp, StampChoice, Why};
 use crate::{Error, XdpMode};
 
@@ -148,35 +148,9 @@ impl ProbeProgram {
     ) -> Result<Self, Error> {
         let ifindex = cfg.ifindex;
         let mut storage = MaybeUninit::uninit();
-        let mut open = ProbeSkelBuilder::default()
-            .open(&mut storage)
-            .map_err(|e| Error::Open(Cause(e)))?;
-        let Some(rodata) = open.maps.rodata_data.as_deref_mut() else {
-            return Err(Error::no_rodata(ifindex));
-        };
-        rodata.probe_port = cfg.probe_port;
-        for mut p in open.open_object_mut().progs_mut() {
-            let this = p.name() == prog_name;
-            p.set_autoload(this);
-            if this && cfg.hw_rx_timestamp {
-                p.set_ifindex(ifindex);
-                p.set_flags(BPF_F_XDP_DEV_BOUND_ONLY);
-            }
-        }
-        let (skel, load_log) = log::capture(|| open.load());
-        let skel = skel.map_err(|e| Error::Load {
-            ifindex,
-            prog: prog_name,
-            cause: Cause(e),
-            log: load_log,
-        })?;
-        let prog: &ProgramMut<'_> = match prog_name {
-            "xdplat_probe" => &skel.progs.xdplat_probe,
-            "xdplat_probe_head" => &skel.progs.xdplat_probe_head,
-            "xdplat_probe_bare" => &skel.progs.xdplat_probe_bare,
-            "xdplat_probe_hw" => &skel.progs.xdplat_probe_hw,
-            _ => &skel.progs.xdplat_probe_hw_head,
-        };
+        let dev_bound = cfg.hw_rx_timestamp.then_some(ifindex);
+        let skel = load_probe(&mut storage, cfg.probe_port, prog_name, ifindex, dev_bound)?;
+        let prog = probe_prog(&skel, prog_name);
         let link = link::attach(prog, ifindex, mode)?;
         let handle = |map, name| {
             MapHandle::try_from(map).map_err(|e| Error::Prepare {
@@ -264,6 +238,51 @@ impl ProbeProgram {
                 max_entries: XSKMAP_ENTRIES,
             })
         }
+    }
+}
+
+/// Opens the probe object for probes to `probe_port` and loads only its program `prog_name`
+/// (device-bound to `dev_bound` when given), libbpf's words captured into the error. `ifindex`
+/// names the interface in errors (0: none). Shared by the attached program and [`crate::TestRun`].
+pub(crate) fn load_probe<'obj>(
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+    probe_port: u16,
+    prog_name: &'static str,
+    ifindex: u32,
+    dev_bound: Option<u32>,
+) -> Result<ProbeSkel<'obj>, Error> {
+    let mut open = ProbeSkelBuilder::default()
+        .open(storage)
+        .map_err(|e| Error::Open(Cause(e)))?;
+    let Some(rodata) = open.maps.rodata_data.as_deref_mut() else {
+        return Err(Error::no_rodata(ifindex));
+    };
+    rodata.probe_port = probe_port;
+    for mut p in open.open_object_mut().progs_mut() {
+        let this = p.name() == prog_name;
+        p.set_autoload(this);
+        if let (true, Some(dev)) = (this, dev_bound) {
+            p.set_ifindex(dev);
+            p.set_flags(BPF_F_XDP_DEV_BOUND_ONLY);
+        }
+    }
+    let (skel, load_log) = log::capture(|| open.load());
+    skel.map_err(|e| Error::Load {
+        ifindex,
+        prog: prog_name,
+        cause: Cause(e),
+        log: load_log,
+    })
+}
+
+/// The program of `skel` named `name` (one of [`Stamp::program`]'s names).
+pub(crate) fn probe_prog<'a>(skel: &'a ProbeSkel<'_>, name: &str) -> &'a ProgramMut<'a> {
+    match name {
+        "xdplat_probe" => &skel.progs.xdplat_probe,
+        "xdplat_probe_head" => &skel.progs.xdplat_probe_head,
+        "xdplat_probe_bare" => &skel.progs.xdplat_probe_bare,
+        "xdplat_probe_hw" => &skel.progs.xdplat_probe_hw,
+        _ => &skel.progs.xdplat_probe_hw_head,
     }
 }
 

@@ -13,14 +13,13 @@
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramInput};
 
+use crate::Error;
 use crate::counters::{self, ProgramCounters};
 use crate::error::Cause;
-use crate::skel::{ProbeSkel, ProbeSkelBuilder};
+use crate::skel::ProbeSkel;
 use crate::stamp::Stamp;
-use crate::{Error, log};
 
 /// `XDP_REDIRECT`: what the program returns for a probe it hands to a socket.
 pub const XDP_REDIRECT: u32 = 4;
@@ -73,24 +72,7 @@ impl TestRun {
         // the skeleton lives as long as the TestRun: its storage is leaked once per load, a
         // few hundred bytes, for benchmarks and tests only
         let storage: &'static mut MaybeUninit<_> = Box::leak(Box::new(MaybeUninit::uninit()));
-        let mut open = ProbeSkelBuilder::default()
-            .open(storage)
-            .map_err(|e| Error::Open(Cause(e)))?;
-        let Some(rodata) = open.maps.rodata_data.as_deref_mut() else {
-            return Err(Error::no_rodata(0));
-        };
-        rodata.probe_port = probe_port;
-        for mut p in open.open_object_mut().progs_mut() {
-            let this = p.name() == prog_name;
-            p.set_autoload(this);
-        }
-        let (skel, load_log) = log::capture(|| open.load());
-        let skel = skel.map_err(|e| Error::Load {
-            ifindex: 0,
-            prog: prog_name,
-            cause: Cause(e),
-            log: load_log,
-        })?;
+        let skel = crate::program::load_probe(storage, probe_port, prog_name, 0, None)?;
         let fd = u32::try_from(xsk.as_raw_fd()).expect("a BorrowedFd is never negative");
         skel.maps
             .xsks_map
@@ -113,13 +95,13 @@ impl TestRun {
     }
 
     /// Runs the program once on `frame`, which arrives with `meta_in` bytes of metadata already
-    /// in front of it (0: none; a multiple of 4, at most 32).
+    /// in front of it (0: none; a multiple of 4 the kernel accepts as metadata).
     pub fn run(&self, frame: &[u8], meta_in: u32) -> Result<RunOut, Error> {
-        let prog = match self.stamp {
-            Stamp::Meta => &self.skel.progs.xdplat_probe,
-            Stamp::Head => &self.skel.progs.xdplat_probe_head,
-            Stamp::None => &self.skel.progs.xdplat_probe_bare,
-        };
+        let name = self
+            .stamp
+            .program(false)
+            .expect("every stamp has a generic program");
+        let prog = crate::program::probe_prog(&self.skel, name);
         let mut data_in = vec![0u8; meta_in as usize];
         data_in.extend_from_slice(frame);
         // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index,
