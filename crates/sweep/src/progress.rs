@@ -29,6 +29,13 @@ pub struct Progress {
 const TEMPLATE: &str =
     "{spinner} [{bar:30}] {pos}/{len} runs | {prefix} | {elapsed} elapsed\n  {wide_msg}";
 
+/// How a run ended, for its line: `done p50 12.3 µs`, `failed (why)`.
+fn ended(status: &str, p50_ns: Option<f64>, why: Option<&str>) -> String {
+    let p50 = p50_ns.map_or(String::new(), |ns| format!(" p50 {}", results::us(ns)));
+    let why = why.map_or(String::new(), |w| format!(" ({w})"));
+    format!("{status}{p50}{why}")
+}
+
 fn hms(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 3600 {
@@ -159,10 +166,9 @@ impl Progress {
                         "total": self.total, "eta_s": eta.as_secs_f64() })
             );
         } else {
-            let p50 = p50_ns.map_or(String::new(), |ns| format!(" p50 {}", results::us(ns)));
-            let why = why.map_or(String::new(), |w| format!(" ({w})"));
+            let ended = ended(status, p50_ns, why);
             self.line(format!(
-                "[{finished}/{}] {} {}: {status}{p50}{why} | failures {} | ETA {}",
+                "[{finished}/{}] {} {}: {ended} | failures {} | ETA {}",
                 self.total,
                 run.id,
                 cfg.label(),
@@ -201,10 +207,9 @@ impl Progress {
                         "seconds": took.as_secs_f64(), "slices": out.race_slices })
             );
         } else {
-            let p50 = p50_ns.map_or(String::new(), |ns| format!(" p50 {}", results::us(ns)));
-            let why = why.map_or(String::new(), |w| format!(" ({w})"));
+            let ended = ended(status, p50_ns, why);
             self.line(format!(
-                "[race slice {}] {} {}: {status}{p50}{why}",
+                "[race slice {}] {} {}: {ended}",
                 out.race_slices,
                 run.id,
                 cfg.label()

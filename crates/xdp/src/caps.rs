@@ -120,19 +120,24 @@ impl Caps {
             .filter(|p| matches!(p.verdict, Verdict::Refused { .. }))
     }
 
-    /// A kernel that gives everything (for tests of the choice).
-    pub fn all_given() -> Caps {
+    /// Every one of [`NEEDS`] with the verdict `verdict` gives it.
+    fn from_fn(verdict: impl Fn(&Need) -> Verdict) -> Caps {
         Caps(
             NEEDS
                 .iter()
                 .map(|n| Probed {
                     name: n.name,
                     kind: n.kind,
-                    verdict: Verdict::Given,
+                    verdict: verdict(n),
                     lost_without: n.lost_without,
                 })
                 .collect(),
         )
+    }
+
+    /// A kernel that gives everything (for tests of the choice).
+    pub fn all_given() -> Caps {
+        Caps::from_fn(|_| Verdict::Given)
     }
 
     /// As [`Caps::all_given`], with `name` refused for `why`.
@@ -148,20 +153,10 @@ impl Caps {
 pub fn probe() -> &'static Caps {
     static CAPS: OnceLock<Caps> = OnceLock::new();
     CAPS.get_or_init(|| {
-        Caps(
-            NEEDS
-                .iter()
-                .map(|n| Probed {
-                    name: n.name,
-                    kind: n.kind,
-                    verdict: match n.kind {
-                        Kind::Helper => probe_helper(n.probe_prog),
-                        Kind::Kfunc => probe_kfunc(n.name),
-                    },
-                    lost_without: n.lost_without,
-                })
-                .collect(),
-        )
+        Caps::from_fn(|n| match n.kind {
+            Kind::Helper => probe_helper(n.probe_prog),
+            Kind::Kfunc => probe_kfunc(n.name),
+        })
     })
 }
 
