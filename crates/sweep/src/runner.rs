@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-pub use crate::outcome::Outcome;
-
 use serde_json::{Value, json};
 
 use crate::Error;
 use crate::execute::{Member, RunEnd, run_group};
 use crate::experiment::{Exec, Experiment, Order, Search, Strategy};
+use crate::outcome::Outcome;
 use crate::plan::{Config, Plan, Run, expand};
 use crate::prepare;
 use crate::progress::Progress;
