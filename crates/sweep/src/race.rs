@@ -3,7 +3,9 @@
 //! a fixed fraction): every surviving configuration is measured for a short slice per round,
 //! in a fresh seeded random order each round; from `min-rounds` on, the configurations worse
 //! than the best with confidence are eliminated after each round
-//! ([`analysis::race::friedman_conover`] on the slices' median RTTs, Holm-corrected). The race
+//! ([`analysis::race::friedman_conover`] on each slice's `objective`, the median RTT by default
+//! or its p99 / p99.9, Holm-corrected); with `max-cpu`, a configuration whose slices use more CPU
+//! cores than that leaves the race after the round that shows it. The race
 //! ends when one configuration is left, when the survivors are indistinguishable (the Friedman
 //! test finds no difference in two rounds running), after `max-rounds`, or when the next round
 //! would overspend `budget`; the survivors then get the full repetitions of a normal sweep.
@@ -19,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::experiment::{Objective, Race};
 use crate::plan::{Plan, Run};
 use crate::runner::Ctx;
 use crate::schedule::SplitMix;
@@ -33,17 +36,23 @@ pub struct Elimination {
     pub config: String,
     pub label: String,
     pub round: u32,
-    /// Conover's t against the best, its one-sided p-value, and Holm's adjusted p-value.
+    /// Conover's t against the best, its one-sided p-value, and Holm's adjusted p-value. A
+    /// perfect separation makes t infinite, which JSON writes as null (read back as infinity).
+    #[serde(deserialize_with = "null_is_infinite")]
     pub statistic: f64,
     pub p: f64,
     pub p_holm: f64,
-    /// Median of this configuration's slice medians, and the best's.
+    /// Median of this configuration's slice statistics (the race's objective), and the best's.
     pub median_ns: f64,
     pub best: String,
     pub best_median_ns: f64,
     /// Set when the configuration was dropped because a slice failed, not by the test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+}
+
+fn null_is_infinite<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
 }
 
 /// One round of the race.
@@ -70,6 +79,12 @@ pub struct Outcome {
     pub stopped: String,
     /// Probe time spent on slices.
     pub slice_probe_ns: u64,
+    /// The statistic compared ("median" in records written before it was a choice).
+    #[serde(default)]
+    pub objective: Objective,
+    /// The CPU cap, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cpu: Option<f64>,
 }
 
 impl Outcome {
@@ -78,8 +93,9 @@ impl Outcome {
         self.eliminated.iter().find(|e| e.config == id).map(|e| {
             e.failed.clone().unwrap_or_else(|| {
                 format!(
-                    "eliminated in race round {}: median {} vs best {} (t = {:.2}, p = {:.2e}, Holm {:.2e})",
+                    "eliminated in race round {}: {} {} vs best {} (t = {:.2}, p = {:.2e}, Holm {:.2e})",
                     e.round,
+                    self.objective,
                     results::us(e.median_ns),
                     results::us(e.best_median_ns),
                     e.statistic,
@@ -135,8 +151,10 @@ pub(crate) fn run(ctx: &mut Ctx, plan: &Plan) -> Result<Outcome, Error> {
     let dir = ctx.store.race_dir();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
     let mut alive: Vec<usize> = (0..plan.configs.len()).collect();
-    // per configuration, the median RTT of each round's slice
+    // per configuration, the objective of each round's slice
     let mut medians: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    // per configuration, the CPU cores of each slice that recorded its cost
+    let mut cores: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     let mut out = Outcome {
         schema: 1,
         seed: ctx.seed,
@@ -147,6 +165,8 @@ pub(crate) fn run(ctx: &mut Ctx, plan: &Plan) -> Result<Outcome, Error> {
         survivors: Vec::new(),
         stopped: String::new(),
         slice_probe_ns: 0,
+        objective: race.objective,
+        max_cpu: race.max_cpu,
     };
     let mut calm = 0;
     ctx.in_race = true;
@@ -175,14 +195,13 @@ pub(crate) fn run(ctx: &mut Ctx, plan: &Plan) -> Result<Outcome, Error> {
         let sp = slice_plan(plan, race.slice, &order, round);
         for (i, run) in sp.runs.iter().enumerate() {
             let dst = dir.join(&run.id);
-            let m = match slice_median(&dst) {
+            let m = match slice_stats(&dst, &race) {
                 Some(m) => Ok(m),
                 None => {
                     let ended = ctx.run_group(&sp, &[i])?;
                     match ended.into_iter().next() {
-                        Some(e) if e.status == "done" => {
-                            e.p50_ns.ok_or_else(|| "no reply in the slice".to_string())
-                        }
+                        Some(e) if e.status == "done" => slice_stats(&dst, &race)
+                            .ok_or_else(|| "no reply in the slice".to_string()),
                         Some(e) => Err(e.why.unwrap_or_else(|| e.status.to_string())),
                         None => Err("no result".to_string()),
                     }
@@ -190,22 +209,39 @@ pub(crate) fn run(ctx: &mut Ctx, plan: &Plan) -> Result<Outcome, Error> {
             };
             out.slice_probe_ns += race.slice.as_nanos() as u64;
             match m {
-                Ok(m) => medians.entry(run.config).or_default().push(m),
+                Ok((m, c)) => {
+                    medians.entry(run.config).or_default().push(m);
+                    if let Some(c) = c {
+                        cores.entry(run.config).or_default().push(c);
+                    }
+                }
                 Err(why) => {
-                    let c = &plan.configs[run.config];
-                    out.eliminated.push(Elimination {
-                        config: c.id.clone(),
-                        label: c.label(),
+                    drop_failed(
+                        &mut out,
+                        &mut alive,
+                        plan,
+                        run.config,
                         round,
-                        statistic: 0.0,
-                        p: 0.0,
-                        p_holm: 0.0,
-                        median_ns: 0.0,
-                        best: String::new(),
-                        best_median_ns: 0.0,
-                        failed: Some(format!("a race slice failed in round {round}: {why}")),
-                    });
-                    alive.retain(|a| *a != run.config);
+                        format!("a race slice failed in round {round}: {why}"),
+                    );
+                }
+            }
+        }
+        if let Some(max) = race.max_cpu {
+            for c in alive.clone() {
+                if let Some(used) = cores.get(&c).map(|v| median(&mut v.clone()))
+                    && used > max
+                {
+                    drop_failed(
+                        &mut out,
+                        &mut alive,
+                        plan,
+                        c,
+                        round,
+                        format!(
+                            "uses {used:.2} CPU cores (the median over its slices), over max-cpu {max}"
+                        ),
+                    );
                 }
             }
         }
@@ -274,11 +310,52 @@ pub(crate) fn run(ctx: &mut Ctx, plan: &Plan) -> Result<Outcome, Error> {
     Ok(out)
 }
 
-fn slice_median(dir: &std::path::Path) -> Option<f64> {
-    results::read_summary(&dir.join(results::SUMMARY_FILE))
-        .ok()?
-        .rtt_ns
-        .map(|r| r.median)
+/// Drops configuration `c` from the race for a reason other than the test.
+fn drop_failed(
+    out: &mut Outcome,
+    alive: &mut Vec<usize>,
+    plan: &Plan,
+    c: usize,
+    round: u32,
+    why: String,
+) {
+    let cfg = &plan.configs[c];
+    out.eliminated.push(Elimination {
+        config: cfg.id.clone(),
+        label: cfg.label(),
+        round,
+        statistic: 0.0,
+        p: 0.0,
+        p_holm: 0.0,
+        median_ns: 0.0,
+        best: String::new(),
+        best_median_ns: 0.0,
+        failed: Some(why),
+    });
+    alive.retain(|a| *a != c);
+}
+
+/// A committed slice's objective, and the CPU cores it used when its cost was recorded.
+fn slice_stats(dir: &std::path::Path, race: &Race) -> Option<(f64, Option<f64>)> {
+    let s = results::read_summary(&dir.join(results::SUMMARY_FILE)).ok()?;
+    let m = race.objective.of(&s.rtt_ns?);
+    Some((m, cores(&s, race.slice)))
+}
+
+/// CPU cores a run used: every recorded CPU time (roles and softirq) over its probing time.
+pub fn cores(s: &results::Summary, probing: Duration) -> Option<f64> {
+    let c = s.cpu()?;
+    let total: u64 = [
+        c.ping_user_ns,
+        c.ping_sys_ns,
+        c.fwd_user_ns,
+        c.fwd_sys_ns,
+        c.softirq_ns,
+    ]
+    .iter()
+    .flatten()
+    .sum();
+    (!probing.is_zero()).then(|| total as f64 / probing.as_nanos() as f64)
 }
 
 fn write_record(dir: &std::path::Path, out: &Outcome) -> Result<(), Error> {

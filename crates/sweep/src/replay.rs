@@ -5,7 +5,8 @@
 //! A run of configuration C draws (seeded by the replay seed and the run's id, so the same run
 //! always gets the same data whatever the order) one of the source's runs of C and a start
 //! offset in it, and takes as many consecutive RTTs as the run would have measured, wrapping
-//! around: the source's repetition-to-repetition spread and its bursts stay as recorded.
+//! around: the source's repetition-to-repetition spread and its bursts stay as recorded. The
+//! source run's CPU cost comes along, in proportion to the probes taken.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -119,6 +120,19 @@ pub(crate) fn run(src: &Source, cfg: &Config, m: &Member, store: &Store) -> Resu
     };
     s.packets.sent = n as u64;
     s.packets.received = n as u64;
+    if let Some(c) = source.cpu() {
+        // the source's CPU time, in proportion to the probes taken
+        let k = n as f64 / source.packets.sent.max(1) as f64;
+        let scale = |v: Option<u64>| v.map(|ns| (ns as f64 * k).round() as u64);
+        s.set_cpu(&results::Cpu {
+            ping_user_ns: scale(c.ping_user_ns),
+            ping_sys_ns: scale(c.ping_sys_ns),
+            fwd_user_ns: scale(c.fwd_user_ns),
+            fwd_sys_ns: scale(c.fwd_sys_ns),
+            softirq_ns: scale(c.softirq_ns),
+            ..c
+        });
+    }
     s.warnings.push(format!(
         "replayed from {} (no probe was sent)",
         from.display()

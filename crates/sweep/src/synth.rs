@@ -21,6 +21,8 @@ pub struct Group {
     pub sigma: f64,
     /// Fraction of the probes in the Pareto tail.
     pub tail: f64,
+    /// CPU cores the group's runs use (written as the ping's user time); 0: no CPU recorded.
+    pub cores: f64,
 }
 
 impl Group {
@@ -30,7 +32,13 @@ impl Group {
             median_ns,
             sigma: 0.08,
             tail: 0.02,
+            cores: 0.0,
         }
+    }
+
+    /// The same group, its runs using `cores` CPU cores.
+    pub fn with_cores(self, cores: f64) -> Group {
+        Group { cores, ..self }
     }
 }
 
@@ -96,6 +104,12 @@ pub fn write_sweep(
         }
         s.packets.sent = n as u64;
         s.packets.received = n as u64;
+        if g.cores > 0.0 {
+            s.set_cpu(&results::Cpu {
+                ping_user_ns: Some((g.cores * (n as i64 * step) as f64) as u64),
+                ..Default::default()
+            });
+        }
         s.set_sweep(&results::Sweep {
             config: cfg.id.clone(),
             run: run.id.clone(),

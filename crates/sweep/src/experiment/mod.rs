@@ -19,7 +19,7 @@ pub use axes::{Axis, Kind, OnUnsupported, Rule, Scope, check_value};
 use axes::{axis, flatten, rule};
 pub use hosts::{Exec, HostSpec};
 use hosts::{RawHost, host_spec, netns_host};
-pub use search::{Order, Race, Replay, Search, Strategy};
+pub use search::{Objective, Order, Race, Replay, Search, Strategy};
 use search::{RawSearch, RawTestbed};
 
 /// The testbed name used when a file names neither a testbed nor hosts.

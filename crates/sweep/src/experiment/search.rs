@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The `[search]` table as written.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +20,8 @@ pub(super) struct RawSearch {
     min_rounds: Option<u32>,
     max_rounds: Option<u32>,
     budget: Option<String>,
+    objective: Option<String>,
+    max_cpu: Option<f64>,
 }
 
 /// Which runs a sweep makes.
@@ -82,6 +84,69 @@ impl std::fmt::Display for Order {
     }
 }
 
+/// What a race (and `xdplat tune`) minimises: a statistic of each slice's RTTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Objective {
+    #[default]
+    #[serde(rename = "median")]
+    Median,
+    #[serde(rename = "p99")]
+    P99,
+    #[serde(rename = "p99.9")]
+    P999,
+}
+
+impl Objective {
+    /// This statistic of a run's RTTs.
+    pub fn of(self, d: &results::Describe) -> f64 {
+        match self {
+            Objective::Median => d.median,
+            Objective::P99 => d.p99,
+            Objective::P999 => d.p999,
+        }
+    }
+
+    /// The quantile it is (0.5, 0.99, 0.999).
+    pub fn quantile(self) -> f64 {
+        match self {
+            Objective::Median => 0.5,
+            Objective::P99 => 0.99,
+            Objective::P999 => 0.999,
+        }
+    }
+
+    /// Probes one slice needs for the statistic to rest on at least 10 probes beyond it.
+    pub fn min_probes(self) -> u64 {
+        match self {
+            Objective::Median => 20,
+            Objective::P99 => 1_000,
+            Objective::P999 => 10_000,
+        }
+    }
+}
+
+impl FromStr for Objective {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "median" | "p50" => Ok(Objective::Median),
+            "p99" => Ok(Objective::P99),
+            "p99.9" | "p999" => Ok(Objective::P999),
+            _ => Err(format!("{s:?}: expected \"median\", \"p99\" or \"p99.9\"")),
+        }
+    }
+}
+
+impl std::fmt::Display for Objective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Objective::Median => "median",
+            Objective::P99 => "p99",
+            Objective::P999 => "p99.9",
+        })
+    }
+}
+
 /// The racing parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Race {
@@ -95,6 +160,11 @@ pub struct Race {
     pub max_rounds: u32,
     /// Probe time the race may spend on slices (None: no limit but `max_rounds`).
     pub budget: Option<Duration>,
+    /// The statistic of each slice the race compares.
+    pub objective: Objective,
+    /// CPU cores a configuration may use (the median over its slices of the roles' and the
+    /// softirq time per second of probing); one above it leaves the race.
+    pub max_cpu: Option<f64>,
 }
 
 impl Default for Race {
@@ -105,6 +175,8 @@ impl Default for Race {
             min_rounds: 4,
             max_rounds: 12,
             budget: None,
+            objective: Objective::Median,
+            max_cpu: None,
         }
     }
 }
@@ -168,6 +240,15 @@ pub(super) fn search(raw: RawSearch) -> Result<Search, (&'static str, String)> {
             ));
         }
         s.race.min_rounds = n;
+    }
+    if let Some(v) = raw.objective {
+        s.race.objective = v.parse().map_err(|m| ("objective", m))?;
+    }
+    if let Some(c) = raw.max_cpu {
+        if !(c > 0.0 && c.is_finite()) {
+            return Err(("max-cpu", format!("{c}: CPU cores, more than 0 (e.g. 1.0)")));
+        }
+        s.race.max_cpu = Some(c);
     }
     if let Some(n) = raw.max_rounds {
         s.race.max_rounds = n;
