@@ -36,7 +36,7 @@ mod tables;
 pub use analyze::{Analysis, ClusterOut, ConfigOut, KSelection, analyze, homogeneity_p};
 pub use cluster::{KScore, Scaler, silhouette, standardise};
 pub use compare::{CompareOptions, Comparison, compare, compare_inputs};
-pub use effects::{Effect, Interaction, Level};
+pub use effects::{Effect, Interaction, Level, effects as knob_effects};
 pub use engine::{PartReport, Report, SPLIT_KEYS, default_split, run};
 pub use error::Error;
 pub use explain::{Strength, Structure};

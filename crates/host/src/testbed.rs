@@ -421,6 +421,13 @@ impl Guard {
     pub fn name(&self) -> &str {
         &self.status.name
     }
+
+    /// Leaves the testbed up (its removal is this guard's drop): it is the caller's now.
+    pub fn keep(self) -> Status {
+        let status = self.status.clone();
+        std::mem::forget(self);
+        status
+    }
 }
 
 impl Drop for Guard {

@@ -8,6 +8,7 @@
 //! against what the roles accept, before anything runs.
 //! [`schedule`] orders the runs (interleaved and seeded by default), [`race`] races the
 //! configurations (F-Race) and [`replay`] serves a completed sweep's samples instead of probing.
+//! [`tune`] finds the lowest-latency configuration of a link with races, and shows the evidence.
 
 pub mod check;
 pub mod cpu;
@@ -31,6 +32,7 @@ pub mod schedule;
 pub mod store;
 pub mod synth;
 pub mod transport;
+pub mod tune;
 pub mod value;
 pub mod vmbed;
 

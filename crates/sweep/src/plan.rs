@@ -231,6 +231,32 @@ pub fn expand(exp: &Experiment) -> Result<Plan, Error> {
 }
 
 impl Plan {
+    /// The plan of configurations `keep` (indices, in that order) alone: with `runs`, their
+    /// runs (ids unchanged); without, none (a race, whose slices are its own).
+    pub fn subset(&self, keep: &[usize], runs: bool) -> Plan {
+        let configs: Vec<Config> = keep.iter().map(|c| self.configs[*c].clone()).collect();
+        let runs = if runs {
+            self.runs
+                .iter()
+                .filter_map(|r| {
+                    let at = keep.iter().position(|c| *c == r.config)?;
+                    Some(Run {
+                        config: at,
+                        ..r.clone()
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Plan {
+            configs,
+            excluded: Vec::new(),
+            runs,
+            ..self.clone()
+        }
+    }
+
     /// Estimated wall time of the whole sweep.
     pub fn estimate(&self) -> Duration {
         let groups = u32::try_from(self.groups().len()).unwrap_or(u32::MAX);

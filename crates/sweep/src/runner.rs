@@ -154,11 +154,10 @@ pub(crate) struct Ctx<'a> {
     speeds: BTreeMap<usize, f64>,
 }
 
-/// How one run of a group ended (its index entry's status, why, median).
+/// How one run of a group ended (its index entry's status, why).
 pub(crate) struct Ended {
     pub status: &'static str,
     pub why: Option<String>,
-    pub p50_ns: Option<f64>,
     pub interval_ns: Option<u64>,
     pub seconds: f64,
 }
@@ -300,7 +299,6 @@ impl Ctx<'_> {
             ended.push(Ended {
                 status: st,
                 why,
-                p50_ns: p50,
                 interval_ns: m.rate.as_ref().map(|r| r.interval_ns),
                 seconds: (secs * 1000.0).round() / 1000.0,
             });
@@ -455,16 +453,16 @@ pub fn run_plan(
     result
 }
 
-/// What a sweep made on the host, undone at its end.
+/// What a sweep (or a tune) made on the host, undone at its end.
 #[derive(Default)]
-struct Made {
-    testbed: Option<host::testbed::Guard>,
+pub(crate) struct Made {
+    pub testbed: Option<host::testbed::Guard>,
 }
 
 /// Brings the experiment's testbed up when it is missing, recorded in the lease before it is
 /// made; one an earlier session of this sweep made (and left, killed) is taken over; one that
 /// was up already and is not on record is the user's, left alone.
-fn testbed(
+pub(crate) fn testbed(
     exp: &Experiment,
     opts: &Options,
     stop: &AtomicBool,

@@ -15,6 +15,7 @@ mod ping;
 mod surfaces;
 mod sweep;
 mod testbed;
+mod tune;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +55,9 @@ enum Command {
     /// Run every combination of parameters of an experiment file (plan, run, resume).
     #[command(subcommand)]
     Sweep(sweep::Cmd),
+    /// Find the lowest-latency configuration of a link within a budget, with the evidence;
+    /// apply it (journaled) and check later that it holds.
+    Tune(tune::Args),
 }
 
 /// Every option that takes a value accepts one that starts with `-` and a digit, so that
@@ -84,5 +88,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => analyze::compare(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Sweep(cmd) => sweep::run(cmd),
+        Command::Tune(args) => tune::run(args),
     }
 }
