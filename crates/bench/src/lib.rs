@@ -10,6 +10,7 @@
 //! | `xdp_stamp_cost` | the XDP program's run with its stamp (metadata, else the head) | the same program stamping nothing |
 //! | `analysis_vs_numpy` | run statistics from Parquet, samples/s | numpy + pyarrow on the same file |
 //! | `sweep_efficiency` | time inside ping runs / wall time | 1 (no overhead) |
+//! | `tune_overhead` | a tune's own decisions / its wall time | 0.03 (the target) |
 //!
 //! `quick` is the CI smoke form (seconds): small counts, and the numpy comparison skipped. The
 //! network figures drive the roles' engines (`probe::measure`, `probe::serve`) in threads that
@@ -25,6 +26,7 @@ mod net;
 mod numpy;
 mod stamp;
 mod sweep;
+mod tune;
 
 pub use bed::Bed;
 pub use error::{Error, Result};
@@ -120,6 +122,9 @@ pub fn run(
         "sweep_efficiency",
         sweep::efficiency(&bed, quick, &opts.xdplat)?,
     ));
+    interrupted()?;
+    note("tune_overhead: a small `xdplat tune` on the same testbed");
+    out.push(("tune_overhead", tune::overhead(&bed, quick, &opts.xdplat)?));
     interrupted()?;
     Ok(out)
 }

@@ -13,6 +13,15 @@ use crate::error::{Error, Result};
 
 const MEANING: &str = "time probing / wall time of a sweep (1 = no overhead)";
 
+/// The xdplat binary at `xdplat`: a rebuilt binary replaces ours on disk while we run, so the
+/// new one at the same path is taken.
+pub(crate) fn binary(xdplat: &Path) -> PathBuf {
+    match xdplat.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
+        Some(s) => PathBuf::from(s),
+        None => xdplat.to_path_buf(),
+    }
+}
+
 pub fn efficiency(bed: &Bed, quick: bool, xdplat: &Path) -> Result<Figure> {
     let (duration, reps) = if quick { ("500ms", 1) } else { ("3s", 2) };
     let name = bed.name();
@@ -40,11 +49,7 @@ fwd.poll = [false, true]
     std::fs::write(&file, experiment)
         .map_err(|e| Error::io(format!("write {}", file.display()), e))?;
     let out_dir = bed.run_dir("sweep");
-    // a rebuilt binary replaces ours on disk while we run: take the new one at the same path
-    let exe = match xdplat.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
-        Some(s) => PathBuf::from(s),
-        None => xdplat.to_path_buf(),
-    };
+    let exe = binary(xdplat);
     let out = match Command::new(&exe)
         .args(["sweep", "run"])
         .arg(&file)

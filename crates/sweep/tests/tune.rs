@@ -171,3 +171,109 @@ fn picks_the_planted_best_group_within_a_quarter_of_the_full_sweep() {
         "probe time {worst_ratio} of the full sweep"
     );
 }
+
+/// A tune stopped at an arbitrary moment (SIGINT's flag) and resumed ends as the same tune run
+/// in one go: the same races, the same winner.
+#[test]
+fn a_stopped_tune_resumes_to_the_same_result() {
+    let s = Scratch::new("resume");
+    let src = s.0.join("src");
+    source(&src);
+    let exp = experiment(&s.0, &src, 5);
+    let whole = s.0.join("whole");
+    let stop = AtomicBool::new(false);
+    let a = sweep::tune::run(&exp, &opts(&whole, 3, 144), &stop).expect("tune");
+    for cut_ms in [5, 60, 400] {
+        let part = s.0.join(format!("part-{cut_ms}"));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let cutter = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(cut_ms));
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let first = sweep::tune::run(&exp, &opts(&part, 3, 144), &stop);
+        cutter.join().expect("cutter");
+        let b = match first {
+            Ok(t) => t,
+            Err(sweep::Error::Interrupted) => {
+                let mut o = opts(&part, 3, 144);
+                o.resume = true;
+                sweep::tune::run(&exp, &o, &AtomicBool::new(false)).expect("resumed")
+            }
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(a.winner.config, b.winner.config, "cut at {cut_ms} ms");
+        assert_eq!(a.races, b.races, "cut at {cut_ms} ms");
+        assert_eq!(a.probe_ns, b.probe_ns);
+    }
+}
+
+/// `--check` re-measures the winner and the default: on the same (replayed) link it holds.
+#[test]
+fn a_check_on_the_same_link_holds() {
+    let s = Scratch::new("check");
+    let src = s.0.join("src");
+    source(&src);
+    let exp = experiment(&s.0, &src, 8);
+    let out = s.0.join("tuned");
+    let stop = AtomicBool::new(false);
+    let t = sweep::tune::run(&exp, &opts(&out, 4, 144), &stop).expect("tune");
+    assert!(
+        t.gap
+            .as_ref()
+            .is_some_and(|g| g.significant && g.diff.ns < 0.0),
+        "{:?}",
+        t.gap
+    );
+    assert!(out.join("winner.toml").is_file() && out.join("tune.md").is_file());
+    let copts = sweep::tune::check::Options {
+        json: true,
+        local_bin: PathBuf::from("/nonexistent/xdplat"),
+        state: host::StateDir::from_env(),
+    };
+    let c = sweep::tune::check::check(&out, &copts, &stop).expect("check");
+    assert!(c.holds, "{}", c.verdict);
+    assert!(c.dir.ends_with("check-1") && c.dir.join("check.json").is_file());
+    // the fragment parses as an experiment's axes, one value each
+    let frag = std::fs::read_to_string(out.join("winner.toml")).expect("fragment");
+    let table: toml::Table = toml::from_str(&frag).expect("toml");
+    assert_eq!(table["axes"].as_table().expect("axes").len(), 6);
+}
+
+/// Every bad value is refused before anything is written, naming the flag.
+#[test]
+fn bad_input_is_refused_before_anything_is_made() {
+    let s = Scratch::new("bad");
+    let src = s.0.join("src");
+    source(&src);
+    let exp = experiment(&s.0, &src, 1);
+    let stop = AtomicBool::new(false);
+    let out = s.0.join("never");
+    let small = sweep::tune::run(&exp, &opts(&out, 1, 20), &stop).expect_err("budget");
+    assert!(
+        small.is_bad_input() && small.to_string().contains("--budget 20s: too small"),
+        "{small}"
+    );
+    let mut p99 = opts(&out, 1, 144);
+    p99.objective = Objective::P99;
+    let e = sweep::tune::run(&exp, &p99, &stop).expect_err("p99 on 100-probe slices");
+    assert!(
+        e.is_bad_input() && e.to_string().contains("--objective p99"),
+        "{e}"
+    );
+    let mut resume = opts(&out, 1, 144);
+    resume.resume = true;
+    let e = sweep::tune::run(&exp, &resume, &stop).expect_err("nothing to resume");
+    assert!(
+        e.is_bad_input() && e.to_string().contains("--resume"),
+        "{e}"
+    );
+    assert!(!out.exists(), "a refusal leaves nothing behind");
+    std::fs::create_dir_all(&out).expect("dir");
+    std::fs::write(out.join("x"), "").expect("file");
+    let e = sweep::tune::run(&exp, &opts(&out, 1, 144), &stop).expect_err("not empty");
+    assert!(
+        e.is_bad_input() && e.to_string().contains("not empty"),
+        "{e}"
+    );
+}

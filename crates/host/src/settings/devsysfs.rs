@@ -2,7 +2,8 @@
 //! `gro_flush_timeout` and `threaded` under /sys/class/net/IF, read and
 //! written through a sysfs mounted from the device's network namespace (see
 //! `crate::sysfs`). veth takes `threaded` only while it has NAPI (up, with
-//! GRO or XDP); otherwise the kernel refuses the write.
+//! GRO or XDP); otherwise the kernel refuses the write, even of the value in force, so a value
+//! already in force is not written.
 
 use super::{Held, Setting, iface, parse_uint, unsupported};
 use crate::Error;
@@ -93,6 +94,10 @@ impl Setting for DevSysfs {
         self.read_in(t)
     }
     fn apply(&self, t: &Target, value: &str) -> Result<Held, Error> {
+        // writing the value in force changes nothing, and veth refuses even that without NAPI
+        if self.read_in(t).is_ok_and(|v| v == value) {
+            return Ok(None);
+        }
         let (path, value) = (self.path(t)?, value.to_string());
         sysfs::with_sysfs_of(t.netns.as_deref(), move || sysfs::write(&path, &value))?;
         Ok(None)

@@ -111,7 +111,8 @@ impl Marginals {
     }
 }
 
-/// A later race: the elites, then up to `n` minus their number of untried configurations: the
+/// A later race: the elites (as many as leave room for one more), then up to `n` in all of
+/// untried configurations: the
 /// elites' neighbours first (the best elite's first, each elite's in the order of the marginal
 /// evidence, the most promising first, ties in seeded random order), the rest of the space
 /// after them. Empty when nothing is left to try.
@@ -124,6 +125,12 @@ pub fn next(
     seed: u64,
 ) -> Vec<usize> {
     let mut rng = SplitMix::new(seed);
+    // room for one new configuration at least: the worst elites give way when `n` is small
+    let elites = &elites[..elites
+        .len()
+        .min(n.saturating_sub(1))
+        .max(1)
+        .min(elites.len())];
     let mut new: Vec<usize> = Vec::new();
     for e in elites {
         let mut near: Vec<usize> = neighbours(plan, *e)
@@ -213,6 +220,10 @@ mod tests {
         assert_eq!(near, [1, 2, 4, 8].into_iter().collect());
         let all: BTreeSet<usize> = (0..16).collect();
         assert!(next(&p, &[0], &all, &none, 5, 3).is_empty());
+        // a small race keeps the best elites and one new configuration
+        let small = next(&p, &[0, 15, 3], &tried, &none, 3, 3);
+        assert_eq!(&small[..2], &[0, 15]);
+        assert_eq!(small.len(), 3);
     }
 
     #[test]

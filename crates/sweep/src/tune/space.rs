@@ -21,6 +21,8 @@ pub struct Support {
     pub napi: bool,
     /// The kernel has AF_XDP busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET).
     pub busy_poll: bool,
+    /// The forwarder's device has NAPI instances now (threaded NAPI can be switched).
+    pub device_napi: bool,
     /// The forwarder's host settings its device supports, with the value in force.
     pub host: BTreeMap<String, String>,
     /// The CPUs the roles may be pinned to (local roles only; empty: no placement axis).
@@ -92,6 +94,10 @@ impl Support {
             zero_copy: all(&|i| tries_ok(i, "bind_zero_copy")),
             napi: all(&|i| napi_id(i, "bind_zero_copy") || napi_id(i, "bind_copy")),
             busy_poll: !doctors.is_empty() && busy_poll,
+            device_napi: ifaces
+                .first()
+                .and_then(|i| i["napi_ids"].as_array())
+                .is_some_and(|n| !n.is_empty()),
             host,
             cpus,
         }
@@ -212,6 +218,9 @@ pub fn derive(s: &Support, fwd: &str) -> Space {
         ),
     }
     match cur("threaded-napi") {
+        Some(_) if !s.device_napi => skip(
+            "threaded-napi: the device has no NAPI instance while nothing runs (veth: only with GRO or XDP), so it refuses the switch",
+        ),
         Some(v) => {
             let alt = if v == "0" { "1" } else { "0" };
             dims.push(Dim {
