@@ -88,6 +88,25 @@ pub struct QueueState {
 pub struct Holding {
     pub changes: usize,
     pub pid: u32,
+    /// What was applied, as a sweep records it in `summary.sweep.host_settings`.
+    #[serde(default)]
+    pub applied: Vec<results::HostSetting>,
+}
+
+/// A host setting as `host apply` applied it, as a sweep records it.
+pub fn host_setting(o: &host::Outcome) -> results::HostSetting {
+    results::HostSetting {
+        key: o.key.clone(),
+        target: results::SettingTarget {
+            host: None,
+            netns: o.target.netns.clone(),
+            iface: o.target.iface.clone(),
+        },
+        value: o.value.clone(),
+        before: o.before.clone(),
+        effective: o.effective.clone(),
+        skipped: o.skipped.clone(),
+    }
 }
 
 /// A forwarder's end: what it did, the single port's final counters (kernel XDP statistics,
@@ -221,7 +240,11 @@ mod tests {
         assert!(line.starts_with("{\"xdplat\":\"ready\""), "{line}");
         assert!(!line.contains('\n'));
         assert_eq!(Event::parse(&line), Some(ready.clone()));
-        let hold = Event::Holding(Holding { changes: 2, pid: 7 });
+        let hold = Event::Holding(Holding {
+            changes: 2,
+            pid: 7,
+            applied: Vec::new(),
+        });
         assert_eq!(Event::parse(&format!("  {}  ", hold.line())), Some(hold));
         assert_eq!(Event::parse("fwd: afxdp on lab-ba queue 0"), None);
         assert_eq!(Event::parse("{\"xdplat\":\"from-the-future\"}"), None);

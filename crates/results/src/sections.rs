@@ -75,6 +75,9 @@ pub struct HostSetting {
 /// Where a host setting applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingTarget {
+    /// The experiment's host, for a setting applied on an ssh host (absent: this machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub netns: Option<String>,
     pub iface: Option<String>,
 }

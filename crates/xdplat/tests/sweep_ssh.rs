@@ -214,6 +214,15 @@ fwd.poll = [true]
         .find(|s| s.params["backend"] == "afxdp")
         .expect("afxdp run");
     assert_eq!(afxdp.params["a_gro_flush_timeout"], 50000);
+    // recorded like a local setting, with the host it was applied on
+    let recorded = afxdp.sweep().expect("sweep section").host_settings;
+    assert!(
+        recorded.iter().any(|h| h.key == "gro-flush-timeout"
+            && h.value == "50000"
+            && h.target.host.as_deref() == Some("a")
+            && h.effective.as_deref() == Some("50000")),
+        "{recorded:?}"
+    );
     let facts = std::fs::read_to_string(out.join("experiment.toml")).expect("experiment");
     assert!(facts.contains("host a (root@generator): xdplat"), "{facts}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -182,8 +182,7 @@ pub(crate) fn run_group(
     let r2 = cpu::children();
     let s1 = cpu::softirq_ticks();
     store.set_children(&[])?;
-    let host_settings: Vec<results::HostSetting> =
-        applied.outcomes.iter().map(host_setting).collect();
+    let host_settings = applied.applied.clone();
     applied.restore(store)?;
     if stop.load(Ordering::Relaxed) {
         remove_tmps(members);
@@ -291,20 +290,6 @@ fn record(
     });
     results::write_summary(&m.tmp, &summary)?;
     Ok(Ok(summary.rtt_ns.map(|r| r.median)))
-}
-
-fn host_setting(o: &host::Outcome) -> results::HostSetting {
-    results::HostSetting {
-        key: o.key.clone(),
-        target: results::SettingTarget {
-            netns: o.target.netns.clone(),
-            iface: o.target.iface.clone(),
-        },
-        value: o.value.clone(),
-        before: o.before.clone(),
-        effective: o.effective.clone(),
-        skipped: o.skipped.clone(),
-    }
 }
 
 fn skip_axis(exp: &Experiment, cfg: &Config) -> bool {

@@ -26,7 +26,7 @@ pub(super) fn wait_for(
     p: &mut RoleProc,
     stop: &AtomicBool,
     wanted: fn(&Event) -> bool,
-) -> Result<(), (Option<ExitStatus>, String)> {
+) -> Result<Event, (Option<ExitStatus>, String)> {
     let deadline = Instant::now() + ANNOUNCE_TIMEOUT;
     let mut seen = Vec::new();
     while Instant::now() < deadline {
@@ -35,7 +35,7 @@ pub(super) fn wait_for(
         }
         match p.lines.recv_timeout(Duration::from_millis(20)) {
             Ok(l) => match Event::parse(&l) {
-                Some(e) if wanted(&e) => return Ok(()),
+                Some(e) if wanted(&e) => return Ok(e),
                 Some(_) => {}
                 None => seen.push(l),
             },

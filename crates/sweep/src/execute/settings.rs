@@ -24,8 +24,9 @@ type RemoteItems = (HostSpec, Vec<String>, bool);
 /// The settings in force for a run, restored by [`Applied::restore`] (or on drop).
 pub(super) struct Applied {
     hc: host::HostConfig,
-    /// What was applied on this machine, for the summary.
-    pub outcomes: Vec<host::Outcome>,
+    /// What was applied, here and (as each ssh host's holder announced it) there, for the
+    /// summary.
+    pub applied: Vec<results::HostSetting>,
     holders: Holders,
 }
 
@@ -50,7 +51,7 @@ pub(super) fn apply(
 ) -> Result<Result<Applied, RunEnd>, Error> {
     let exp = &members[0].exp;
     let mut hc = host::HostConfig::new(&opts.state)?;
-    let mut outcomes = Vec::new();
+    let mut applied: Vec<results::HostSetting> = Vec::new();
     let mut remote: BTreeMap<(String, Option<String>), RemoteItems> = BTreeMap::new();
     for (key, v) in &cfg.values {
         let Some(a) = exp.axes.iter().find(|a| &a.key == key) else {
@@ -83,7 +84,7 @@ pub(super) fn apply(
             }
             let target = host::Target::new(hs.netns.as_deref(), hs.iface.as_deref());
             match hc.apply(&target, &[item], host::OnUnsupported::Error) {
-                Ok(o) => outcomes.extend(o),
+                Ok(o) => applied.extend(o.iter().map(probe::protocol::host_setting)),
                 Err(e @ host::Error::Unsupported { .. }) => {
                     return match a.on_unsupported {
                         OnUnsupported::Skip => Ok(Err(RunEnd::Skipped(format!("{key}: {e}")))),
@@ -100,7 +101,11 @@ pub(super) fn apply(
     let mut holders = Holders(Vec::new());
     for ((h, _), (hs, items, skip)) in &remote {
         match hold_remote(hs, items, &opts.local_bin, stop) {
-            Ok(p) => {
+            Ok((p, there)) => {
+                applied.extend(there.into_iter().map(|mut s| {
+                    s.target.host = Some(h.clone());
+                    s
+                }));
                 holders.0.push((h.clone(), p));
                 let pids: Vec<(String, u32)> = holders
                     .0
@@ -122,7 +127,7 @@ pub(super) fn apply(
     }
     Ok(Ok(Applied {
         hc,
-        outcomes,
+        applied,
         holders,
     }))
 }
@@ -139,13 +144,13 @@ impl Drop for Holders {
 }
 
 /// Applies `items` on ssh host `hs` with `xdplat host apply --hold`, waiting for its
-/// [`Event::Holding`]; Err(exit code, messages) when it ends first.
+/// [`Event::Holding`], with what it applied; Err(exit code, messages) when it ends first.
 fn hold_remote(
     hs: &HostSpec,
     items: &[String],
     local_bin: &Path,
     stop: &AtomicBool,
-) -> Result<RoleProc, (Option<i32>, String)> {
+) -> Result<(RoleProc, Vec<results::HostSetting>), (Option<i32>, String)> {
     let mut argv = vec![
         transport::binary(hs, local_bin),
         "host".into(),
@@ -161,7 +166,8 @@ fn hold_remote(
     argv.push("--hold".into());
     let mut p = transport::spawn(hs, &argv).map_err(|e| (None, e.to_string()))?;
     match procs::wait_for(&mut p, stop, |e| matches!(e, Event::Holding(_))) {
-        Ok(()) => Ok(p),
+        Ok(Event::Holding(h)) => Ok((p, h.applied)),
+        Ok(_) => Ok((p, Vec::new())),
         Err((st, why)) => {
             let ended = stop_role(&mut p).or(st);
             let code = ended.or_else(|| p.child.wait().ok()).and_then(|s| s.code());

@@ -175,6 +175,7 @@ fn apply(a: &ApplyArgs, dir: &StateDir) -> anyhow::Result<()> {
     Event::Holding(Holding {
         changes: changed,
         pid,
+        applied: outcomes.iter().map(probe::protocol::host_setting).collect(),
     })
     .announce();
     while !stop.load(Ordering::Relaxed) {
