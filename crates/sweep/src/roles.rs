@@ -111,6 +111,9 @@ pub fn fwd_argv(
     if exp.probe.stamp && !cfg.baseline {
         v.push("--stamp".into());
     }
+    if let Some(h) = exp.fwd_hold {
+        v.push(format!("--hold={}ns", h.as_nanos()));
+    }
     v.extend(knob_args(exp, cfg, Role::Fwd, host));
     v
 }
@@ -174,6 +177,9 @@ pub fn extra_params(exp: &Experiment, cfg: &Config) -> Map<String, serde_json::V
             (Kind::HostSetting, Scope::Host(h)) => format!("{}_{name}", h.replace('-', "_")),
         };
         m.insert(param, v.to_json());
+    }
+    if let Some(h) = exp.fwd_hold.filter(|_| !cfg.baseline) {
+        m.insert("fwd_hold_ns".into(), serde_json::json!(h.as_nanos() as u64));
     }
     m
 }

@@ -50,6 +50,7 @@ struct RawRoles {
     ping: OneOrMany,
     fwd: String,
     pingers: Option<String>,
+    fwd_hold: Option<String>,
 }
 
 /// `ping = "a"` or `ping = ["a", "c"]` (a second pinger, like the paper's host C).
@@ -170,6 +171,9 @@ pub struct Experiment {
     /// The forwarder's interface, address and MAC facing each pinger (from the testbed).
     pub fwd_links: BTreeMap<String, (String, Option<Ipv4Addr>, Option<String>)>,
     pub fwd_host: String,
+    /// `[roles] fwd-hold`: the forwarder busy-waits this long before sending each probe back
+    /// (a planted processing delay: its stage must show it).
+    pub fwd_hold: Option<Duration>,
     pub probe: Probe,
     pub axes: Vec<Axis>,
     pub exclude: Vec<Rule>,
@@ -330,15 +334,24 @@ impl Experiment {
                 }
             }
         }
-        let (pingers, fwd_host, mode) = match raw.roles {
+        let (pingers, fwd_host, mode, hold) = match raw.roles {
             Some(r) => {
                 let pingers = match r.ping {
                     OneOrMany::One(p) => vec![p],
                     OneOrMany::Many(v) => v,
                 };
-                (pingers, r.fwd, r.pingers)
+                (pingers, r.fwd, r.pingers, r.fwd_hold)
             }
-            None => (vec!["a".to_string()], "b".to_string(), None),
+            None => (vec!["a".to_string()], "b".to_string(), None, None),
+        };
+        let fwd_hold = match hold {
+            Some(h) => Some(humantime::parse_duration(&h).map_err(|e| {
+                at(
+                    "fwd-hold",
+                    format!("{h:?}: {e} (examples: 50us, 1ms)"),
+                )
+            })?),
+            None => None,
         };
         let pinger_mode = match mode.as_deref() {
             None | Some("in-turn") => Pingers::InTurn,
@@ -402,6 +415,7 @@ impl Experiment {
             pinger_mode,
             fwd_links: BTreeMap::new(),
             fwd_host,
+            fwd_hold,
             probe,
             axes,
             exclude,
