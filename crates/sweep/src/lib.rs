@@ -29,6 +29,7 @@ pub mod report;
 pub mod roles;
 pub mod runner;
 pub mod schedule;
+pub mod status;
 pub mod store;
 pub mod synth;
 pub mod transport;

@@ -15,7 +15,7 @@ use crate::Error;
 use crate::experiment::Search;
 
 const EXPERIMENT: &str = "experiment.toml";
-const INDEX: &str = "index.json";
+pub(crate) const INDEX: &str = "index.json";
 const CHILDREN: &str = ".children";
 const REMOTE: &str = ".remote-holders";
 const CALIBRATION: &str = "calibration";

@@ -345,12 +345,10 @@ impl Experiment {
             None => (vec!["a".to_string()], "b".to_string(), None, None),
         };
         let fwd_hold = match hold {
-            Some(h) => Some(humantime::parse_duration(&h).map_err(|e| {
-                at(
-                    "fwd-hold",
-                    format!("{h:?}: {e} (examples: 50us, 1ms)"),
-                )
-            })?),
+            Some(h) => Some(
+                humantime::parse_duration(&h)
+                    .map_err(|e| at("fwd-hold", format!("{h:?}: {e} (examples: 50us, 1ms)")))?,
+            ),
             None => None,
         };
         let pinger_mode = match mode.as_deref() {

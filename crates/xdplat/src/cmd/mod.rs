@@ -7,6 +7,7 @@ mod bench;
 mod common;
 mod demo;
 mod doctor;
+mod fleet;
 mod fwd;
 mod host;
 mod knobs;
@@ -55,6 +56,8 @@ enum Command {
     /// Run every combination of parameters of an experiment file (plan, run, resume).
     #[command(subcommand)]
     Sweep(sweep::Cmd),
+    /// Many host pairs' sweeps as one: a merged store, a per-pair table, the pairs that differ.
+    Fleet(fleet::Args),
     /// Find the lowest-latency configuration of a link within a budget, with the evidence;
     /// apply it (journaled) and check later that it holds.
     Tune(tune::Args),
@@ -89,5 +92,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor(args) => doctor::run(args),
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Tune(args) => tune::run(args),
+        Command::Fleet(args) => fleet::run(args),
     }
 }

@@ -13,6 +13,8 @@ pub enum Cmd {
     Plan(PlanArgs),
     /// Run the sweep, one run at a time, into --out.
     Run(RunArgs),
+    /// How far a sweep directory is (runs done, pending, failed); exit 2 when it holds no sweep.
+    Status(StatusArgs),
     /// The paper's load experiment: two configurations per cluster of a finished sweep, again at
     /// a high rate and back to back; do the clusters keep their order?
     Load(LoadArgs),
@@ -41,6 +43,14 @@ pub struct LoadArgs {
     /// Continue an interrupted load experiment.
     #[arg(long)]
     pub resume: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The sweep directory.
+    pub dir: PathBuf,
     #[arg(long)]
     pub json: bool,
 }
@@ -99,6 +109,25 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Plan(a) => plan(&a),
         Cmd::Load(a) => load(&a),
+        Cmd::Status(a) => {
+            let s = sweep::status::status(&a.dir).map_err(classify)?;
+            if a.json {
+                println!("{}", serde_json::to_string(&s)?);
+            } else {
+                println!(
+                    "{}: {} ({} of {} runs done, {} pending, {} failed, {} skipped, {} eliminated)",
+                    a.dir.display(),
+                    if s.complete { "complete" } else { "incomplete" },
+                    s.done,
+                    s.total,
+                    s.pending,
+                    s.failed,
+                    s.skipped,
+                    s.eliminated
+                );
+            }
+            Ok(())
+        }
         Cmd::Run(a) => {
             let out = run_sweep_with(&a.file, &a.out, a.resume, a.json, &a.search)?;
             failed_check(&out)?;
