@@ -4,7 +4,10 @@
 //! differ from the rest of the fleet.
 //!
 //! **Differ**: for every configuration all pairs ran (matched by the sweep's configuration id,
-//! a hash of the axis values), the pair's probes against the other pairs' pooled probes: the
+//! a hash of the axis values), the pair's probes against a reference pooled from the other
+//! pairs nearest the fleet's median for that configuration (half of them, at least one: a slow
+//! pair must not drag the reference of the others, and a masked outlier is the classic failure
+//! of leave-one-out comparisons with few pairs): the
 //! Mann–Whitney test and the bootstrap interval of the median shift of [`crate::compare`], and
 //! a shift of at least `min_shift` of the others' median (huge samples make any shift
 //! "significant"). A pair that differs so in at least half of the configurations, all in the
@@ -250,11 +253,19 @@ pub fn compare(pairs: &[Pair], min_shift: f64, seed: u64) -> Result<Fleet, Error
         let mut shifts = Vec::new();
         for (k, c) in common.iter().enumerate() {
             let mine = &all_probes[i][c];
-            let rest: Vec<i64> = all_probes
+            // the reference: the other pairs nearest the fleet's median, half of them (at
+            // least one), so that one slow pair does not drag the others' reference with it
+            let pm: Vec<f64> = medians
                 .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .flat_map(|(_, x)| x[c].iter().copied())
+                .map(|m| median(&mut m[c].1.clone()))
+                .collect();
+            let center = median(&mut pm.clone());
+            let mut others: Vec<usize> = (0..pairs.len()).filter(|j| *j != i).collect();
+            others.sort_by(|a, b| (pm[*a] - center).abs().total_cmp(&(pm[*b] - center).abs()));
+            others.truncate(others.len().div_ceil(2).max(1));
+            let rest: Vec<i64> = others
+                .iter()
+                .flat_map(|j| all_probes[*j][c].iter().copied())
                 .collect();
             let Some(cmp) = crate::compare(&rest, mine, 1000, seed ^ (i * 131 + k) as u64) else {
                 continue;
@@ -341,7 +352,7 @@ fn explain(pairs: &[Pair], rows: &[PairRow], i: usize, common: &[String]) -> Str
     );
     match stage {
         Some((k, d)) => s.push_str(&format!(
-            " in the {} stage ({k}: {:+.1} µs against the other pairs' median)",
+            " in stage {} ({k}: {:+.1} µs against the other pairs' median)",
             stage_label(k),
             d / 1000.0
         )),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub use host::test_support::TestTestbed;
 
+pub mod ssh;
 pub mod sweeps;
 
 pub fn xdplat() -> Command {
