@@ -11,6 +11,7 @@
 //! [`tune`] finds the lowest-latency configuration of a link with races, and shows the evidence.
 
 pub mod check;
+pub mod control;
 pub mod cpu;
 mod error;
 mod execute;

@@ -171,6 +171,28 @@ fn ansible_runs_a_fleet_and_xdplat_fleet_names_the_slow_pair() {
     );
     let runs = committed(&dir);
     assert_eq!(runs.len(), 12, "{runs:?}");
+    // quiet control: every run's summary says where the control ran, and that it was quiet
+    for r in runs.keys() {
+        let (pair, run) = r.split_once('/').expect("pair/run");
+        let s = results::read_summary(
+            &dir.join("hosts")
+                .join(pair)
+                .join("sweep/runs")
+                .join(run)
+                .join("summary.json"),
+        )
+        .expect("summary");
+        let c = &s.extra["control"];
+        assert_eq!(c["quiet"], true, "{r}: {c}");
+        assert!(
+            c["channels"]
+                .as_array()
+                .is_some_and(|ch| ch.iter().any(|x| x["what"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("ssh session")))),
+            "{r}: the sweep ran in Ansible's ssh session: {c}"
+        );
+    }
     for p in 1..=3 {
         assert!(
             dir.join("fleet")

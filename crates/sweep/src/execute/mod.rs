@@ -281,6 +281,14 @@ fn record(
     // RUSAGE_CHILDREN cannot tell the processes of one group apart
     cost.together.clone_from(&together);
     summary.set_cpu(&cost);
+    let control = crate::control::check(&m.exp);
+    if !control.quiet {
+        summary.warnings.extend(control.problems.iter().cloned());
+    }
+    summary.extra.insert(
+        "control".into(),
+        serde_json::to_value(&control).expect("plain data serialises"),
+    );
     summary.set_sweep(&results::Sweep {
         config: cfg.id.clone(),
         run: m.run.id.clone(),
