@@ -12,39 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::vm::can_run;
 use common::{out_dir, xdplat};
-use host::test_support::{Missing, require_root, skip, unique_name};
-
-/// Why the VM testbed cannot run here, if it cannot (QEMU, virtme-ng or a kernel missing).
-fn missing() -> Option<String> {
-    let vng = host::vm::install::vng().err().map(|e| e.to_string());
-    let qemu = host::vm::install::qemu_version()
-        .err()
-        .map(|e| e.to_string());
-    let kernel = host::vm::install::find_kernel(None)
-        .err()
-        .map(|e| e.to_string());
-    vng.or(qemu).or(kernel)
-}
-
-/// False (with the reason printed and the skip recorded) when the VM tests cannot run; as root
-/// scripts/test.sh installs the VM testbed and then counts a `qemu` skip as a failure.
-fn can_run(test: &str) -> bool {
-    if !require_root(test) {
-        return false;
-    }
-    match missing() {
-        None => true,
-        Some(why) => {
-            println!("{test}: {why}");
-            skip(
-                test,
-                Missing::Qemu("the VM testbed (scripts/setup.sh --with-vm)"),
-            );
-            false
-        }
-    }
-}
+use host::test_support::{require_root, unique_name};
 
 fn ok(o: &Output, what: &str) -> String {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();

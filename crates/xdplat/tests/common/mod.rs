@@ -13,6 +13,7 @@ pub use host::test_support::TestTestbed;
 
 pub mod ssh;
 pub mod sweeps;
+pub mod vm;
 
 pub fn xdplat() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xdplat"))
