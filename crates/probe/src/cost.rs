@@ -5,12 +5,14 @@
 //! What is timed is exactly what [`crate::ping`] does per probe besides building and parsing
 //! it: the send stamp and [`Tally::sent`], the receive stamp and [`Tally::reply`] (ring slot,
 //! duplicate/reorder checks, histogram, sampled row). Clock reads are per batch, as in the ping:
-//! at `batch` 1 that is two reads per probe.
+//! at `batch` 1 that is two reads per probe. The stamps are read as the roles read them
+//! ([`crate::clock::source`]: the TSC where the kernel's clock runs on it); the baseline is
+//! always one vDSO clock_gettime.
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use crate::clock::{Clock, MonotonicClock};
+use crate::clock::{self, Clock, MonotonicClock};
 use crate::error::Result;
 use crate::tally::Tally;
 
@@ -21,7 +23,11 @@ pub struct TimestampCost {
     pub per_packet_ns: f64,
     /// One clock_gettime(CLOCK_MONOTONIC) through the vDSO.
     pub clock_ns: f64,
+    /// One stamp as the roles take it ([`clock::source`]).
+    pub stamp_ns: f64,
     pub batch: usize,
+    /// How the stamps were read (`tsc` or `vdso`).
+    pub source: &'static str,
 }
 
 const ROUNDS: usize = 5;
@@ -30,16 +36,22 @@ const ROUNDS: usize = 5;
 /// `sample_every` probes.
 pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<TimestampCost> {
     let clock = MonotonicClock;
+    clock::source();
     let batch = batch.max(1) as u64;
     let packets = packets.max(batch).div_ceil(batch) * batch;
-    let mut clock_ns = f64::INFINITY;
-    for _ in 0..ROUNDS {
-        let t = Instant::now();
-        for _ in 0..packets {
-            black_box(clock.now_ns());
+    let per_read = |read: &dyn Fn() -> u64| {
+        let mut best = f64::INFINITY;
+        for _ in 0..ROUNDS {
+            let t = Instant::now();
+            for _ in 0..packets {
+                black_box(read());
+            }
+            best = best.min(t.elapsed().as_nanos() as f64 / packets as f64);
         }
-        clock_ns = clock_ns.min(t.elapsed().as_nanos() as f64 / packets as f64);
-    }
+        best
+    };
+    let clock_ns = per_read(&clock::vdso_ns);
+    let stamp_ns = per_read(&|| clock.now_ns());
     let mut per_packet_ns = f64::INFINITY;
     for _ in 0..ROUNDS {
         let mut tally = Tally::new(packets, 0, sample_every, 2 * batch as usize)?;
@@ -69,6 +81,8 @@ pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<T
     Ok(TimestampCost {
         per_packet_ns,
         clock_ns,
+        stamp_ns,
         batch: batch as usize,
+        source: clock::source().name(),
     })
 }

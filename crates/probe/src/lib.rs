@@ -30,6 +30,7 @@ mod error;
 #[cfg(test)]
 mod fake;
 pub mod fwd;
+mod hist;
 pub mod knobs;
 pub mod measure;
 mod payload;

@@ -1,6 +1,6 @@
 //! Per-probe bookkeeping of a ping in memory bounded by the probes in flight, not by the run:
 //! a ring of in-flight slots (send stamp, state) decides matches, duplicates and loss exactly;
-//! every measured RTT goes into an HDR histogram; a raw row is kept for every Nth probe only
+//! every measured RTT goes into an HDR histogram ([`crate::hist`]); a raw row is kept for every Nth probe only
 //! (`--sample-every N`; N = 1 keeps them all, as an interval-paced run does by default).
 //!
 //! This is also what `timestamp_cost` benchmarks: the per-packet work between the two clock reads.
@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use results::{PacketCounts, Sample};
 
 use crate::error::{Error, Result};
+use crate::hist::RttHist;
 use crate::port::{RxInfo, TxStamp};
 
 /// Rows added to the raw-row buffer at a time.
@@ -61,7 +62,7 @@ pub struct Tally {
     every: u64,
     until_sample: u64,
     warmup: u64,
-    pub hist: Histogram<u64>,
+    pub hist: RttHist,
     pub counts: PacketCounts,
     /// Distinct probes answered (warm-up included).
     pub answered: u64,
@@ -70,7 +71,8 @@ pub struct Tally {
     /// Lowest sequence number not yet released.
     oldest: u64,
     sent: u64,
-    max_rx_seq: Option<u64>,
+    /// One past the highest sequence number answered (0: none yet).
+    rx_seq_end: u64,
     /// Replies too old to be matched (their slot was reused).
     pub late: u64,
 }
@@ -93,14 +95,13 @@ impl Tally {
             every,
             until_sample: 0,
             warmup,
-            hist: Histogram::new_with_bounds(1, HIST_MAX_NS, 3)
-                .map_err(|e| Error::config("histogram", 3, e.to_string()))?,
+            hist: RttHist::new(HIST_MAX_NS),
             counts: PacketCounts::default(),
             answered: 0,
             released: 0,
             oldest: 0,
             sent: 0,
-            max_rx_seq: None,
+            rx_seq_end: 0,
             late: 0,
         })
     }
@@ -207,15 +208,15 @@ impl Tally {
         let sampled = slot.sampled;
         self.answered += 1;
         if measured {
-            if self.max_rx_seq.is_some_and(|m| seq < m) {
+            if seq + 1 < self.rx_seq_end {
                 self.counts.reordered += 1;
             }
             self.counts.received += 1;
             if rtt >= 0 {
-                self.hist.saturating_record(rtt as u64);
+                self.hist.record(rtt as u64);
             }
         }
-        self.max_rx_seq = Some(self.max_rx_seq.map_or(seq, |m| m.max(seq)));
+        self.rx_seq_end = self.rx_seq_end.max(seq + 1);
         if sampled {
             let row = self.row(seq);
             row.rx_ns = Some(rx_ns as i64);
@@ -259,7 +260,7 @@ impl Tally {
         let mut counts = self.counts;
         counts.sent = sent_total.saturating_sub(self.warmup);
         counts.lost = counts.sent - counts.received;
-        (rows, self.hist, counts)
+        (rows, self.hist.into_hdr(), counts)
     }
 }
 

@@ -33,6 +33,7 @@ pub use error::{Error, Result};
 pub use ring::Desc;
 pub use socket::{BindInfo, Control, Socket, Statistics, kernel_release};
 pub use sys::Frames;
+pub use sys::tsc::read as read_tsc;
 
 /// XDP_PKT_CONTD: this descriptor's packet continues in the next one (multi-buffer).
 pub const PKT_CONTD: u32 = sys::abi::XDP_PKT_CONTD;
@@ -50,6 +51,23 @@ pub fn bpf_link_create_xdp(
     flags: u32,
 ) -> std::io::Result<std::os::fd::OwnedFd> {
     sys::bpf_link_create_xdp(prog_fd, ifindex, flags)
+}
+
+/// SO_BUSY_POLL (µs) on any socket: the kernel-UDP baseline's busy-polling mode. Whether a busy
+/// poll then runs depends on the socket's NAPI id ([`incoming_napi_id`]).
+pub fn set_socket_busy_poll(fd: std::os::fd::BorrowedFd<'_>, usecs: u32) -> std::io::Result<()> {
+    sys::setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        sys::abi::SO_BUSY_POLL,
+        &(usecs.min(i32::MAX as u32) as i32),
+    )
+}
+
+/// SO_INCOMING_NAPI_ID of any socket: the NAPI that delivered its last packet (0: none, so a
+/// busy poll has nothing to poll).
+pub fn incoming_napi_id(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<u32> {
+    sys::getsockopt::<u32>(fd, libc::SOL_SOCKET, sys::abi::SO_INCOMING_NAPI_ID).map(|(v, _)| v)
 }
 
 /// XDP_FLAGS_SKB_MODE and XDP_FLAGS_DRV_MODE from `linux/if_link.h`.

@@ -6,6 +6,7 @@ pub mod abi;
 mod frames;
 mod mmap;
 mod ring;
+pub mod tsc;
 
 use std::io;
 use std::mem::size_of;
