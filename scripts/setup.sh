@@ -23,7 +23,8 @@ if ((test_deps)); then
   # tests: a real sshd for remote runs, binutils and bpftrace for the USDT probes, chromium for the report test,
   # capsh (libcap2-bin) and setpriv (util-linux) to run the roles with the least capabilities.
   # python3-venv: the venv of scripts/bench-setup.sh (pyarrow and scikit-learn comparisons).
-  packages+=(openssh-server openssh-client binutils chromium bpftrace libcap2-bin util-linux python3-venv)
+  # sockperf: the kernel baseline's reference (xdplat bench's udp_vs_sockperf).
+  packages+=(openssh-server openssh-client binutils chromium bpftrace libcap2-bin util-linux python3-venv sockperf)
 fi
 
 missing=()

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::{Figure, median};
 
 /// What runs on B while A pings.
-enum BSide {
+pub(crate) enum BSide {
     Forwarder(Box<FwdPlan>),
     Reflector,
 }
@@ -75,7 +75,7 @@ fn b_side(
 }
 
 /// Runs `b` in B's namespace and a ping in A's; the ping's summary and the packets B handled.
-fn ping_through(
+pub(crate) fn ping_through(
     bed: &Bed,
     b: BSide,
     ping: PingPlan,
@@ -127,7 +127,7 @@ fn role_knobs(backend: Backend, ping_batch: u32, fwd_batch: u32) -> (Knobs, Knob
     )
 }
 
-fn plans(
+pub(crate) fn plans(
     bed: &Bed,
     (knobs, fwd_knobs): (Knobs, Knobs),
     cpus: (Option<usize>, Option<usize>),

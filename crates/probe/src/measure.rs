@@ -114,6 +114,7 @@ pub fn measure(
         run_id: run_id(),
         window: plan.window,
         sample_every: plan.sample_every,
+        pace: plan.knobs.pace,
     };
     let params = plan.params(info.driver.as_deref());
     let (outcome, mut effective, warnings, asked) = match plan.knobs.backend {
@@ -143,24 +144,28 @@ fn over_udp(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Ran> {
     let clock = MonotonicClock;
+    crate::clock::source();
     let mut port = UdpPort::bind(
         SocketAddrV4::new(src_ip, plan.port),
         Some(SocketAddrV4::new(plan.dst_ip, plan.port)),
         plan.knobs.poll,
+        plan.knobs.busy_poll.then_some(plan.knobs.busy_poll_usecs),
         plan.knobs.batch,
         clock,
     )?;
     cfg.validate(crate::Port::max_frame(&port))?;
     let outcome = crate::ping::run(&mut port, &clock, cfg, stop, progress)?;
-    let mut eff = Map::new();
-    eff.insert("backend".into(), json!("udp"));
-    eff.insert("poll".into(), json!(plan.knobs.poll));
+    let (mut eff, warnings) = port.effective();
+    eff.insert(
+        "stamp_clock".into(),
+        json!(crate::clock::source().describe()),
+    );
     let asked = Asked {
         udp: true,
         hw: plan.knobs.hw_timestamps,
         ..Asked::default()
     };
-    Ok((outcome, eff, Vec::new(), asked))
+    Ok((outcome, eff, warnings, asked))
 }
 
 fn over_afxdp(
@@ -171,6 +176,7 @@ fn over_afxdp(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Ran> {
     let clock = MonotonicClock;
+    crate::clock::source();
     let acfg = AfXdpConfig {
         ifindex,
         iface: plan.iface.clone(),
@@ -185,7 +191,11 @@ fn over_afxdp(
             what: format!("ping on {} queue {}", plan.iface, plan.queue),
             source: Box::new(e),
         })?;
-    let (eff, warnings) = port.effective();
+    let (mut eff, warnings) = port.effective();
+    eff.insert(
+        "stamp_clock".into(),
+        json!(crate::clock::source().describe()),
+    );
     let asked = Asked {
         udp: false,
         hw: plan.knobs.hw_timestamps,

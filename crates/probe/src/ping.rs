@@ -49,6 +49,8 @@ pub struct PingConfig {
     pub window: u32,
     /// Keep a raw row for every Nth probe (1: all).
     pub sample_every: u64,
+    /// How to wait for the next send while no probe is in flight.
+    pub pace: crate::knobs::Pace,
 }
 
 impl PingConfig {
@@ -340,7 +342,10 @@ pub fn run<P: Port, C: Clock>(
         let timeout = until.saturating_sub(now).min(100_000_000);
         // at maximum rate a full window or TX ring leaves nothing due: the zero wait still
         // wakes a fill ring that asks for it and drives a busy-polled NAPI, which no send does
-        if timeout > 0 || sent_now == 0 {
+        // --pace spin: nothing in flight and a send to come, so the next one is all there is to
+        // wait for, on the clock
+        let spin = cfg.pace == crate::knobs::Pace::Spin && t.outstanding() == 0 && next_seq < total;
+        if !spin && (timeout > 0 || sent_now == 0) {
             port.wait(Duration::from_nanos(timeout))?;
         }
     }

@@ -23,6 +23,7 @@ fn cfg(count: u64) -> PingConfig {
         run_id: 7,
         window: 0,
         sample_every: 1,
+        pace: crate::knobs::Pace::Sleep,
     }
 }
 

@@ -64,6 +64,7 @@ pub fn serve(plan: &FwdPlan, stop: &AtomicBool, ready: &mut dyn FnMut(&Ready)) -
         crate::knobs::pin_current_thread(cpu)?;
     }
     let clock = MonotonicClock;
+    crate::clock::source();
     let mut announced = plan.ready();
     if udp {
         let ip = info.ipv4.map(|(ip, _)| ip).ok_or_else(|| {
@@ -73,7 +74,8 @@ pub fn serve(plan: &FwdPlan, stop: &AtomicBool, ready: &mut dyn FnMut(&Ready)) -
             ))
         })?;
         let local = SocketAddrV4::new(ip, plan.port);
-        let mut port = UdpPort::bind(local, None, plan.knobs.poll, plan.knobs.batch, clock)?;
+        let busy = plan.knobs.busy_poll.then_some(plan.knobs.busy_poll_usecs);
+        let mut port = UdpPort::bind(local, None, plan.knobs.poll, busy, plan.knobs.batch, clock)?;
         announced.address = Some(local.to_string());
         ready(&announced);
         let out = crate::fwd::run(&mut port, &clock, &plan.cfg, stop)?;

@@ -104,6 +104,7 @@ fn max_rate(count: u64, window: u32, linger: Duration) -> PingConfig {
         run_id: 7,
         window,
         sample_every: 1,
+        pace: crate::knobs::Pace::Sleep,
     }
 }
 

@@ -19,6 +19,9 @@ use crate::port::{Port, RxInfo, TxStamp};
 /// Largest UDP payload we receive.
 const MAX_DATAGRAM: usize = 9216;
 
+/// How long a blocking forwarder's recvfrom() waits before it looks at its stop flag.
+const BLOCKING_WAIT: Duration = Duration::from_millis(50);
+
 /// The largest probe frame the udp backend sends (its datagram plus the headers it stands for).
 pub const MAX_FRAME: usize = MAX_DATAGRAM + wire::PROBE_OFFSET;
 
@@ -28,6 +31,8 @@ pub struct UdpPort<C: Clock> {
     /// Where ping sends; None for a forwarder, which answers each sender.
     peer: Option<SocketAddrV4>,
     poll: bool,
+    /// SO_BUSY_POLL µs, when busy polling was asked for.
+    busy_poll: Option<u32>,
     batch: u32,
     clock: C,
     buf: Vec<u8>,
@@ -36,23 +41,39 @@ pub struct UdpPort<C: Clock> {
 }
 
 impl<C: Clock> UdpPort<C> {
-    /// Binds `local` (the interface address and the probe port). `poll` chooses blocking waits
-    /// in poll() over spinning on non-blocking reads, as the knob does for AF_XDP.
+    /// Binds `local` (the interface address and the probe port). `poll` chooses sleeping waits
+    /// over spinning on non-blocking reads, as the knob does for AF_XDP: a forwarder (no `peer`)
+    /// then blocks in recvfrom() itself, as sockperf's server does (one syscall per probe in,
+    /// one out: a poll() first and a read that finds nothing after cost 1.1-1.2x sockperf's
+    /// RTT, measured); a ping, which must also wake for its next send, sleeps in ppoll()
+    /// (SO_RCVTIMEO counts in jiffies, too coarse for a send schedule).
     pub fn bind(
         local: SocketAddrV4,
         peer: Option<SocketAddrV4>,
         poll: bool,
+        busy_poll: Option<u32>,
         batch: u32,
         clock: C,
     ) -> Result<Self> {
         let sock =
             UdpSocket::bind(local).map_err(|e| Error::io(format!("bind(udp {local})"), e))?;
-        sock.set_nonblocking(true)
+        let blocking = poll && peer.is_none();
+        sock.set_nonblocking(!blocking)
             .map_err(|e| Error::io("fcntl(O_NONBLOCK)", e))?;
+        if let Some(usecs) = busy_poll {
+            xsk::set_socket_busy_poll(sock.as_fd(), usecs)
+                .map_err(|e| Error::io("setsockopt(SO_BUSY_POLL)", e))?;
+        }
+        if blocking {
+            // the forwarder looks at its stop flag each time recvfrom() gives up
+            sock.set_read_timeout(Some(BLOCKING_WAIT))
+                .map_err(|e| Error::io("setsockopt(SO_RCVTIMEO)", e))?;
+        }
         Ok(UdpPort {
             sock,
             peer,
             poll,
+            busy_poll,
             batch,
             clock,
             buf: vec![0; MAX_DATAGRAM + wire::PROBE_OFFSET],
@@ -65,10 +86,12 @@ impl<C: Clock> UdpPort<C> {
     /// back to its sender.
     pub fn forward(&mut self, f: &mut dyn FnMut(&mut [u8], RxInfo) -> bool) -> Result<u32> {
         let mut n = 0;
-        while n < self.batch {
+        // blocking: one datagram per call (the next call finds any that queued meanwhile at once)
+        let batch = if self.blocking() { 1 } else { self.batch };
+        while n < batch {
             let (len, from) = match self.sock.recv_from(&mut self.buf) {
                 Ok(r) => r,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if would_block(&e) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::io("recvfrom(udp)", e)),
             };
@@ -87,6 +110,46 @@ impl<C: Clock> UdpPort<C> {
             }
         }
         Ok(n)
+    }
+
+    /// A forwarder that sleeps in recvfrom() itself.
+    fn blocking(&self) -> bool {
+        self.poll && self.peer.is_none()
+    }
+
+    /// How this port waits for datagrams, for the summary: `spin` (non-blocking reads),
+    /// `recvfrom` (blocking reads) or `ppoll`.
+    pub fn wait_mode(&self) -> &'static str {
+        match (self.poll, self.blocking()) {
+            (false, _) => "spin",
+            (true, true) => "recvfrom",
+            (true, false) => "ppoll",
+        }
+    }
+
+    /// What the summary says of this port: how it waited, and whether a busy poll could run
+    /// (the socket's NAPI id, taken from the last packet it received; 0 on veth).
+    pub fn effective(
+        &self,
+    ) -> (
+        serde_json::Map<String, serde_json::Value>,
+        Vec<crate::warning::Warning>,
+    ) {
+        let napi_id = xsk::incoming_napi_id(self.sock.as_fd()).unwrap_or(0);
+        let mut m = serde_json::Map::new();
+        m.insert("backend".into(), "udp".into());
+        m.insert("poll".into(), self.poll.into());
+        m.insert("udp_wait".into(), self.wait_mode().into());
+        m.insert("napi_id".into(), napi_id.into());
+        m.insert(
+            "busy_poll_active".into(),
+            (self.busy_poll.is_some() && napi_id != 0).into(),
+        );
+        let mut warnings = Vec::new();
+        if self.busy_poll.is_some() && napi_id == 0 {
+            warnings.push(crate::warning::Warning::BusyPollNoNapi);
+        }
+        (m, warnings)
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {
@@ -150,7 +213,7 @@ impl<C: Clock> Port for UdpPort<C> {
                     f(&mut self.buf[..len], info);
                     n += 1;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if would_block(&e) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::io("recvfrom(udp)", e)),
             }
@@ -163,7 +226,8 @@ impl<C: Clock> Port for UdpPort<C> {
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<()> {
-        if !self.poll {
+        // a blocking forwarder has waited in recvfrom() already
+        if !self.poll || self.blocking() {
             return Ok(());
         }
         let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
@@ -172,4 +236,12 @@ impl<C: Clock> Port for UdpPort<C> {
             Err(e) => Err(Error::io("ppoll(udp)", e.into())),
         }
     }
+}
+
+/// Nothing to read: EAGAIN from a non-blocking read, or a blocking read's SO_RCVTIMEO.
+fn would_block(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }

@@ -90,6 +90,7 @@ fn one_forwarder_serves_two_queues() {
                         run_id: 7 + queue as u16,
                         window: 0,
                         sample_every: 1,
+                        pace: probe::knobs::Pace::Sleep,
                     };
                     let never = AtomicBool::new(false);
                     probe::ping::run(&mut port, &MonotonicClock, &ping, &never, &mut |_| {})

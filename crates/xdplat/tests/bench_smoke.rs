@@ -1,5 +1,5 @@
 //! The CI smoke form of the benchmark suite: `xdplat bench --quick --json` runs in seconds on
-//! a testbed of its own and prints one object with the six benchmarks, each with value,
+//! a testbed of its own and prints one object with the benchmarks, each with value,
 //! baseline, ratio and unit (or a reason it was skipped), and leaves no namespace behind.
 
 mod common;
@@ -7,8 +7,9 @@ mod common;
 use common::{text, xdplat};
 use serde_json::Value;
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 7] = [
     "rtt_vs_udp",
+    "udp_vs_sockperf",
     "fwd_batch_rtt",
     "fwd_vs_xdp_tx",
     "timestamp_cost",
@@ -65,6 +66,22 @@ fn quick_json_has_every_benchmark_as_a_ratio() {
             (ratio - value / base).abs() <= 1e-9 * ratio.abs().max(1.0),
             "{key}: {b}"
         );
+    }
+    // sockperf is a test dependency (scripts/setup.sh --with-test-deps): where it is installed
+    // the comparison ran, in every wait mode
+    if std::process::Command::new("sockperf")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let s = &obj["udp_vs_sockperf"];
+        assert!(s.get("skipped").is_none(), "{s}");
+        for mode in ["sleeping", "spinning", "busy_poll"] {
+            assert!(
+                s["modes"][mode]["ratio"].as_f64().is_some_and(|r| r > 0.0),
+                "{s}"
+            );
+        }
     }
     // the quick form never needs Python
     assert!(obj["analysis_vs_numpy"].get("skipped").is_some());

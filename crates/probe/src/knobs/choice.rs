@@ -55,6 +55,29 @@ impl std::fmt::Display for Backend {
     }
 }
 
+/// How a ping waits for its next send time while no probe is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// In the port's wait (poll() with --poll true): the CPU may idle between probes.
+    Sleep,
+    /// Spinning on the clock, as sockperf's client does between its messages: the CPU stays
+    /// awake, so a reply's wake-up finds it out of its idle states. The reply itself is still
+    /// awaited as --poll says.
+    Spin,
+}
+
+impl Choice for Pace {
+    const WHAT: &'static str = "pace";
+    const ALL: &'static [Self] = &[Pace::Sleep, Pace::Spin];
+
+    fn name(self) -> &'static str {
+        match self {
+            Pace::Sleep => "sleep",
+            Pace::Spin => "spin",
+        }
+    }
+}
+
 impl Choice for xdp::XdpMode {
     const WHAT: &'static str = "XDP mode";
     const ALL: &'static [Self] = &xdp::XdpMode::ALL;

@@ -14,7 +14,7 @@ mod config;
 mod define;
 mod table;
 
-pub use choice::{Backend, Choice};
+pub use choice::{Backend, Choice, Pace};
 pub use config::{allowed_cpus, pin_current_thread};
 pub use table::{KNOBS, Knobs};
 

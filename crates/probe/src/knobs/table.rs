@@ -7,7 +7,7 @@
 use xdp::XdpMode;
 use xsk::BindMode;
 
-use super::{BOTH, Backend, Kind, Knob, KnobType, Role};
+use super::{BOTH, Backend, Kind, Knob, KnobType, Pace, Role};
 
 /// SO_BUSY_POLL takes a C int.
 const I32: u64 = i32::MAX as u64;
@@ -86,6 +86,16 @@ knobs! {
         kind: Kind::Bool,
         default: (false, false),
         roles: BOTH,
+        axis: true,
+    },
+    /// How the ping waits for its next send while no probe is in flight: sleep (in the port's
+    /// wait, as --poll says) or spin on the clock (as sockperf's client does; the CPU then never
+    /// idles between probes). Replies are awaited as --poll says either way.
+    pace: Pace {
+        name: "pace",
+        kind: Kind::choice::<Pace>(),
+        default: (Pace::Sleep, Pace::Sleep),
+        roles: &[Role::Ping],
         axis: true,
     },
     /// Pin the role's thread to this CPU.
