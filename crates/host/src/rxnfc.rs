@@ -141,11 +141,16 @@ pub(crate) fn udp_rules(dev: &str) -> Result<Vec<UdpRule>, Error> {
 }
 
 /// Inserts `port` → `queue` at the last free location (as ethtool does),
-/// or where the driver likes when it picks locations itself.
+/// or where the driver likes when it picks locations itself. A driver that
+/// reports no table size (igb and igc fill only `rule_cnt`: ethtool itself
+/// then needs `loc N`) gets the lowest free location and checks it.
 pub(crate) fn insert(dev: &str, port: u16, queue: u64) -> Result<u32, Error> {
     let (_, size, special) = table(dev)?;
     let location = if special {
         RX_CLS_LOC_ANY
+    } else if size == 0 {
+        let used = locations(dev)?;
+        (0..).find(|l| !used.contains(l)).unwrap_or(0)
     } else {
         let used = locations(dev)?;
         (0..size)

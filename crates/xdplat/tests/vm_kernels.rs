@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use common::vm::Down;
 use common::xdplat;
 use host::test_support::{Missing, require_root, skip, unique_name};
 use serde_json::{Value, json};
@@ -58,17 +59,6 @@ if [ -x "$STAMPS" ]; then
   python3 -c 'import json,sys; print(json.dumps({"check":"stamps","rc":int(sys.argv[1]),"out":sys.argv[2][-3000:]}))' "$rc" "$out"
 fi
 "#;
-
-/// Takes the testbed down however the test ends.
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = xdplat()
-            .args(["testbed", "down", "--name", &self.0])
-            .output();
-    }
-}
 
 /// The newest build of the XDP crate's stamp tests beside this test binary, if there is one
 /// (`cargo test --workspace` builds it).

@@ -1,5 +1,6 @@
 //! The VM testbed with real QEMU, a real guest kernel and real drivers, through the real binary:
-//! boot + status + zero-copy ping <-> fwd (1000 probes, 0 lost) + down on one guest; SIGKILL of
+//! boot + status + zero-copy ping <-> fwd (1000 probes, 0 lost), the knob sweep, every host
+//! setting virtio-net takes applied, restored and SIGKILLed, + down on one guest; SIGKILL of
 //! the process that owns a booting guest, then `testbed down` leaves no QEMU; bad input (exit 2,
 //! nothing left). The boot time and the whole VM test time are printed. Skipped with the reason
 //! where QEMU, virtme-ng or a kernel cannot be had (`scripts/setup.sh --with-vm` installs
@@ -9,46 +10,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::vm::can_run;
+use common::vm::{Down, can_run, in_guest, knobs_on_real_drivers, ok, vm_sweep};
 use common::{out_dir, xdplat};
 use host::test_support::{require_root, unique_name};
-
-fn ok(o: &Output, what: &str) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "{what}: {}\n{out}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
-
-/// Takes the testbed down however the test ends.
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = xdplat()
-            .args(["testbed", "down", "--name", &self.0])
-            .output();
-    }
-}
-
-/// Runs `argv` in the guest over the testbed's own ssh access.
-fn in_guest(vm: &serde_json::Value, argv: &str) -> Command {
-    let mut c = Command::new("ssh");
-    for o in vm["ssh_options"].as_array().expect("ssh_options") {
-        c.arg(o.as_str().expect("option"));
-    }
-    c.arg("--")
-        .arg(vm["ssh_dest"].as_str().expect("dest"))
-        .arg(argv);
-    c
-}
 
 #[test]
 fn vm_boot_status_zero_copy_ping_fwd_down() {
@@ -222,7 +189,14 @@ fn vm_boot_status_zero_copy_ping_fwd_down() {
         "a testbed the sweep found up is left up"
     );
 
-    knobs_on_real_drivers(&name);
+    knobs_on_real_drivers(&name, "virtio_net");
+    common::vm_host::host_settings_round_trip(
+        vm,
+        &name,
+        &format!("{name}-b"),
+        &format!("{name}-ba"),
+        "virtio_net",
+    );
 
     // down: nothing of the guest is left
     let state = host::vm::owner::state_dir(&name);
@@ -459,126 +433,4 @@ fn path(p: &Path) -> String {
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every knob veth refuses, on virtio-net in the guest, as one sweep (each configuration an
-/// `[[include]]`; the product itself excluded): ping and fwd both zero-copy, with busy polling
-/// (prefer-busy-poll on: sendto() wakes no TX, the roles poll(); and off), need_wakeup off,
-/// busy polling in copy mode, and the per-NAPI defer/GRO settings applied on B's NIC. A run in
-/// which no probe came back fails the sweep, so its success says that nothing was lost silently.
-fn knobs_on_real_drivers(name: &str) {
-    let t = Instant::now();
-    let (out, o) = vm_sweep(
-        "vm-knobs",
-        &format!(
-            r#"[testbed]
-name = "{name}"
-kind = "vm"
-
-[probe]
-interval = "2ms"
-count = 200
-repetitions = 1
-linger = "1s"
-baseline = false
-
-[axes]
-bind = ["zero-copy", "copy"]
-busy-poll = [false, true]
-prefer-busy-poll = [true, false]
-need-wakeup = [true, false]
-"b.per-napi-defer-hard-irqs" = [0, 2]
-"b.per-napi-gro-flush-timeout" = [0, 200000]
-
-[[exclude]]
-bind = ["zero-copy", "copy"]
-why = "only the configurations below"
-
-[[include]]
-bind = "zero-copy"
-
-[[include]]
-busy-poll = true
-
-[[include]]
-busy-poll = true
-prefer-busy-poll = false
-
-[[include]]
-need-wakeup = false
-
-[[include]]
-bind = "copy"
-busy-poll = true
-
-[[include]]
-busy-poll = true
-"b.per-napi-defer-hard-irqs" = 2
-"b.per-napi-gro-flush-timeout" = 200000
-"#
-        ),
-    );
-    let progress = ok(&o, "the knob sweep on the VM testbed");
-    println!("{progress}");
-    let mut seen = Vec::new();
-    for e in std::fs::read_dir(out.join("runs")).unwrap() {
-        let path = e.unwrap().path().join("summary.json");
-        let s: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let (p, eff) = (&s["params"], &s["effective"]);
-        let bp = p["busy_poll"] == true;
-        if bp && p["prefer_busy_poll"] == false && p["bind"] == "zero-copy" {
-            // without SO_PREFER_BUSY_POLL the interrupts stay armed: under TCG this lost 0 and
-            // 47 of 200 in two runs (p50 218 and 377 ms); the sweep already failed a total loss
-            assert!(s["packets"]["received"].as_u64() > Some(0), "{s:#}");
-        } else {
-            assert_eq!(s["packets"]["lost"], 0, "{s:#}");
-        }
-        assert_eq!(eff["bind"], p["bind"], "{s:#}");
-        assert_eq!(
-            eff["busy_poll_active"], bp,
-            "virtio-net gives a NAPI id: {s:#}"
-        );
-        if bp {
-            assert_eq!(eff["busy_poll_prefer"], p["prefer_busy_poll"], "{s:#}");
-        }
-        // the zero-copy sender's TX wake-up where sendto() cannot give it
-        let poll_wakes = bp && p["bind"] == "zero-copy" && p["prefer_busy_poll"] == true;
-        let wakeup = if poll_wakes { "sendto+poll" } else { "sendto" };
-        assert_eq!(eff["tx_wakeup"], wakeup, "{s:#}");
-        // applied in the guest by a remote `host apply --hold` (which failed the run if the
-        // device refused it); the summary records the value in params
-        if p["b_per_napi_defer_hard_irqs"] == 2 {
-            assert_eq!(p["b_per_napi_gro_flush_timeout"], 200000, "{s:#}");
-        }
-        seen.push(format!(
-            "{} busy-poll {} prefer {} need-wakeup {} defer {}: {} received",
-            p["bind"],
-            p["busy_poll"],
-            p["prefer_busy_poll"],
-            p["need_wakeup"],
-            p["b_per_napi_defer_hard_irqs"],
-            s["packets"]["received"]
-        ));
-    }
-    seen.sort();
-    println!("{}", seen.join("\n"));
-    assert_eq!(seen.len(), 6, "{progress}");
-    println!(
-        "knob sweep on the VM testbed (6 runs): {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-}
-
-/// `xdplat sweep run` of experiment `text` in a new directory named after `tag`: where it wrote
-/// (its --out) and how it ended.
-fn vm_sweep(tag: &str, text: &str) -> (PathBuf, Output) {
-    let dir = out_dir(tag);
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = common::sweeps::write(&dir, text);
-    let out = dir.join("out");
-    let o = common::sweeps::sweep_cmd(&file, &out, &dir.join("state"))
-        .output()
-        .unwrap();
-    (out, o)
 }

@@ -14,6 +14,7 @@ pub use host::test_support::TestTestbed;
 pub mod ssh;
 pub mod sweeps;
 pub mod vm;
+pub mod vm_host;
 
 pub fn xdplat() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xdplat"))
