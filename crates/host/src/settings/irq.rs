@@ -1,7 +1,9 @@
 //! `irq-affinity=CPULIST`: the CPUs that serve the device's interrupts
 //! (/proc/irq/N/smp_affinity_list for every IRQ in
 //! /sys/class/net/IF/device/msi_irqs, read through the sysfs of the
-//! device's namespace). Virtual devices (veth) have no interrupts.
+//! device's namespace; a virtio device's vectors belong to the PCI function
+//! above it, /sys/class/net/IF/device/../msi_irqs, one virtio device per
+//! function). Virtual devices (veth) have no interrupts.
 
 use std::collections::BTreeMap;
 
@@ -17,17 +19,27 @@ const ACCEPTS: &str = "a CPU list such as 0, 0-1 or 0,2";
 pub struct IrqAffinity;
 
 fn irqs(t: &Target) -> Result<Vec<u32>, Error> {
-    let dir = format!("/sys/class/net/{}/device/msi_irqs", iface(KEY, t)?);
+    let dev = format!("/sys/class/net/{}/device", iface(KEY, t)?);
     let target = t.clone();
     let found = sysfs::with_sysfs_of(t.netns.as_deref(), move || {
-        let mut v: Vec<u32> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
-            .collect();
-        v.sort();
-        Ok(v)
+        let read = |dir: String| -> Vec<u32> {
+            let mut v: Vec<u32> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
+                .collect();
+            v.sort();
+            v
+        };
+        let own = read(format!("{dev}/msi_irqs"));
+        let virtio =
+            std::fs::read_link(format!("{dev}/subsystem")).is_ok_and(|s| s.ends_with("virtio"));
+        Ok(if own.is_empty() && virtio {
+            read(format!("{dev}/../msi_irqs"))
+        } else {
+            own
+        })
     })?;
     if found.is_empty() {
         return Err(unsupported(
