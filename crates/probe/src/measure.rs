@@ -117,11 +117,14 @@ pub fn measure(
         pace: plan.knobs.pace,
     };
     let params = plan.params(info.driver.as_deref());
+    // the clock source decided (the TSC calibrated) before the first stamp
+    let stamp_clock = crate::clock::source().describe();
     let (outcome, mut effective, warnings, asked) = match plan.knobs.backend {
         Backend::Udp => over_udp(plan, &cfg, src_ip, stop, progress)?,
         Backend::Afxdp => over_afxdp(plan, &cfg, info.ifindex, stop, progress)?,
     };
     effective.insert("cpus".into(), json!(cpus));
+    effective.insert("stamp_clock".into(), json!(stamp_clock));
     effective.insert("dst_mac".into(), json!(host::iface::format_mac(&dst_mac)));
     effective.insert("run_id".into(), json!(cfg.run_id));
     let facts = RunFacts {
@@ -144,7 +147,6 @@ fn over_udp(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Ran> {
     let clock = MonotonicClock;
-    crate::clock::source();
     let mut port = UdpPort::bind(
         SocketAddrV4::new(src_ip, plan.port),
         Some(SocketAddrV4::new(plan.dst_ip, plan.port)),
@@ -155,11 +157,7 @@ fn over_udp(
     )?;
     cfg.validate(crate::Port::max_frame(&port))?;
     let outcome = crate::ping::run(&mut port, &clock, cfg, stop, progress)?;
-    let (mut eff, warnings) = port.effective();
-    eff.insert(
-        "stamp_clock".into(),
-        json!(crate::clock::source().describe()),
-    );
+    let (eff, warnings) = port.effective();
     let asked = Asked {
         udp: true,
         hw: plan.knobs.hw_timestamps,
@@ -176,7 +174,6 @@ fn over_afxdp(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Ran> {
     let clock = MonotonicClock;
-    crate::clock::source();
     let acfg = AfXdpConfig {
         ifindex,
         iface: plan.iface.clone(),
@@ -191,11 +188,7 @@ fn over_afxdp(
             what: format!("ping on {} queue {}", plan.iface, plan.queue),
             source: Box::new(e),
         })?;
-    let (mut eff, warnings) = port.effective();
-    eff.insert(
-        "stamp_clock".into(),
-        json!(crate::clock::source().describe()),
-    );
+    let (eff, warnings) = port.effective();
     let asked = Asked {
         udp: false,
         hw: plan.knobs.hw_timestamps,

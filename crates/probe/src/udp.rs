@@ -44,9 +44,10 @@ impl<C: Clock> UdpPort<C> {
     /// Binds `local` (the interface address and the probe port). `poll` chooses sleeping waits
     /// over spinning on non-blocking reads, as the knob does for AF_XDP: a forwarder (no `peer`)
     /// then blocks in recvfrom() itself, as sockperf's server does (one syscall per probe in,
-    /// one out: a poll() first and a read that finds nothing after cost 1.1-1.2x sockperf's
-    /// RTT, measured); a ping, which must also wake for its next send, sleeps in ppoll()
-    /// (SO_RCVTIMEO counts in jiffies, too coarse for a send schedule).
+    /// one out, where poll() and a read finding nothing made three; the RTT measured the same
+    /// either way: the gap to sockperf was the ping's pacing, see `--pace`); a ping, which must
+    /// also wake for its next send, sleeps in ppoll() (SO_RCVTIMEO counts in jiffies, too
+    /// coarse for a send schedule).
     pub fn bind(
         local: SocketAddrV4,
         peer: Option<SocketAddrV4>,
