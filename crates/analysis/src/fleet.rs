@@ -10,8 +10,12 @@
 //! of leave-one-out comparisons with few pairs): the
 //! Mann–Whitney test and the bootstrap interval of the median shift of [`crate::compare`], and
 //! a shift of at least `min_shift` of the others' median (huge samples make any shift
-//! "significant"). A pair that differs so in at least half of the configurations, all in the
-//! same direction, is an outlier. It is explained by the stage of the round trip whose median
+//! "significant"), and every repetition of the pair beyond every repetition of the reference
+//! (probes of one run are not independent: they share its CPU placement and its neighbours'
+//! load, so two healthy pairs sharing a host differ by more than the probes' interval says). A
+//! pair that differs so in most of the configurations (more than half), all in the same
+//! direction, is an outlier: one configuration that differs is reported in its row's shifts,
+//! not as an outlier pair. It is explained by the stage of the round trip whose median
 //! moved most against the other pairs (the chain stages add up to the RTT) and by the doctor
 //! facts in which it differs from the majority of the fleet.
 
@@ -271,13 +275,18 @@ pub fn compare(pairs: &[Pair], min_shift: f64, seed: u64) -> Result<Fleet, Error
                 continue;
             };
             let big = cmp.shift_ns.abs() >= min_shift * cmp.median_a_ns;
+            let ref_reps: Vec<f64> = others
+                .iter()
+                .flat_map(|j| medians[*j][c].1.iter().copied())
+                .collect();
+            let apart = separated(&m[c].1, &ref_reps, cmp.shift_ns);
             shifts.push(Shift {
                 config: c.clone(),
                 shift_ns: cmp.shift_ns,
                 ci_low_ns: cmp.ci_low_ns,
                 ci_high_ns: cmp.ci_high_ns,
                 p_value: cmp.p_value,
-                differs: cmp.differ && big,
+                differs: cmp.differ && big && apart,
             });
         }
         let up = shifts
@@ -289,8 +298,7 @@ pub fn compare(pairs: &[Pair], min_shift: f64, seed: u64) -> Result<Fleet, Error
             .filter(|s| s.differs && s.shift_ns < 0.0)
             .count();
         let n = shifts.len().max(1);
-        let outlier =
-            (up * 2 >= n && down == 0 && up > 0) || (down * 2 >= n && up == 0 && down > 0);
+        let outlier = (up * 2 > n && down == 0) || (down * 2 > n && up == 0);
         rows.push(PairRow {
             pair: p.name.clone(),
             runs: p.runs.len(),
@@ -317,6 +325,19 @@ pub fn compare(pairs: &[Pair], min_shift: f64, seed: u64) -> Result<Fleet, Error
         common_configs: common,
         min_shift,
     })
+}
+
+/// Whether every repetition of the pair lies beyond every repetition of the reference in the
+/// shift's direction: probes of one run share its placement and its neighbours' load, so runs,
+/// not probes, are the unit that varies between pairs.
+fn separated(mine: &[f64], reference: &[f64], shift: f64) -> bool {
+    let lo = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if shift > 0.0 {
+        lo(mine) > hi(reference)
+    } else {
+        hi(mine) < lo(reference)
+    }
 }
 
 /// The stage that moved most, and the facts that differ from the majority.
@@ -384,4 +405,17 @@ fn explain(pairs: &[Pair], rows: &[PairRow], i: usize, common: &[String]) -> Str
         s.push_str(&format!("; {}", differ.join(", ")));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::separated;
+
+    #[test]
+    fn repetitions_must_all_lie_beyond_the_reference() {
+        assert!(separated(&[60.0, 62.0], &[40.0, 45.0, 50.0], 15.0));
+        assert!(!separated(&[49.0, 62.0], &[40.0, 45.0, 50.0], 15.0));
+        assert!(separated(&[30.0, 35.0], &[40.0, 45.0], -10.0));
+        assert!(!separated(&[30.0, 41.0], &[40.0, 45.0], -10.0));
+    }
 }

@@ -1,7 +1,10 @@
 //! The Ansible collection in `ansible/` with ansible-core from PyPI (scripts/bench-setup.sh puts
 //! it in target/bench-venv), against 3 pairs on this machine: each pair a namespace testbed,
 //! each pair's driver reached over the real sshd of the ssh tests (inetd mode through
-//! ProxyCommand). Pair 3's forwarder holds every probe 150 µs. Every pair's sweep completes; the
+//! ProxyCommand). Pair 3's forwarder holds every probe 150 µs. Every role sleeps in poll(): the
+//! pairs' sweeps run at once, and six spinning roles on this machine's CPUs would measure the
+//! scheduler's time slices, not the pairs (in CI two healthy pairs differed by 208 µs so, and
+//! the slow pair's shift landed in B's XDP-to-user stage). Every pair's sweep completes; the
 //! slow pair is the outlier of `xdplat fleet`, in B's processing stage; a second playbook run
 //! reruns nothing; a SIGKILL of one pair's sweep mid-run and a rerun leave exactly the planned
 //! runs; the merged store reads in DuckDB with the pair a column.
@@ -29,7 +32,7 @@ fn experiment(name: &str, hold: bool) -> String {
         ""
     };
     format!(
-        "[testbed]\nname = \"{name}\"\n\n{roles}[probe]\ninterval = \"1ms\"\ncount = 400\nrepetitions = 2\nlinger = \"50ms\"\nbaseline = false\nstamp = true\nsize = 88\n\n[axes]\nfwd.poll = [false, true]\n"
+        "[testbed]\nname = \"{name}\"\n\n{roles}[probe]\ninterval = \"1ms\"\ncount = 400\nrepetitions = 2\nlinger = \"50ms\"\nbaseline = false\nstamp = true\nsize = 88\n\n[axes]\npoll = [true]\nfwd.batch = [1, 16]\n"
     )
 }
 
