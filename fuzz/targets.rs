@@ -101,6 +101,7 @@ pub fn emit_roundtrip(mut data: &[u8]) {
         seq: u64::from_be_bytes(take(d)),
         tx_ns: u64::from_be_bytes(take(d)),
         stamps,
+        fwd_queue: None,
     };
     let size = usize::from(u16::from_be_bytes(take(d))) % (wire::MAX_PROBE_SIZE + 64);
     let mut buf = vec![0xa5u8; size];

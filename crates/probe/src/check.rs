@@ -141,11 +141,27 @@ pub fn count_for(duration: Duration, interval: Duration, batch: u32) -> Result<u
         })
 }
 
+/// The probe ports `port..port + flows` must all be ports.
+pub fn flow_ports(port: u16, flows: u32) -> Result<()> {
+    if u32::from(port) + flows > 65_536 {
+        return Err(Error::config(
+            "--flows",
+            flows,
+            format!(
+                "with --port {port} the flows' ports {port}..{} pass 65535: lower --port or --flows",
+                u32::from(port) + flows - 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Every value of a ping, alone and together, before anything is touched: the knobs, the
 /// probe size against the frame, the counts against the memory their raw rows take, the
 /// waits, the window, the port and the forwarder's addresses.
 pub fn ping(plan: &PingPlan) -> Result<()> {
     port("--port", plan.port)?;
+    flow_ports(plan.port, plan.knobs.flows)?;
     dst_ip(plan.dst_ip)?;
     if let Some(mac) = &plan.dst_mac {
         dst_mac(mac)?;
@@ -229,6 +245,7 @@ pub fn ping(plan: &PingPlan) -> Result<()> {
 /// Every value of a forwarder before anything is touched.
 pub fn fwd(plan: &FwdPlan) -> Result<()> {
     port("--port", plan.port)?;
+    flow_ports(plan.port, plan.knobs.flows)?;
     plan.knobs.validate()?;
     let udp = plan.knobs.backend == Backend::Udp;
     if plan.queues == 0 || (plan.queues > 1 && udp) {

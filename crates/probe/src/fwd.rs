@@ -100,7 +100,7 @@ pub fn run<F: Forward, C: Clock>(
                 let stamped = if info.payload_only {
                     crate::payload::stamp(pkt, &stamps)
                 } else {
-                    wire::stamp_forwarder(pkt, &stamps)
+                    wire::stamp_forwarder_queue(pkt, &stamps, info.queue)
                 };
                 if stamped.unwrap_or(false) {
                     out.stamped += 1;

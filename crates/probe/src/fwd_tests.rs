@@ -22,6 +22,7 @@ fn probe(seq: u64, at: u64, stamp_room: bool) -> (u64, Vec<u8>) {
         seq,
         tx_ns: at - 1000,
         stamps: stamp_room.then(wire::FwdStamps::default),
+        fwd_queue: None,
     };
     wire::emit_probe(&mut buf, &flow(), &p).expect("emit");
     (at, buf)

@@ -115,6 +115,7 @@ pub fn measure(
         window: plan.window,
         sample_every: plan.sample_every,
         pace: plan.knobs.pace,
+        flows: plan.knobs.flows,
     };
     let params = plan.params(info.driver.as_deref());
     // the clock source decided (the TSC calibrated) before the first stamp

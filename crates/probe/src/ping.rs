@@ -30,7 +30,11 @@ const PACED_RING: u64 = 1 << 20;
 
 #[derive(Debug, Clone)]
 pub struct PingConfig {
+    /// The first flow; with `flows` > 1 probe k uses port `flow.dst_port + k % flows` as both
+    /// its source and destination port.
     pub flow: wire::FlowRepr,
+    /// Flows the probes are spread over (1: all on `flow`).
+    pub flows: u32,
     /// Bytes per probe frame (no FCS).
     pub size: usize,
     pub batch: u32,
@@ -152,6 +156,9 @@ pub struct PingOutcome {
     /// Stalls seen (more than are kept in `stalls`).
     pub stalls_seen: u64,
     pub elapsed: Duration,
+    /// Measured replies by the forwarder queue (and NAPI) that turned them around, where the
+    /// forwarder said (stamping probes with room for its queue).
+    pub fwd_queues: Vec<results::FwdQueueCount>,
 }
 
 fn progress_of(t: &Tally, elapsed: Duration, sent: u64) -> Progress {
@@ -163,6 +170,19 @@ fn progress_of(t: &Tally, elapsed: Duration, sent: u64) -> Progress {
         lost: sent.saturating_sub(t.counts.received),
         p50_ns: has.then(|| t.hist.value_at_quantile(0.5)),
         p99_ns: has.then(|| t.hist.value_at_quantile(0.99)),
+    }
+}
+
+/// The flow of probe `seq`: ports `first.dst_port + seq % flows` both ways.
+fn flow_of(first: &wire::FlowRepr, flows: u32, seq: u64) -> wire::FlowRepr {
+    if flows <= 1 {
+        return *first;
+    }
+    let port = first.dst_port.wrapping_add((seq % u64::from(flows)) as u16);
+    wire::FlowRepr {
+        src_port: port,
+        dst_port: port,
+        ..*first
     }
 }
 
@@ -189,6 +209,9 @@ fn on_reply(t: &mut Tally, counts_run: u16, pkt: &[u8], info: RxInfo) {
     }
     match t.reply(probe.seq, &info, probe.stamps) {
         Reply::Measured(rtt) => {
+            if let Some(q) = probe.fwd_queue {
+                *t.fwd_queues.entry(q).or_default() += 1;
+            }
             crate::trace::ping_rx(probe.seq, info.rx_ns, rtt, info.xdp_ns.unwrap_or(0))
         }
         Reply::Warmup => crate::trace::ping_rx(probe.seq, info.rx_ns, 0, info.xdp_ns.unwrap_or(0)),
@@ -262,9 +285,11 @@ pub fn run<P: Port, C: Clock>(
                         seq,
                         tx_ns,
                         stamps,
+                        fwd_queue: None,
                     };
+                    let flow = flow_of(&cfg.flow, cfg.flows, seq);
                     // sizes were validated against the frame, so emit cannot fail here
-                    let _ = wire::emit_probe(&mut buf[..cfg.size], &cfg.flow, &probe);
+                    let _ = wire::emit_probe(&mut buf[..cfg.size], &flow, &probe);
                     tally.sent(seq, tx_ns, sched);
                     crate::trace::ping_tx(seq, tx_ns);
                     cfg.size
@@ -355,6 +380,15 @@ pub fn run<P: Port, C: Clock>(
     let stalls = watch.finish(end);
     let warmup = cfg.warmup.min(next_seq);
     let late = t.late;
+    let fwd_queues = t
+        .fwd_queues
+        .iter()
+        .map(|(q, n)| results::FwdQueueCount {
+            queue: q.queue,
+            napi_id: q.napi_id,
+            probes: *n,
+        })
+        .collect();
     let (samples, rtt_hist, counts) = t.into_parts(next_seq);
     Ok(PingOutcome {
         samples,
@@ -368,6 +402,7 @@ pub fn run<P: Port, C: Clock>(
         stalls,
         stalls_seen,
         elapsed,
+        fwd_queues,
     })
 }
 

@@ -24,6 +24,7 @@ fn cfg(count: u64) -> PingConfig {
         window: 0,
         sample_every: 1,
         pace: crate::knobs::Pace::Sleep,
+        flows: 1,
     }
 }
 

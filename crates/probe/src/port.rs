@@ -14,6 +14,8 @@ pub struct RxInfo {
     pub hw_rx_ns: Option<u64>,
     /// The bytes are a UDP payload (kernel backend), not a whole Ethernet frame.
     pub payload_only: bool,
+    /// The queue it came in on and that queue's NAPI id (AF_XDP forwarders).
+    pub queue: Option<wire::FwdQueue>,
 }
 
 /// The kernel's answer to a TX timestamp request (AF_XDP TX metadata), read when the frame

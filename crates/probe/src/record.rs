@@ -264,6 +264,7 @@ pub fn summarize(outcome: &PingOutcome, facts: RunFacts) -> Summary {
         warmup_packets: outcome.warmup,
         stages,
         environment,
+        fwd_queues: outcome.fwd_queues.clone(),
         extra,
         ..Summary::default()
     };

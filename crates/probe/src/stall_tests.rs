@@ -105,6 +105,7 @@ fn max_rate(count: u64, window: u32, linger: Duration) -> PingConfig {
         window,
         sample_every: 1,
         pace: crate::knobs::Pace::Sleep,
+        flows: 1,
     }
 }
 
@@ -210,6 +211,7 @@ fn a_forwarder_whose_tx_ring_is_never_taken_reports_the_stall() {
                 seq: i,
                 tx_ns: START,
                 stamps: None,
+                fwd_queue: None,
             };
             wire::emit_probe(&mut buf, &flow(), &p).expect("emit");
             (START + (i + 1) * 1000, buf)

@@ -75,6 +75,8 @@ pub struct Tally {
     rx_seq_end: u64,
     /// Replies too old to be matched (their slot was reused).
     pub late: u64,
+    /// Measured replies by the forwarder's queue, where the forwarder wrote it.
+    pub fwd_queues: std::collections::BTreeMap<wire::FwdQueue, u64>,
 }
 
 impl Tally {
@@ -103,6 +105,7 @@ impl Tally {
             sent: 0,
             rx_seq_end: 0,
             late: 0,
+            fwd_queues: std::collections::BTreeMap::new(),
         })
     }
 
@@ -339,6 +342,7 @@ mod tests {
             xdp_ns: Some(290),
             hw_rx_ns: Some(9_180),
             payload_only: false,
+            queue: None,
         };
         assert_eq!(t.reply(1, &nic, None), Reply::Measured(200));
         assert_eq!(t.reply(0, &rx(300), None), Reply::Measured(200));

@@ -101,6 +101,7 @@ impl<C: Clock> UdpPort<C> {
                 xdp_ns: None,
                 hw_rx_ns: None,
                 payload_only: true,
+                queue: None,
             };
             if f(&mut self.buf[..len], info) {
                 match self.sock.send_to(&self.buf[..len], from) {
@@ -210,6 +211,7 @@ impl<C: Clock> Port for UdpPort<C> {
                         xdp_ns: None,
                         hw_rx_ns: None,
                         payload_only: true,
+                        queue: None,
                     };
                     f(&mut self.buf[..len], info);
                     n += 1;

@@ -1,5 +1,7 @@
 //! The multi-queue forwarder on a real two-queue veth testbed: one thread per queue, one XDP
-//! program; pings bound to queue 0 and to queue 1 of A both come back.
+//! program; pings bound to queue 0 and to queue 1 of A, each on 8 UDP flows, all come back, and
+//! every reply names the forwarder queue that turned it around (veth hands a frame sent on
+//! queue q to the peer's queue q).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -22,6 +24,7 @@ fn port_cfg(iface: &str, queue: u32) -> AfXdpConfig {
             batch: 8,
             frames: 1024,
             ring_size: 256,
+            flows: 8,
             ..Knobs::default()
         },
     }
@@ -40,7 +43,7 @@ fn one_forwarder_serves_two_queues() {
             let _ns = host::netns::enter(&link.b.netns).expect("enter B");
             let cfg = port_cfg(&link.b.iface, 0);
             let fwd = FwdConfig {
-                stamp: false,
+                stamp: true,
                 swap_l3: true,
                 duration: Some(Duration::from_secs(20)),
                 hold: Duration::ZERO,
@@ -80,17 +83,18 @@ fn one_forwarder_serves_two_queues() {
                             src_port: probe::DEFAULT_PROBE_PORT,
                             dst_port: probe::DEFAULT_PROBE_PORT,
                         },
-                        size: wire::MIN_PROBE_SIZE,
+                        size: wire::MIN_QUEUE_PROBE_SIZE,
                         batch: 1,
                         interval: Duration::from_millis(1),
                         count: 50,
                         warmup: 0,
                         linger: Duration::from_millis(500),
-                        stamp_room: false,
+                        stamp_room: true,
                         run_id: 7 + queue as u16,
                         window: 0,
                         sample_every: 1,
                         pace: probe::knobs::Pace::Sleep,
+                        flows: 8,
                     };
                     let never = AtomicBool::new(false);
                     probe::ping::run(&mut port, &MonotonicClock, &ping, &never, &mut |_| {})
@@ -103,6 +107,12 @@ fn one_forwarder_serves_two_queues() {
                 "queue {queue}: {:?}",
                 outcome.counts
             );
+            let by_queue: Vec<(u16, u64)> = outcome
+                .fwd_queues
+                .iter()
+                .map(|q| (q.queue, q.probes))
+                .collect();
+            assert_eq!(by_queue, [(queue as u16, 50)], "{:?}", outcome.fwd_queues);
         }
         stop.store(true, Ordering::Relaxed);
         let out = b.join().expect("forwarder thread").expect("forwarder");

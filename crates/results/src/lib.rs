@@ -15,7 +15,8 @@ pub use error::Error;
 pub use samples::{SAMPLES_FILE, Sample, SamplesColumns, SamplesWriter, read_rtts, read_samples};
 pub use sections::{Cpu, HostSetting, Rate, SettingTarget, StageSource, StageSources, Sweep};
 pub use summary::{
-    CHAIN_STAGES, Environment, PacketCounts, SUMMARY_FILE, Summary, read_summary, write_summary,
+    CHAIN_STAGES, Environment, FwdQueueCount, PacketCounts, SUMMARY_FILE, Summary, read_summary,
+    write_summary,
 };
 
 /// Version of the run-directory format; `summary.json` carries it as `schema`.

@@ -46,6 +46,10 @@ pub struct Summary {
     pub stages: Map<String, Value>,
     #[serde(default)]
     pub environment: Environment,
+    /// Measured replies by the forwarder queue and NAPI that turned them around (present when
+    /// the forwarder stamped probes with room for its queue).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fwd_queues: Vec<FwdQueueCount>,
     /// Fields this version does not know, kept for forward compatibility.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -64,6 +68,7 @@ impl Default for Summary {
             warmup_packets: 0,
             stages: Map::new(),
             environment: Environment::default(),
+            fwd_queues: Vec::new(),
             extra: Map::new(),
         }
     }
@@ -82,6 +87,15 @@ pub struct PacketCounts {
     /// Frames on the probe port that belonged to no probe of this run.
     #[serde(default)]
     pub foreign: u64,
+}
+
+/// How many measured replies one forwarder queue turned around.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FwdQueueCount {
+    pub queue: u16,
+    /// The NAPI id of the forwarder's socket on that queue (0: none).
+    pub napi_id: u32,
+    pub probes: u64,
 }
 
 /// The machine a run was measured on.

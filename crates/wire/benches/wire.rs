@@ -49,6 +49,7 @@ fn main() {
             seq: 0,
             tx_ns: 123,
             stamps: stamped.then(FwdStamps::default),
+            fwd_queue: None,
         };
         let mut buf = vec![0u8; size];
         let label = format!("{size}B{}", if stamped { "+stamps" } else { "" });

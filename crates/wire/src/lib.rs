@@ -22,9 +22,11 @@ pub use ethernet::{ETH_HDR_LEN, EthernetFrame};
 pub use ipv4::{IPV4_HDR_LEN, Ipv4Packet};
 pub use mac::MacAddr;
 pub use packet::{
-    FlowRepr, MAX_PROBE_SIZE, MIN_PROBE_SIZE, MIN_STAMPED_PROBE_SIZE, PROBE_OFFSET, UDP_OFFSET,
-    emit_probe, min_probe_size, parse_probe, reflect_in_place, sample_probe, stamp_forwarder,
-    update_probe,
+    FlowRepr, MAX_PROBE_SIZE, MIN_PROBE_SIZE, MIN_QUEUE_PROBE_SIZE, MIN_STAMPED_PROBE_SIZE,
+    PROBE_OFFSET, UDP_OFFSET, emit_probe, min_probe_size, parse_probe, reflect_in_place,
+    sample_probe, stamp_forwarder, stamp_forwarder_queue, update_probe,
 };
-pub use probe::{FwdStamps, PROBE_BASE_LEN, PROBE_STAMP_LEN, ProbeHeader, ProbeRepr};
+pub use probe::{
+    FwdQueue, FwdStamps, PROBE_BASE_LEN, PROBE_QUEUE_LEN, PROBE_STAMP_LEN, ProbeHeader, ProbeRepr,
+};
 pub use udp::{UDP_HDR_LEN, UdpPacket};

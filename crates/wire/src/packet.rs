@@ -9,8 +9,8 @@ use crate::checksum;
 use crate::ethernet::{ETH_HDR_LEN, ETHERTYPE_IPV4, EthernetFrame};
 use crate::ipv4::{DEFAULT_TTL, IPV4_HDR_LEN, Ipv4Packet, PROTO_UDP};
 use crate::probe::{
-    FwdStamps, PROBE_BASE_LEN, PROBE_MAGIC, PROBE_STAMP_LEN, PROBE_VERSION, ProbeHeader, ProbeRepr,
-    flags,
+    FwdQueue, FwdStamps, PROBE_BASE_LEN, PROBE_MAGIC, PROBE_QUEUE_LEN, PROBE_STAMP_LEN,
+    PROBE_VERSION, ProbeHeader, ProbeRepr, flags,
 };
 use crate::udp::{UDP_HDR_LEN, UdpPacket, nonzero, pseudo_header_sum};
 use crate::{Error, MacAddr};
@@ -24,6 +24,8 @@ pub const PROBE_OFFSET: usize = UDP_OFFSET + UDP_HDR_LEN;
 pub const MIN_PROBE_SIZE: usize = 64;
 /// The smallest probe with the forwarder-stamp extension.
 pub const MIN_STAMPED_PROBE_SIZE: usize = PROBE_OFFSET + PROBE_BASE_LEN + PROBE_STAMP_LEN;
+/// The smallest probe a forwarder writes its queue and NAPI id into.
+pub const MIN_QUEUE_PROBE_SIZE: usize = MIN_STAMPED_PROBE_SIZE + PROBE_QUEUE_LEN;
 /// The largest probe (jumbo frame); larger sizes are bad input.
 pub const MAX_PROBE_SIZE: usize = 9000;
 
@@ -222,18 +224,35 @@ pub fn reflect_in_place(buf: &mut [u8], swap_l3: bool) -> Result<(), Error> {
 ///
 /// Errors: as [`parse_probe`] for the layers' shape, magic and version.
 pub fn stamp_forwarder(buf: &mut [u8], stamps: &FwdStamps) -> Result<bool, Error> {
+    stamp_forwarder_queue(buf, stamps, None)
+}
+
+/// As [`stamp_forwarder`], and writes `queue` into the queue extension (setting FWD_QUEUE)
+/// where the probe is long enough for it ([`MIN_QUEUE_PROBE_SIZE`]); a shorter probe gets the
+/// stamps alone.
+pub fn stamp_forwarder_queue(
+    buf: &mut [u8],
+    stamps: &FwdStamps,
+    queue: Option<FwdQueue>,
+) -> Result<bool, Error> {
     let probe = locate_probe(buf)?;
     if buf[probe.start + FLAGS] & flags::STAMP_ROOM == 0 {
         return Ok(false);
     }
     ProbeHeader::new_checked(&buf[probe.start..probe.end])?;
-    let ext = probe.start + PROBE_BASE_LEN..probe.start + PROBE_BASE_LEN + PROBE_STAMP_LEN;
+    let queue = queue.filter(|_| probe.end - probe.start >= MIN_QUEUE_PROBE_SIZE - PROBE_OFFSET);
+    let ext_len = PROBE_STAMP_LEN + if queue.is_some() { PROBE_QUEUE_LEN } else { 0 };
+    let ext = probe.start + PROBE_BASE_LEN..probe.start + PROBE_BASE_LEN + ext_len;
     let word = probe.start + VERSION..probe.start + VERSION + 2;
     let old = checksum::sum(checksum::sum(0, &buf[word.clone()]), &buf[ext.clone()]);
 
     let mut header = ProbeHeader::new_unchecked(&mut buf[probe.start..probe.end]);
-    header.set_flags(header.flags() | flags::FWD_STAMPED);
+    let queue_flag = if queue.is_some() { flags::FWD_QUEUE } else { 0 };
+    header.set_flags(header.flags() | flags::FWD_STAMPED | queue_flag);
     header.set_stamps(stamps);
+    if let Some(q) = queue {
+        header.set_fwd_queue(&q);
+    }
 
     let new = checksum::sum(checksum::sum(0, &buf[word]), &buf[ext]);
     patch_udp_checksum(buf, probe.udp_offset, old, new);
@@ -367,6 +386,7 @@ pub fn sample_probe(port: u16, seq: u64) -> Vec<u8> {
         seq,
         tx_ns: 1,
         stamps: Some(crate::FwdStamps::default()),
+        fwd_queue: None,
     };
     let mut buf = vec![0u8; MIN_STAMPED_PROBE_SIZE];
     emit_probe(&mut buf, &flow, &probe).expect("an 88-byte stamped probe fits");

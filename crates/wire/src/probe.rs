@@ -4,7 +4,7 @@
 //! off len field
 //!   0   2 magic 0x5844 ("XD")
 //!   2   1 version (1)
-//!   3   1 flags: bit 0 STAMP_ROOM, bit 1 FWD_STAMPED, others must be 0
+//!   3   1 flags: bit 0 STAMP_ROOM, bit 1 FWD_STAMPED, bit 2 FWD_QUEUE, others must be 0
 //!   4   2 run_id
 //!   6   8 seq
 //!  14   8 tx_ns       sender's app send time, CLOCK_MONOTONIC ns
@@ -12,9 +12,14 @@
 //!  22   8 fwd_xdp_ns  forwarder's XDP-hook time
 //!  30   8 fwd_rx_ns   forwarder's app receive time
 //!  38   8 fwd_tx_ns   forwarder's app send time
+//! --- forwarder-queue extension, present when FWD_QUEUE is set (only with STAMP_ROOM) ---
+//!  46   2 fwd_queue   the forwarder's RX queue
+//!  48   4 fwd_napi_id the NAPI id of that queue's socket (0: none)
 //! ```
 //!
-//! The extension is all zeros until a forwarder fills it and sets FWD_STAMPED.
+//! The stamp extension is all zeros until a forwarder fills it and sets FWD_STAMPED. A
+//! forwarder adds the queue extension where the probe has the room (the payload is the
+//! sender's, so a sender that wants to know the queue sends probes of 94 bytes or more).
 
 use crate::Error;
 
@@ -26,6 +31,8 @@ pub const PROBE_VERSION: u8 = 1;
 pub const PROBE_BASE_LEN: usize = 22;
 /// Length of the forwarder-stamp extension.
 pub const PROBE_STAMP_LEN: usize = 24;
+/// Length of the forwarder-queue extension.
+pub const PROBE_QUEUE_LEN: usize = 6;
 
 /// Flag bits of the probe header.
 pub mod flags {
@@ -33,8 +40,10 @@ pub mod flags {
     pub const STAMP_ROOM: u8 = 1 << 0;
     /// A forwarder filled the extension.
     pub const FWD_STAMPED: u8 = 1 << 1;
+    /// A forwarder wrote its RX queue and NAPI id after the stamps.
+    pub const FWD_QUEUE: u8 = 1 << 2;
     /// Every bit version 1 defines.
-    pub const KNOWN: u8 = STAMP_ROOM | FWD_STAMPED;
+    pub const KNOWN: u8 = STAMP_ROOM | FWD_STAMPED | FWD_QUEUE;
 }
 
 mod field {
@@ -47,6 +56,8 @@ mod field {
     pub const FWD_XDP_NS: usize = 22;
     pub const FWD_RX_NS: usize = 30;
     pub const FWD_TX_NS: usize = 38;
+    pub const FWD_QUEUE: usize = 46;
+    pub const FWD_NAPI_ID: usize = 48;
 }
 
 /// Times a forwarder stamps into a probe (CLOCK_MONOTONIC ns of the forwarder's host).
@@ -67,6 +78,14 @@ impl FwdStamps {
     }
 }
 
+/// Where the forwarder received a probe: its RX queue and that queue's NAPI id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FwdQueue {
+    pub queue: u16,
+    /// SO_INCOMING_NAPI_ID of the forwarder's socket on that queue (0: no NAPI context).
+    pub napi_id: u32,
+}
+
 /// The probe header's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ProbeRepr {
@@ -79,15 +98,17 @@ pub struct ProbeRepr {
     /// `Some` when the stamp extension is reserved; its values are zeros
     /// until a forwarder fills them.
     pub stamps: Option<FwdStamps>,
+    /// `Some` when a forwarder wrote the queue extension (only with `stamps`).
+    pub fwd_queue: Option<FwdQueue>,
 }
 
 impl ProbeRepr {
-    /// Bytes this header takes: 22, or 46 with the stamp extension.
+    /// Bytes this header takes: 22, 46 with the stamp extension, 52 with the queue's too.
     pub const fn header_len(&self) -> usize {
-        if self.stamps.is_some() {
-            PROBE_BASE_LEN + PROBE_STAMP_LEN
-        } else {
-            PROBE_BASE_LEN
+        match (self.stamps.is_some(), self.fwd_queue.is_some()) {
+            (false, _) => PROBE_BASE_LEN,
+            (true, false) => PROBE_BASE_LEN + PROBE_STAMP_LEN,
+            (true, true) => PROBE_BASE_LEN + PROBE_STAMP_LEN + PROBE_QUEUE_LEN,
         }
     }
 
@@ -96,8 +117,16 @@ impl ProbeRepr {
     pub fn flags(&self) -> u8 {
         match self.stamps {
             None => 0,
-            Some(s) if s.is_set() => flags::STAMP_ROOM | flags::FWD_STAMPED,
-            Some(_) => flags::STAMP_ROOM,
+            Some(s) if s.is_set() => flags::STAMP_ROOM | flags::FWD_STAMPED | self.queue_flag(),
+            Some(_) => flags::STAMP_ROOM | self.queue_flag(),
+        }
+    }
+
+    const fn queue_flag(&self) -> u8 {
+        if self.fwd_queue.is_some() {
+            flags::FWD_QUEUE
+        } else {
+            0
         }
     }
 
@@ -125,11 +154,17 @@ impl ProbeRepr {
                 what: "probe FWD_STAMPED without STAMP_ROOM",
             });
         }
+        if f & flags::FWD_QUEUE != 0 && f & flags::STAMP_ROOM == 0 {
+            return Err(Error::Corrupt {
+                what: "probe FWD_QUEUE without STAMP_ROOM",
+            });
+        }
         Ok(ProbeRepr {
             run_id: header.run_id(),
             seq: header.seq(),
             tx_ns: header.tx_ns(),
             stamps: header.stamps(),
+            fwd_queue: header.fwd_queue(),
         })
     }
 
@@ -143,6 +178,9 @@ impl ProbeRepr {
         header.set_tx_ns(self.tx_ns);
         if let Some(stamps) = self.stamps {
             header.set_stamps(&stamps);
+            if let Some(q) = self.fwd_queue {
+                header.set_fwd_queue(&q);
+            }
         }
     }
 }
@@ -181,7 +219,11 @@ impl<T: AsRef<[u8]>> ProbeHeader<T> {
         let need = self.header_len();
         if len < need {
             return Err(Error::Truncated {
-                what: "probe stamp extension",
+                what: if self.flags() & flags::FWD_QUEUE != 0 {
+                    "probe queue extension"
+                } else {
+                    "probe stamp extension"
+                },
                 len,
                 need,
             });
@@ -194,13 +236,16 @@ impl<T: AsRef<[u8]>> ProbeHeader<T> {
         self.buffer
     }
 
-    /// Bytes of header present per the flags: 22, or 46 with STAMP_ROOM.
+    /// Bytes of header present per the flags: 22, 46 with STAMP_ROOM, 52 with FWD_QUEUE too.
     #[inline]
     pub fn header_len(&self) -> usize {
-        if self.flags() & flags::STAMP_ROOM != 0 {
+        let f = self.flags();
+        if f & flags::STAMP_ROOM == 0 {
+            PROBE_BASE_LEN
+        } else if f & flags::FWD_QUEUE == 0 {
             PROBE_BASE_LEN + PROBE_STAMP_LEN
         } else {
-            PROBE_BASE_LEN
+            PROBE_BASE_LEN + PROBE_STAMP_LEN + PROBE_QUEUE_LEN
         }
     }
 
@@ -249,6 +294,22 @@ impl<T: AsRef<[u8]>> ProbeHeader<T> {
             xdp_ns: self.read_u64(field::FWD_XDP_NS),
             rx_ns: self.read_u64(field::FWD_RX_NS),
             tx_ns: self.read_u64(field::FWD_TX_NS),
+        })
+    }
+
+    /// The forwarder's queue and NAPI id when FWD_QUEUE and STAMP_ROOM are set.
+    #[inline]
+    pub fn fwd_queue(&self) -> Option<FwdQueue> {
+        let f = self.flags();
+        let b = self.buffer.as_ref();
+        (f & flags::FWD_QUEUE != 0 && f & flags::STAMP_ROOM != 0).then(|| FwdQueue {
+            queue: u16::from_be_bytes([b[field::FWD_QUEUE], b[field::FWD_QUEUE + 1]]),
+            napi_id: u32::from_be_bytes([
+                b[field::FWD_NAPI_ID],
+                b[field::FWD_NAPI_ID + 1],
+                b[field::FWD_NAPI_ID + 2],
+                b[field::FWD_NAPI_ID + 3],
+            ]),
         })
     }
 
@@ -307,6 +368,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ProbeHeader<T> {
         self.write_u64(field::FWD_TX_NS, stamps.tx_ns);
     }
 
+    /// Writes the queue extension (flags untouched); the buffer must hold it.
+    #[inline]
+    pub fn set_fwd_queue(&mut self, q: &FwdQueue) {
+        let b = self.buffer.as_mut();
+        b[field::FWD_QUEUE..field::FWD_QUEUE + 2].copy_from_slice(&q.queue.to_be_bytes());
+        b[field::FWD_NAPI_ID..field::FWD_NAPI_ID + 4].copy_from_slice(&q.napi_id.to_be_bytes());
+    }
+
     #[inline]
     fn write_u64(&mut self, at: usize, value: u64) {
         self.buffer.as_mut()[at..at + 8].copy_from_slice(&value.to_be_bytes());
@@ -333,7 +402,8 @@ mod tests {
                 run_id: 0x1234,
                 seq: 0x0102,
                 tx_ns: 1 << 32,
-                stamps: None
+                stamps: None,
+                fwd_queue: None,
             }
         );
     }
@@ -346,6 +416,7 @@ mod tests {
             seq: 0x0102,
             tx_ns: 1 << 32,
             stamps: None,
+            fwd_queue: None,
         };
         repr.emit(&mut ProbeHeader::new_unchecked(&mut bytes[..]));
         assert_eq!(bytes, BASE);
@@ -375,6 +446,7 @@ mod tests {
                 rx_ns: 2,
                 tx_ns: 3,
             }),
+            fwd_queue: None,
         };
         let mut bytes = [0u8; 46];
         repr.emit(&mut ProbeHeader::new_unchecked(&mut bytes[..]));
@@ -382,6 +454,38 @@ mod tests {
         assert_eq!(bytes[22..30], 1u64.to_be_bytes());
         let header = ProbeHeader::new_checked(&bytes[..]).unwrap();
         assert_eq!(ProbeRepr::parse(&header), Ok(repr));
+    }
+
+    #[test]
+    fn queue_extension_bytes_and_its_checks() {
+        let mut bytes = [0u8; 52];
+        bytes[..22].copy_from_slice(&BASE);
+        bytes[3] = flags::STAMP_ROOM | flags::FWD_STAMPED | flags::FWD_QUEUE;
+        bytes[29] = 1; // fwd_xdp_ns 1
+        bytes[46..52].copy_from_slice(&[0x00, 0x03, 0x00, 0x00, 0x20, 0x01]);
+        let header = ProbeHeader::new_checked(&bytes[..]).unwrap();
+        let want = FwdQueue {
+            queue: 3,
+            napi_id: 0x2001,
+        };
+        assert_eq!(header.fwd_queue(), Some(want));
+        let repr = ProbeRepr::parse(&header).unwrap();
+        assert_eq!(repr.fwd_queue, Some(want));
+        assert_eq!(repr.header_len(), 52);
+        let mut again = [0u8; 52];
+        repr.emit(&mut ProbeHeader::new_unchecked(&mut again[..]));
+        assert_eq!(again, bytes);
+        assert!(matches!(
+            ProbeHeader::new_checked(&bytes[..51]),
+            Err(Error::Truncated {
+                what: "probe queue extension",
+                need: 52,
+                ..
+            })
+        ));
+        bytes[3] = flags::FWD_QUEUE;
+        let err = ProbeRepr::parse(&ProbeHeader::new_unchecked(&bytes[..]));
+        assert!(matches!(err, Err(Error::Corrupt { .. })));
     }
 
     #[test]

@@ -203,6 +203,35 @@ fn stamp_then_parse_shows_the_stamps() {
     }
 }
 
+/// The forwarder's queue goes in where the probe has room for it (94 bytes and more), with a
+/// checksum equal to a freshly emitted probe's; a shorter stamped probe gets the stamps alone.
+#[test]
+fn the_queue_goes_where_there_is_room() {
+    let q = wire::FwdQueue {
+        queue: 2,
+        napi_id: 8195,
+    };
+    for size in [88, 93, 94, 1500] {
+        let mut buf = vec![0u8; size];
+        emit_probe(&mut buf, &flow(), &probe(Some(FwdStamps::default()))).unwrap();
+        assert_eq!(
+            wire::stamp_forwarder_queue(&mut buf, &LITERAL_STAMPS, Some(q)),
+            Ok(true)
+        );
+        let want = wire::ProbeRepr {
+            fwd_queue: (size >= wire::MIN_QUEUE_PROBE_SIZE).then_some(q),
+            ..probe(Some(LITERAL_STAMPS))
+        };
+        assert_eq!(parse_probe(&buf), Ok((flow(), want)), "size {size}");
+        let mut fresh = vec![0u8; size];
+        emit_probe(&mut fresh, &flow(), &want).unwrap();
+        assert_eq!(
+            buf, fresh,
+            "size {size}: incremental checksum equals a full one"
+        );
+    }
+}
+
 #[test]
 fn stamp_without_room_leaves_the_packet_alone() {
     let mut buf = PROBE_64;

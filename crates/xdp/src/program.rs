@@ -34,6 +34,8 @@ pub struct ProbeProgramConfig {
     pub mode: XdpMode,
     /// UDP destination port of probe packets; other traffic passes.
     pub probe_port: u16,
+    /// Probes go to `probe_port..probe_port + probe_ports` (one port per flow; at least 1).
+    pub probe_ports: u16,
     /// Load the device-bound program that also reads the NIC RX timestamp
     /// (drv mode only).
     pub hw_rx_timestamp: bool,
@@ -149,7 +151,13 @@ impl ProbeProgram {
         let ifindex = cfg.ifindex;
         let mut storage = MaybeUninit::uninit();
         let dev_bound = cfg.hw_rx_timestamp.then_some(ifindex);
-        let skel = load_probe(&mut storage, cfg.probe_port, prog_name, ifindex, dev_bound)?;
+        let skel = load_probe(
+            &mut storage,
+            (cfg.probe_port, cfg.probe_ports),
+            prog_name,
+            ifindex,
+            dev_bound,
+        )?;
         let prog = probe_prog(&skel, prog_name);
         let link = link::attach(prog, ifindex, mode)?;
         let handle = |map, name| {
@@ -241,12 +249,12 @@ impl ProbeProgram {
     }
 }
 
-/// Opens the probe object for probes to `probe_port` and loads only its program `prog_name`
+/// Opens the probe object for probes to `ports` (the first port and how many) and loads only its program `prog_name`
 /// (device-bound to `dev_bound` when given), libbpf's words captured into the error. `ifindex`
 /// names the interface in errors (0: none). Shared by the attached program and [`crate::TestRun`].
 pub(crate) fn load_probe<'obj>(
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-    probe_port: u16,
+    ports: (u16, u16),
     prog_name: &'static str,
     ifindex: u32,
     dev_bound: Option<u32>,
@@ -257,7 +265,8 @@ pub(crate) fn load_probe<'obj>(
     let Some(rodata) = open.maps.rodata_data.as_deref_mut() else {
         return Err(Error::no_rodata(ifindex));
     };
-    rodata.probe_port = probe_port;
+    rodata.probe_port = ports.0;
+    rodata.probe_ports = ports.1.max(1);
     for mut p in open.open_object_mut().progs_mut() {
         let this = p.name() == prog_name;
         p.set_autoload(this);

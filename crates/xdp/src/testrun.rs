@@ -72,7 +72,7 @@ impl TestRun {
         // the skeleton lives as long as the TestRun: its storage is leaked once per load, a
         // few hundred bytes, for benchmarks and tests only
         let storage: &'static mut MaybeUninit<_> = Box::leak(Box::new(MaybeUninit::uninit()));
-        let skel = crate::program::load_probe(storage, probe_port, prog_name, 0, None)?;
+        let skel = crate::program::load_probe(storage, (probe_port, 1), prog_name, 0, None)?;
         let fd = u32::try_from(xsk.as_raw_fd()).expect("a BorrowedFd is never negative");
         skel.maps
             .xsks_map

@@ -20,6 +20,7 @@ fn config(pair: &VethPair, mode: XdpMode) -> ProbeProgramConfig {
         probe_port: PORT,
         hw_rx_timestamp: false,
         stamp: xdp::forced_from_env().expect("XDPLAT_XDP_STAMP"),
+        probe_ports: 1,
     }
 }
 
@@ -232,6 +233,7 @@ fn child_attach_and_wait() {
         probe_port: PORT,
         hw_rx_timestamp: false,
         stamp: xdp::forced_from_env().expect("XDPLAT_XDP_STAMP"),
+        probe_ports: 1,
     };
     let _prog = ProbeProgram::attach(&cfg).expect("attach in child");
     println!("ATTACHED");

@@ -30,6 +30,7 @@ fn probe_lands_in_xsk_with_metadata(mode: XdpMode, hw_rx_timestamp: bool) {
         probe_port: PORT,
         hw_rx_timestamp,
         stamp,
+        probe_ports: 1,
     });
     if hw_rx_timestamp && stamp == Some(Stamp::None) {
         let err = attached.expect_err("no stamp to carry the NIC's");

@@ -15,6 +15,7 @@ fn config(pair: &VethPair, stamp: Option<Stamp>) -> ProbeProgramConfig {
         probe_port: 47_003,
         hw_rx_timestamp: false,
         stamp,
+        probe_ports: 1,
     }
 }
 

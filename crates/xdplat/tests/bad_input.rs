@@ -44,6 +44,17 @@ fn bad_values_exit_2_and_change_nothing() {
     expect_bad(&tb, &["--count", "5", "--backend", "dpdk"], "--backend");
     expect_bad(&tb, &["--count", "5", "--dst-mac", "zz:00"], "--dst-mac");
     expect_bad(&tb, &["--count", "5", "--cpu", "4096"], "--cpu");
+    expect_bad(&tb, &["--count", "5", "--flows", "0"], "--flows");
+    expect_bad(
+        &tb,
+        &["--count", "5", "--flows", "2", "--backend", "udp"],
+        "--flows",
+    );
+    expect_bad(
+        &tb,
+        &["--count", "5", "--flows", "8", "--port", "65530"],
+        "--flows",
+    );
 }
 
 #[test]

@@ -47,6 +47,7 @@ fn probe(flow: &wire::FlowRepr, size: usize, stamps: Option<wire::FwdStamps>, se
         seq,
         tx_ns: seq.wrapping_mul(1_000_000_007),
         stamps,
+        fwd_queue: None,
     };
     wire::emit_probe(&mut buf, flow, &p).expect("seed probe");
     buf

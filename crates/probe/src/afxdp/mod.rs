@@ -101,6 +101,9 @@ pub struct AfXdpPort<C: Clock> {
     /// sendto() skips the driver's TX wake-up here (zero-copy + prefer-busy-poll with a NAPI
     /// id), so each kick also calls poll(), which always wakes it.
     tx_wake_by_poll: bool,
+    /// The queue and its NAPI id, as a forwarder writes them into probes; the NAPI id is read
+    /// when the first packet has arrived (the kernel marks the socket's NAPI on receive).
+    rx_queue: Option<wire::FwdQueue>,
     pub counters: PortCounters,
 }
 
@@ -157,6 +160,7 @@ impl<C: Clock> AfXdpPort<C> {
                 probe_port: cfg.probe_port,
                 hw_rx_timestamp: cfg.knobs.hw_timestamps,
                 stamp: xdp::forced_from_env().map_err(|e| Error::config(xdp::STAMP_ENV, "", e))?,
+                probe_ports: cfg.knobs.flows as u16,
             },
         )?))
     }
@@ -223,6 +227,7 @@ impl<C: Clock> AfXdpPort<C> {
             heads,
             alive_checked_ns: 0,
             tx_wake_by_poll,
+            rx_queue: None,
             counters: PortCounters::default(),
         })
     }
@@ -290,6 +295,11 @@ impl<C: Clock> AfXdpPort<C> {
             return Ok(0);
         }
         let rx_ns = self.clock.now_ns();
+        let ctl = &self.sock.ctl;
+        let queue = *self.rx_queue.get_or_insert_with(|| wire::FwdQueue {
+            queue: ctl.queue_id() as u16,
+            napi_id: ctl.napi_id().unwrap_or(0),
+        });
         let mut tx = self.sock.tx.reserve(rx.len());
         let mut sent = 0;
         for i in 0..rx.len() {
@@ -303,6 +313,7 @@ impl<C: Clock> AfXdpPort<C> {
                         xdp_ns: meta.xdp_ns,
                         hw_rx_ns: meta.hw_rx_ns,
                         payload_only: false,
+                        queue: Some(queue),
                     },
                 ),
                 None => false,
@@ -416,6 +427,7 @@ impl<C: Clock> Port for AfXdpPort<C> {
                         xdp_ns: meta.xdp_ns,
                         hw_rx_ns: meta.hw_rx_ns,
                         payload_only: false,
+                        queue: None,
                     },
                 );
             }

@@ -62,6 +62,7 @@ fn attach(ifindex: u32, mode: xdp::XdpMode, hw: bool) -> Attach {
         probe_port: crate::DEFAULT_PROBE_PORT,
         hw_rx_timestamp: hw,
         stamp: xdp::forced_from_env().ok().flatten(),
+        probe_ports: 1,
     });
     match prog {
         Ok(p) => Attach::Ok {

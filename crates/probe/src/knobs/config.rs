@@ -37,6 +37,13 @@ impl Knobs {
                 "the udp backend reads kernel sockets, which xdplat stamps in software only: drop --hw-timestamps, or use --backend afxdp",
             ));
         }
+        if self.flows > 1 && self.backend == super::Backend::Udp {
+            return Err(Error::knob(
+                "flows",
+                self.flows,
+                "the udp backend's socket is bound to one port, so it has one flow: drop --flows, or use --backend afxdp",
+            ));
+        }
         if self.hw_timestamps && self.xdp_mode == xdp::XdpMode::Skb {
             return Err(Error::knob(
                 "hw-timestamps",

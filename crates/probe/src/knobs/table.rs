@@ -139,6 +139,16 @@ knobs! {
         roles: BOTH,
         axis: true,
     },
+    /// UDP flows: probe k goes out on port `--port` + k mod N (as source and destination), so
+    /// RSS and the driver's queue selection spread probes over queues; each role's XDP program
+    /// takes probes to ports `--port`..`--port` + N - 1 (give both roles the same N).
+    flows: u32 {
+        name: "flows",
+        kind: Kind::Int { min: 1, max: 1024 },
+        default: (1, 1),
+        roles: BOTH,
+        axis: true,
+    },
     /// Device timestamps: NIC RX stamps through a device-bound XDP program (drv mode), TX stamps
     /// through AF_XDP TX metadata (copy mode: the kernel's software stamp). Refused where the
     /// device offers no RX timestamps to XDP; the summary says which stages each source measured.

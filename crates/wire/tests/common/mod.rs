@@ -26,6 +26,7 @@ pub fn probe(stamps: Option<FwdStamps>) -> ProbeRepr {
         seq: 0x0102_0304_0506_0708,
         tx_ns: 0x1122_3344_5566_7788,
         stamps,
+        fwd_queue: None,
     }
 }
 
@@ -75,6 +76,7 @@ impl Rng {
             seq: self.next(),
             tx_ns: self.next(),
             stamps,
+            fwd_queue: None,
         }
     }
 }

@@ -69,8 +69,10 @@ enum xdplat_stamp {
 
 
 
-// Set by user space before load.
+// Set by user space before load: probes go to ports probe_port .. probe_port + probe_ports - 1
+// (a sender spreading probes over several flows, for RSS, uses one port per flow).
 const volatile __u16 probe_port = 0;
+const volatile __u16 probe_ports = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -97,7 +99,7 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-// Returns 1 for an unfragmented IPv4/UDP packet to probe_port.
+// Returns 1 for an unfragmented IPv4/UDP packet to one of the probe ports.
 static __always_inline int is_probe(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -124,7 +126,7 @@ static __always_inline int is_probe(struct xdp_md *ctx)
 	udp = (void *)ip + ihl;
 	if ((void *)(udp + 1) > data_end)
 		return 0;
-	return udp->dest == bpf_htons(probe_port);
+	return (__u16)(bpf_ntohs(udp->dest) - probe_port) < probe_ports;
 }
 
 // Puts the stamp in front of the frame, inside the packet data

@@ -157,6 +157,14 @@ pub fn print_summary(s: &results::Summary, dir: &Path) {
         ),
         None => println!("rtt: no reply received"),
     }
+    if !s.fwd_queues.is_empty() {
+        let each: Vec<String> = s
+            .fwd_queues
+            .iter()
+            .map(|q| format!("queue {} (napi {}) {}", q.queue, q.napi_id, q.probes))
+            .collect();
+        println!("forwarder queues: {}", each.join(", "));
+    }
     for w in &s.warnings {
         println!("warning: {w}");
     }
