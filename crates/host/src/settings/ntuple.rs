@@ -6,7 +6,8 @@
 //! The snapshot is the list of rule locations in use before; restoring
 //! deletes every UDP destination-port rule at a location not in it, so a
 //! crashed process's rule is found again without knowing where the driver
-//! put it. `none` adds no rule. veth has no rule table (EOPNOTSUPP).
+//! put it. `none` adds no rule. veth and virtio-net have no rule table (EOPNOTSUPP); QEMU's igb
+//! (82576) has one but refuses the insert of a UDP rule (EOPNOTSUPP), which is a refusal too.
 //! Many drivers also need the ntuple feature on (`ethtool -K IF ntuple on`).
 
 use super::{Held, Setting, bad_value, iface, in_netns, unsupported};
@@ -93,6 +94,12 @@ impl Setting for NtupleUdpDport {
             return Ok(None);
         };
         on_dev(t, move |dev| rxnfc::insert(dev, port, queue)).map_err(|e| match e {
+            // a rule table that takes no UDP rule (QEMU's igb 82576: the table answers, the
+            // insert does not)
+            Error::Sys {
+                errno: nix::errno::Errno::EOPNOTSUPP,
+                ..
+            } => unsupported(KEY, t, format!("takes no UDP destination-port rule ({e})")),
             Error::Sys { call, arg, errno } => Error::Sys {
                 call,
                 arg: format!("{arg} (is the ntuple feature on? `ethtool -K IF ntuple on`)"),
