@@ -11,21 +11,12 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
-use common::vm::{Down, can_run, in_guest, ok};
+use common::vm::{Down, KillOnDrop, can_run, in_guest, ok};
 use common::xdplat;
 use host::test_support::unique_name;
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn vm_multi_queue_forwarder_serves_every_queue_and_names_it_per_probe() {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::vm::{Down, can_run, in_guest, knobs_on_real_drivers, ok, vm_sweep};
+use common::vm::{Down, KillOnDrop, can_run, in_guest, knobs_on_real_drivers, ok, vm_sweep};
 use common::{out_dir, xdplat};
 use host::test_support::{require_root, unique_name};
 
@@ -214,15 +214,6 @@ fn vm_boot_status_zero_copy_ping_fwd_down() {
         "VM test (boot, status, 1000 zero-copy probes, down): {:.1} s",
         t0.elapsed().as_secs_f64()
     );
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

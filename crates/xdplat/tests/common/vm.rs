@@ -62,6 +62,17 @@ impl Drop for Down {
     }
 }
 
+/// A process (an ssh session into the guest) killed and reaped when the test ends, passed or
+/// failed.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs `argv` in the guest over the testbed's own ssh access.
 pub fn in_guest(vm: &serde_json::Value, argv: &str) -> Command {
     let mut c = Command::new("ssh");
