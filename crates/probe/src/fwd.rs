@@ -39,6 +39,8 @@ pub struct FwdOutcome {
     pub stalls: Vec<Stall>,
     /// Stalls seen (more than are kept in `stalls`).
     pub stalls_seen: u64,
+    /// Packets forwarded by each queue, `(queue, forwarded)` (the multi-queue forwarder).
+    pub per_queue: Vec<(u32, u64)>,
 }
 
 /// A port that can turn received packets around.
@@ -189,8 +191,9 @@ pub fn run_queues<C: Clock + Clone + Send + Sync>(
             .collect()
     });
     let mut total = FwdOutcome::default();
-    for o in outcomes {
+    for (i, o) in outcomes.into_iter().enumerate() {
         let o = o?;
+        total.per_queue.push((cfg.queue + i as u32, o.forwarded));
         total.forwarded += o.forwarded;
         total.dropped += o.dropped;
         total.stamped += o.stamped;

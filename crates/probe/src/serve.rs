@@ -131,6 +131,15 @@ fn stopped(out: &FwdOutcome) -> Stopped {
         "stalls".into(),
         serde_json::json!({ "seen": out.stalls_seen, "kept": out.stalls }),
     );
+    if !out.per_queue.is_empty() {
+        let by_queue: serde_json::Map<String, serde_json::Value> = out
+            .per_queue
+            .iter()
+            .map(|(q, n)| (q.to_string(), serde_json::json!(n)))
+            .collect();
+        s.counters
+            .insert("forwarded_by_queue".into(), by_queue.into());
+    }
     s
 }
 

@@ -117,5 +117,6 @@ fn one_forwarder_serves_two_queues() {
         stop.store(true, Ordering::Relaxed);
         let out = b.join().expect("forwarder thread").expect("forwarder");
         assert_eq!(out.forwarded, 100, "{out:?}");
+        assert_eq!(out.per_queue, [(0, 50), (1, 50)], "{out:?}");
     });
 }

@@ -101,7 +101,7 @@ fn vm_multi_queue_forwarder_serves_every_queue_and_names_it_per_probe() {
     println!("{}", seen.join("\n"));
     let served: Vec<u32> = ready.queues.iter().map(|q| q.queue).collect();
     assert_eq!(served, [0, 1, 2, 3], "{ready:?}");
-    std::thread::spawn(move || lines.for_each(drop));
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<String>>());
 
     // 512 probes on 64 flows, 128 bytes: room for the forwarder's stamps and queue
     let run = format!("/tmp/{name}-mq");
@@ -144,6 +144,37 @@ fn vm_multi_queue_forwarder_serves_every_queue_and_names_it_per_probe() {
     assert!(
         napis.len() == 4 && !napis.contains(&0),
         "virtio-net gives each queue its own NAPI: {summary:#}"
+    );
+
+    // SIGINT: the forwarder's end event counts what each queue forwarded
+    let t2 = Instant::now();
+    ok(
+        &in_guest(vm, &format!("pkill -INT -f '[f]wd --netns {name}-b'"))
+            .output()
+            .unwrap(),
+        "SIGINT to fwd",
+    );
+    let _ = fwd.0.wait();
+    let lines = rest.join().expect("fwd's stderr");
+    let stopped = lines
+        .iter()
+        .find_map(|l| match probe::protocol::Event::parse(l) {
+            Some(probe::protocol::Event::Stopped(s)) => Some(s),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no end event from fwd: {lines:?}"));
+    let by_queue = stopped.counters["forwarded_by_queue"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{stopped:?}"));
+    println!(
+        "fwd stopped in {:.1} s; forwarded by queue: {by_queue:?}",
+        t2.elapsed().as_secs_f64()
+    );
+    assert_eq!(by_queue.len(), 4, "{stopped:?}");
+    assert_eq!(stopped.forwarded, 512, "{stopped:?}");
+    assert!(
+        by_queue.values().all(|n| n.as_u64() > Some(0)),
+        "{stopped:?}"
     );
     println!("VM multi-queue test: {:.1} s", t0.elapsed().as_secs_f64());
 }
