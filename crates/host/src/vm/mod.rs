@@ -279,9 +279,13 @@ pub fn up(
         kernel: kernel.image.display().to_string(),
         kernel_release: kernel.release.clone(),
         ssh_port: port,
-        xdplat: guest::ship_binary(&spec.xdplat, &dir).into(),
+        xdplat: String::new(),
         boot_s: None,
     };
+    // the record first: until it names its living owner, the directory looks like a dead
+    // start's to another testbed's `up`, which reaps it
+    rec.save()?;
+    rec.xdplat = guest::ship_binary(&spec.xdplat, &dir).into();
     rec.save()?;
     let alias = host_alias(&spec.name);
     guest::make_keys(&dir, &alias)?;
@@ -595,6 +599,9 @@ pub fn down(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// How long a state directory without a record may be a start in progress.
+const START_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Takes down every VM testbed whose owner died (and clears state whose guest is gone while
 /// its owner is too); one line per testbed reaped.
 pub fn reap_orphans() -> Vec<String> {
@@ -603,8 +610,9 @@ pub fn reap_orphans() -> Vec<String> {
         let dir = owner::state_dir(&name);
         let orphan = match Record::load(&name) {
             Some(r) => r.orphaned(),
-            // no record: a start that died before writing one
-            None => owner::processes(&dir).is_empty(),
+            // no record: a start that died before writing one (a living start writes its
+            // record right after making the directory, so a young one is left alone)
+            None => owner::processes(&dir).is_empty() && owner::older_than(&dir, START_GRACE),
         };
         if orphan {
             match down(&name) {

@@ -118,6 +118,16 @@ impl Record {
     }
 }
 
+/// Whether `path` was last modified more than `age` ago (a path that cannot be read counts as
+/// old).
+pub fn older_than(path: &Path, age: std::time::Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|e| e > age)
+}
+
 /// The pids of every process whose command line names `dir` (the guest's processes).
 pub fn processes(dir: &Path) -> Vec<i32> {
     let marker = format!("{}/", dir.display());
