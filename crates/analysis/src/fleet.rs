@@ -10,7 +10,8 @@
 //! of leave-one-out comparisons with few pairs): the
 //! Mann–Whitney test and the bootstrap interval of the median shift of [`crate::compare`], and
 //! a shift of at least `min_shift` of the others' median (huge samples make any shift
-//! "significant"), and every repetition of the pair beyond every repetition of the reference
+//! "significant"), the pair's median far out among all the pairs' medians (Iglewicz and
+//! Hoaglin's modified z-score above 3.5), and every repetition of the pair beyond every repetition of the reference
 //! (probes of one run are not independent: they share its CPU placement and its neighbours'
 //! load, so two healthy pairs sharing a host differ by more than the probes' interval says). A
 //! pair that differs so in most of the configurations (more than half), all in the same
@@ -279,7 +280,7 @@ pub fn compare(pairs: &[Pair], min_shift: f64, seed: u64) -> Result<Fleet, Error
                 .iter()
                 .flat_map(|j| medians[*j][c].1.iter().copied())
                 .collect();
-            let apart = separated(&m[c].1, &ref_reps, cmp.shift_ns);
+            let apart = separated(&m[c].1, &ref_reps, cmp.shift_ns) && far_out(&pm, i);
             shifts.push(Shift {
                 config: c.clone(),
                 shift_ns: cmp.shift_ns,
@@ -325,6 +326,24 @@ pub fn compare(pairs: &[Pair], min_shift: f64, seed: u64) -> Result<Fleet, Error
         common_configs: common,
         min_shift,
     })
+}
+
+/// Iglewicz and Hoaglin's modified z-score cut-off (1993): `0.6745 (x - median) / MAD` above
+/// 3.5 marks an outlier.
+const MODIFIED_Z: f64 = 3.5;
+
+/// Whether pair `i`'s median lies far out among all the pairs' medians `pm` by the modified
+/// z-score: two healthy pairs that differ steadily (their CPUs, their neighbours) are then no
+/// outliers of each other, and with two pairs none is one (either could be the odd one).
+fn far_out(pm: &[f64], i: usize) -> bool {
+    let center = median(&mut pm.to_vec());
+    let mut dev: Vec<f64> = pm.iter().map(|v| (v - center).abs()).collect();
+    let mad = median(&mut dev);
+    let d = (pm[i] - center).abs();
+    if mad == 0.0 {
+        return d > 0.0;
+    }
+    0.6745 * d / mad > MODIFIED_Z
 }
 
 /// Whether every repetition of the pair lies beyond every repetition of the reference in the
@@ -409,7 +428,23 @@ fn explain(pairs: &[Pair], rows: &[PairRow], i: usize, common: &[String]) -> Str
 
 #[cfg(test)]
 mod tests {
-    use super::separated;
+    use super::{far_out, separated};
+
+    /// The pair medians (µs) of three CI runs of the fleet test: the slow pair is far out in
+    /// the two where every role slept, the healthy pairs 19 µs apart never are.
+    #[test]
+    fn only_the_pair_far_out_among_the_medians_counts() {
+        for pm in [[35.7, 53.5, 193.3], [34.3, 52.0, 192.1]] {
+            assert_eq!(
+                (0..3).map(|i| far_out(&pm, i)).collect::<Vec<_>>(),
+                [false, false, true]
+            );
+        }
+        // six spinning roles on 2 CPUs: the slow pair is not far enough out to be told apart
+        assert!(!far_out(&[267.0, 112.4, 973.4], 2));
+        assert!(!far_out(&[40.0, 45.0], 1));
+        assert!(far_out(&[40.0, 40.0, 90.0], 2));
+    }
 
     #[test]
     fn repetitions_must_all_lie_beyond_the_reference() {

@@ -137,7 +137,7 @@ fn us(ns: Option<f64>) -> String {
 /// The fleet view, Markdown.
 pub fn markdown(f: &Fleet) -> String {
     let mut s = format!(
-        "# xdplat fleet\n\n{} pairs; {} configurations ran on every pair. A pair differs when its probes differ from the reference, the other pairs nearest the fleet's median (Mann–Whitney p < 0.01, the median shift's 95 % interval excluding 0) by at least {:.0} % of the reference's median with every repetition beyond every repetition of the reference, in more than half of the configurations, one way.\n\n",
+        "# xdplat fleet\n\n{} pairs; {} configurations ran on every pair. A pair differs when its probes differ from the reference, the other pairs nearest the fleet's median (Mann–Whitney p < 0.01, the median shift's 95 % interval excluding 0) by at least {:.0} % of the reference's median with every repetition beyond every repetition of the reference and its median far out among the pairs' (modified z-score above 3.5, Iglewicz and Hoaglin), in more than half of the configurations, one way.\n\n",
         f.pairs.len(),
         f.common_configs.len(),
         f.min_shift * 100.0
