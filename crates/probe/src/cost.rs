@@ -25,6 +25,9 @@ pub struct TimestampCost {
     pub clock_ns: f64,
     /// One stamp as the roles take it ([`clock::source`]).
     pub stamp_ns: f64,
+    /// The same loop's stamps alone, per probe (two per batch, nothing recorded): the floor no
+    /// bookkeeping can go under. `per_packet_ns - stamps_ns` is what the recording costs.
+    pub stamps_ns: f64,
     pub batch: usize,
     /// How the stamps were read (`tsc` or `vdso`).
     pub source: &'static str,
@@ -52,6 +55,15 @@ pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<T
     };
     let clock_ns = per_read(&clock::vdso_ns);
     let stamp_ns = per_read(&|| clock.now_ns());
+    let mut stamps_ns = f64::INFINITY;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for _ in 0..packets / batch {
+            black_box(clock.now_ns());
+            black_box(clock.now_ns());
+        }
+        stamps_ns = stamps_ns.min(t.elapsed().as_nanos() as f64 / packets as f64);
+    }
     let mut per_packet_ns = f64::INFINITY;
     for _ in 0..ROUNDS {
         let mut tally = Tally::new(packets, 0, sample_every, 2 * batch as usize)?;
@@ -82,6 +94,7 @@ pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<T
         per_packet_ns,
         clock_ns,
         stamp_ns,
+        stamps_ns,
         batch: batch as usize,
         source: clock::source().name(),
     })
