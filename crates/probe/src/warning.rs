@@ -47,6 +47,20 @@ pub enum Warning {
     Stall(Box<Stall>),
     /// Measured in a guest whose CPU is emulated in software (`results::Environment::emulation`).
     Emulated { engine: String },
+    /// The socket sent probes and received nothing at all; where they stopped.
+    NothingReceived(Box<Silence>),
+}
+
+/// A socket's counters at the end of a run that received nothing: enough to tell where the
+/// probes stopped (the device, this host's receive path, or the peer and the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Silence {
+    pub published: u64,
+    pub completed: u64,
+    /// Replies this interface's XDP program redirected to the socket (None: unreadable).
+    pub redirected: Option<u64>,
+    pub rx_dropped: u64,
+    pub fill_empty: u64,
 }
 
 impl Warning {
@@ -104,6 +118,14 @@ impl Warning {
             Warning::Emulated { engine } => {
                 format!("measured in a {engine} guest (software-emulated CPU and NICs)")
             }
+            Warning::NothingReceived(s) => format!(
+                "the socket received nothing: {} frames published, {} completed, XDP program redirected {}, XDP_STATISTICS rx_dropped {} rx_fill_ring_empty_descs {}",
+                s.published,
+                s.completed,
+                s.redirected.map_or("(unread)".into(), |r| r.to_string()),
+                s.rx_dropped,
+                s.fill_empty
+            ),
         }
     }
 
@@ -152,6 +174,7 @@ impl Warning {
             Warning::Emulated { .. } => {
                 "absolute latencies are emulation's, not a machine's".into()
             }
+            Warning::NothingReceived(s) => s.cause().into(),
         }
     }
 
@@ -168,6 +191,19 @@ impl Warning {
                 xdp::STAMP_ENV
             )),
             _ => None,
+        }
+    }
+}
+
+impl Silence {
+    /// Where the probes stopped, from the first stage whose counters show it.
+    pub fn cause(&self) -> &'static str {
+        if self.completed < self.published {
+            "not every frame left this host's device (the kernel did not complete them): a TX path the driver does not drive"
+        } else if self.redirected.unwrap_or(0) > 0 {
+            "replies reached this interface and its XDP program redirected them to the socket, which dropped them (see rx_dropped and rx_fill_ring_empty_descs)"
+        } else {
+            "every probe left and no reply reached this interface's XDP program: the peer did not answer, or the replies were lost between the hosts (the forwarder's counters say which)"
         }
     }
 }
@@ -205,6 +241,42 @@ mod tests {
             }
             .to_string(),
             "--hw-timestamps: no TX timestamps: the UMEM has no TX metadata room"
+        );
+    }
+    #[test]
+    fn a_silent_socket_names_the_first_stage_that_stopped() {
+        let base = Silence {
+            published: 1000,
+            completed: 1000,
+            redirected: Some(0),
+            rx_dropped: 0,
+            fill_empty: 0,
+        };
+        let cause = |s: &Silence| s.cause().split(':').next().unwrap().to_owned();
+        assert_eq!(
+            cause(&Silence {
+                completed: 3,
+                ..base.clone()
+            }),
+            "not every frame left this host's device (the kernel did not complete them)"
+        );
+        assert!(
+            base.cause()
+                .starts_with("every probe left and no reply reached")
+        );
+        let dropped = Silence {
+            redirected: Some(1000),
+            rx_dropped: 1000,
+            ..base.clone()
+        };
+        assert!(
+            dropped
+                .cause()
+                .starts_with("replies reached this interface")
+        );
+        assert_eq!(
+            Warning::NothingReceived(Box::new(dropped)).fact(),
+            "the socket received nothing: 1000 frames published, 1000 completed, XDP program redirected 1000, XDP_STATISTICS rx_dropped 1000 rx_fill_ring_empty_descs 0"
         );
     }
 }

@@ -181,6 +181,12 @@ pub struct SocketConfig {
     /// XDP_USE_SG: multi-buffer packets (frames chained with XDP_PKT_CONTD).
     pub use_sg: bool,
     pub busy_poll: Option<BusyPoll>,
+    /// UMEM frames `0..prefill` put on the fill ring before the bind (at most the fill ring's
+    /// size and the UMEM's frames). A zero-copy driver fills its RX queue from the fill ring
+    /// when the bind enables it; an empty ring there leaves the refill to the driver's own
+    /// retry (virtio-net: `refill_work`, a kernel worker, every HZ/2), so buffers handed over
+    /// after the bind arrive late, or, where that worker races the bind, never.
+    pub prefill: u32,
 }
 
 impl SocketConfig {
@@ -194,6 +200,7 @@ impl SocketConfig {
             need_wakeup: true,
             use_sg: false,
             busy_poll: None,
+            prefill: 0,
         }
     }
 

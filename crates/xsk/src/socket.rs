@@ -25,6 +25,10 @@ pub struct BindInfo {
     pub shared_umem: bool,
     /// Why zero-copy was not obtained, when `--bind auto` fell back to copy.
     pub zero_copy_error: Option<String>,
+    /// Fill-ring entries put there before the bind ([`SocketConfig::prefill`]). How many the
+    /// driver took at the bind cannot be read back: the kernel publishes its fill-ring consumer
+    /// index only when it next peeks at the ring (`__xskq_cons_release`), not as it takes.
+    pub prefilled: u32,
 }
 
 /// XDP_STATISTICS; `complete` is false on kernels that report only the first three counters.
@@ -73,8 +77,9 @@ impl Socket {
             .map_err(|e| Error::sys("mmap(UMEM)", e))?;
         let fd = sys::xsk_socket().map_err(|e| Error::sys("socket(AF_XDP)", e))?;
         register_umem(fd.as_fd(), &region, umem)?;
-        let rings = Rings::open(fd, umem, cfg, None)?;
-        Ok(rings.into_socket(Frames::new(Arc::new(region), umem), umem))
+        let frames = Frames::new(Arc::new(region), umem);
+        let rings = Rings::open(fd, umem, cfg, None, Some(&frames))?;
+        Ok(rings.into_socket(frames, umem))
     }
 
     /// A second socket on this socket's UMEM (XDP_SHARED_UMEM), owning UMEM frames
@@ -93,7 +98,8 @@ impl Socket {
             ));
         }
         let fd = sys::xsk_socket().map_err(|e| Error::sys("socket(AF_XDP)", e))?;
-        let rings = Rings::open(fd, &self.umem_cfg, cfg, Some(self.ctl.fd.as_fd()))?;
+        // its frames are this socket's until the bind, so nothing goes on its fill ring before
+        let rings = Rings::open(fd, &self.umem_cfg, cfg, Some(self.ctl.fd.as_fd()), None)?;
         // the frames change owner only once the new socket is bound
         let frames = self
             .frames
@@ -132,17 +138,32 @@ struct Rings {
 }
 
 impl Rings {
-    /// Maps the rings on `fd` (whose UMEM is registered, or shared from `shared_with`), binds it
-    /// and sets the busy-poll options.
+    /// Maps the rings on `fd` (whose UMEM is registered, or shared from `shared_with`), puts
+    /// `cfg.prefill` of `frames` on the fill ring, binds it and sets the busy-poll options.
     fn open(
         fd: OwnedFd,
         umem: &UmemConfig,
         cfg: &SocketConfig,
         shared_with: Option<BorrowedFd<'_>>,
+        frames: Option<&Frames>,
     ) -> Result<Rings> {
-        let (fill, completion) = umem_rings(fd.as_fd(), umem)?;
+        let (mut fill, completion) = umem_rings(fd.as_fd(), umem)?;
         let (rx, tx) = data_rings(fd.as_fd(), cfg)?;
-        let info = bind(fd.as_fd(), cfg, shared_with)?;
+        let mut prefilled = 0;
+        if let Some(frames) = frames {
+            let want = cfg
+                .prefill
+                .min(umem.fill_size)
+                .min(frames.frame_indices().end);
+            let mut r = fill.reserve(want);
+            for i in 0..r.len() {
+                r.set(i, frames.frame_addr(i));
+            }
+            prefilled = r.len();
+            r.commit(prefilled);
+        }
+        let mut info = bind(fd.as_fd(), cfg, shared_with)?;
+        info.prefilled = prefilled;
         let ctl = Control {
             fd,
             info,
@@ -450,6 +471,7 @@ fn bind(
             use_sg: cfg.use_sg,
             shared_umem: true,
             zero_copy_error: None,
+            prefilled: 0,
         });
     }
     let mut zero_copy_error = None;
@@ -499,6 +521,7 @@ fn bind(
         use_sg: cfg.use_sg,
         shared_umem: false,
         zero_copy_error,
+        prefilled: 0,
     })
 }
 

@@ -176,21 +176,23 @@ impl<C: Clock> AfXdpPort<C> {
         cfg.knobs.validate()?;
         let knobs = cfg.knobs.clone();
         let umem = knobs.umem();
-        let mut sock = xsk::Socket::new(&umem, &knobs.socket(cfg.ifindex, cfg.queue))?;
+        let rx_frames = if forwarder {
+            umem.frame_count
+        } else {
+            umem.frame_count / 2
+        };
+        // the receive frames go on the fill ring before the bind: a zero-copy driver takes its
+        // RX buffers when the bind enables the queue ([`xsk::SocketConfig::prefill`])
+        let sock = xsk::Socket::new(
+            &umem,
+            &xsk::SocketConfig {
+                prefill: rx_frames.min(umem.fill_size),
+                ..knobs.socket(cfg.ifindex, cfg.queue)
+            },
+        )?;
         prog.insert_socket(cfg.queue, sock.ctl.fd())?;
         let frames = sock.frames.frame_indices();
-        let rx_frames = if forwarder {
-            frames.end
-        } else {
-            frames.end / 2
-        };
-        let to_fill = rx_frames.min(umem.fill_size);
-        let mut fill = sock.fill.reserve(to_fill);
-        for i in 0..fill.len() {
-            fill.set(i, sock.frames.frame_addr(i));
-        }
-        let n = fill.len();
-        fill.commit(n);
+        debug_assert_eq!(frames.end, umem.frame_count);
         let free_tx: Vec<u32> = (rx_frames..frames.end).rev().collect();
         let tags = vec![0; frames.end as usize];
         let refill = Vec::with_capacity(frames.end as usize);

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::{AfXdpPort, TxStampSource};
 use crate::clock::Clock;
 use crate::protocol::QueueState;
-use crate::warning::Warning;
+use crate::warning::{Silence, Warning};
 
 impl<C: Clock> AfXdpPort<C> {
     /// True when the socket is bound in zero-copy mode.
@@ -82,6 +82,7 @@ impl<C: Clock> AfXdpPort<C> {
             "tx_needed_wakeup": self.counters.tx_needed_wakeup,
             "tx_wakeup": if self.tx_wake_by_poll { "sendto+poll" } else { "sendto" },
             "tx_poll_wakeups": self.counters.tx_poll_wakeups,
+            "fill_before_bind": info.prefilled,
         });
         let Value::Object(mut m) = m else {
             unreachable!("object literal")
@@ -138,7 +139,18 @@ impl<C: Clock> AfXdpPort<C> {
                 why: stamp.why.clone(),
             });
         }
-        if let Ok(c) = self.prog.counters() {
+        let prog = self.prog.counters().ok();
+        if self.counters.rx_packets == 0 && self.counters.tx_published > 0 {
+            let stats = self.sock.ctl.statistics().unwrap_or_default();
+            warnings.push(Warning::NothingReceived(Box::new(Silence {
+                published: self.counters.tx_published,
+                completed: self.counters.tx_completed,
+                redirected: prog.as_ref().map(|c| c.redirected),
+                rx_dropped: stats.rx_dropped,
+                fill_empty: stats.rx_fill_ring_empty_descs,
+            })));
+        }
+        if let Some(c) = prog {
             m.insert(
                 "xdp_program".into(),
                 json!({ "redirected": c.redirected, "passed": c.passed, "meta_failed": c.meta_failed,
