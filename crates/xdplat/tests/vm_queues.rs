@@ -10,11 +10,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Instant;
 
-use common::vm::{Down, KillOnDrop, can_run, in_guest, ok};
+use common::vm::{Down, GuestFwd, can_run, in_guest, ok};
 use common::xdplat;
 use host::test_support::unique_name;
 
@@ -73,35 +72,16 @@ fn vm_multi_queue_forwarder_serves_every_queue_and_names_it_per_probe() {
 
     // the forwarder on all 4 queues of B, sleeping in poll() (the guest has fewer vCPUs than
     // queues), writing its queue into every probe that has room
-    let mut fwd = KillOnDrop(
-        in_guest(
-            vm,
-            &format!(
-                "exec {bin} fwd --netns {name}-b --iface {name}-ba --queues 4 --flows 64 --poll true --stamp --duration 300s"
-            ),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fwd over ssh"),
+    let fwd = GuestFwd::start(
+        vm,
+        &format!(
+            "--netns {name}-b --iface {name}-ba --queues 4 --flows 64 --poll true --stamp --duration 300s"
+        ),
     );
-    let mut lines = BufReader::new(fwd.0.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let ready = loop {
-        match lines.next() {
-            Some(Ok(l)) => {
-                if let Some(probe::protocol::Event::Ready(r)) = probe::protocol::Event::parse(&l) {
-                    break r;
-                }
-                seen.push(l);
-            }
-            _ => panic!("fwd in the guest ended before it was ready: {seen:?}"),
-        }
-    };
-    println!("{}", seen.join("\n"));
+    println!("{}", fwd.before.join("\n"));
+    let ready = &fwd.ready;
     let served: Vec<u32> = ready.queues.iter().map(|q| q.queue).collect();
     assert_eq!(served, [0, 1, 2, 3], "{ready:?}");
-    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<String>>());
 
     // 512 probes on 64 flows, 128 bytes: room for the forwarder's stamps and queue
     let run = format!("/tmp/{name}-mq");
@@ -148,14 +128,7 @@ fn vm_multi_queue_forwarder_serves_every_queue_and_names_it_per_probe() {
 
     // SIGINT: the forwarder's end event counts what each queue forwarded
     let t2 = Instant::now();
-    ok(
-        &in_guest(vm, &format!("pkill -INT -f '[f]wd --netns {name}-b'"))
-            .output()
-            .unwrap(),
-        "SIGINT to fwd",
-    );
-    let _ = fwd.0.wait();
-    let lines = rest.join().expect("fwd's stderr");
+    let lines = fwd.stop(vm);
     let stopped = lines
         .iter()
         .find_map(|l| match probe::protocol::Event::parse(l) {

@@ -8,12 +8,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::vm::{Down, KillOnDrop, can_run, in_guest, knobs_on_real_drivers, ok, vm_sweep};
+use common::vm::{
+    Down, GuestFwd, KillOnDrop, can_run, in_guest, knobs_on_real_drivers, ok, vm_sweep,
+};
 use common::{out_dir, xdplat};
 use host::test_support::{require_root, unique_name};
 
@@ -61,37 +62,11 @@ fn vm_boot_status_zero_copy_ping_fwd_down() {
     // zero-copy ping <-> fwd in the guest, 1000 probes, none lost
     let bin = vm["xdplat"].as_str().unwrap().to_string();
     let run = format!("/tmp/{name}-zc");
-    let mut fwd = KillOnDrop(
-        in_guest(
-            vm,
-            &format!(
-                "echo $$; exec {bin} fwd --netns {name}-b --iface {name}-ba --bind zero-copy --duration 300s"
-            ),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fwd over ssh"),
+    let fwd = GuestFwd::start(
+        vm,
+        &format!("--netns {name}-b --iface {name}-ba --bind zero-copy --duration 300s"),
     );
-    let mut pid = String::new();
-    BufReader::new(fwd.0.stdout.take().unwrap())
-        .read_line(&mut pid)
-        .unwrap();
-    let pid: u32 = pid.trim().parse().expect("the guest shell's pid");
-    let mut lines = BufReader::new(fwd.0.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    loop {
-        match lines.next() {
-            Some(Ok(l)) if common::is_ready(&l) => {
-                seen.push(l);
-                break;
-            }
-            Some(Ok(l)) => seen.push(l),
-            _ => panic!("fwd in the guest ended before it was ready: {seen:?}"),
-        }
-    }
-    println!("{}", seen.join("\n"));
-    std::thread::spawn(move || lines.for_each(drop));
+    println!("{}", fwd.before.join("\n"));
     let t1 = Instant::now();
     let ping = |attempt: u32| -> serde_json::Value {
         let o = in_guest(
@@ -132,16 +107,7 @@ fn vm_boot_status_zero_copy_ping_fwd_down() {
         assert_eq!(summary["environment"]["emulation"], "QEMU TCG");
     }
     // stop the forwarder in the guest (its XDP program goes with it)
-    ok(
-        &in_guest(
-            vm,
-            &format!("kill -INT {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.2; done"),
-        )
-        .output()
-        .unwrap(),
-        "stopping fwd in the guest",
-    );
-    let _ = fwd.0.wait();
+    fwd.stop(vm);
 
     // a sweep on it: the file names the testbed and its kind, the hosts become ssh hosts
     let t2 = Instant::now();

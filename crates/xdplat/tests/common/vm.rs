@@ -73,6 +73,70 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// `xdplat fwd` started in the guest over ssh and past its Ready event.
+pub struct GuestFwd {
+    pub ssh: KillOnDrop,
+    pub ready: probe::protocol::Ready,
+    /// What it wrote to stderr before the Ready event.
+    pub before: Vec<String>,
+    /// Its stderr after the Ready event, collected until it ends.
+    rest: std::thread::JoinHandle<Vec<String>>,
+    netns: String,
+}
+
+impl GuestFwd {
+    /// Runs `fwd_args` (everything after `xdplat fwd`; the first must be `--netns NAME`, which
+    /// [`GuestFwd::stop`] finds it by) and waits for its Ready event.
+    pub fn start(vm: &serde_json::Value, fwd_args: &str) -> GuestFwd {
+        use std::io::{BufRead, BufReader};
+        let netns = match fwd_args.split_whitespace().collect::<Vec<_>>()[..] {
+            ["--netns", netns, ..] => netns.to_owned(),
+            _ => panic!("fwd_args must start with --netns NAME: {fwd_args}"),
+        };
+        let bin = vm["xdplat"].as_str().expect("the guest's xdplat");
+        let mut ssh = KillOnDrop(
+            in_guest(vm, &format!("exec {bin} fwd {fwd_args}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("fwd over ssh"),
+        );
+        let mut lines = BufReader::new(ssh.0.stderr.take().expect("piped")).lines();
+        let mut before = Vec::new();
+        let ready = loop {
+            match lines.next() {
+                Some(Ok(l)) => match probe::protocol::Event::parse(&l) {
+                    Some(probe::protocol::Event::Ready(r)) => break r,
+                    _ => before.push(l),
+                },
+                _ => panic!("fwd in the guest ended before it was ready: {before:?}"),
+            }
+        };
+        let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+        GuestFwd {
+            ssh,
+            ready,
+            before,
+            rest,
+            netns,
+        }
+    }
+
+    /// SIGINT to the forwarder in the guest; its stderr after the Ready event once it ended.
+    pub fn stop(mut self, vm: &serde_json::Value) -> Vec<String> {
+        let netns = &self.netns;
+        // `[f]wd`: the pattern must not match the shell that runs pkill
+        ok(
+            &in_guest(vm, &format!("pkill -INT -f '[f]wd --netns {netns} '"))
+                .output()
+                .unwrap(),
+            "SIGINT to fwd in the guest",
+        );
+        let _ = self.ssh.0.wait();
+        self.rest.join().expect("fwd's stderr")
+    }
+}
+
 /// Runs `argv` in the guest over the testbed's own ssh access.
 pub fn in_guest(vm: &serde_json::Value, argv: &str) -> Command {
     let mut c = Command::new("ssh");
