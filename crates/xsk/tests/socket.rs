@@ -328,3 +328,28 @@ fn no_metadata_room_means_no_request() {
         assert_eq!(desc.options, 0);
     });
 }
+
+#[test]
+fn prefill_puts_frames_on_the_fill_ring_before_the_bind() {
+    in_a("xpre", 1, |ifindex, _| {
+        let umem = UmemConfig::default();
+        let cfg = SocketConfig {
+            prefill: 64,
+            ..SocketConfig::new(ifindex, 0)
+        };
+        let sock = Socket::new(&umem, &cfg).expect("copy bind on veth");
+        assert_eq!(sock.ctl.info().prefilled, 64);
+        // copy mode takes fill entries only as packets arrive: all 64 still wait there
+        assert_eq!(sock.fill.pending(), 64);
+        drop(sock);
+        // never more than the fill ring holds
+        let all = SocketConfig {
+            prefill: u32::MAX,
+            ..cfg
+        };
+        let sock = Socket::new(&umem, &all).expect("copy bind on veth");
+        let most = umem.fill_size.min(umem.frame_count);
+        assert_eq!(sock.ctl.info().prefilled, most);
+        assert_eq!(sock.fill.pending(), most);
+    });
+}
