@@ -118,7 +118,8 @@ impl<C: Clock> AfXdpPort<C> {
                 warnings.push(Warning::ClockStepped { drift_ns: drift });
             }
         }
-        if let Ok(s) = self.sock.ctl.statistics() {
+        let stats = self.sock.ctl.statistics().ok();
+        if let Some(s) = &stats {
             m.insert(
                 "xdp_statistics".into(),
                 json!({
@@ -141,7 +142,7 @@ impl<C: Clock> AfXdpPort<C> {
         }
         let prog = self.prog.counters().ok();
         if self.counters.rx_packets == 0 && self.counters.tx_published > 0 {
-            let stats = self.sock.ctl.statistics().unwrap_or_default();
+            let stats = stats.unwrap_or_default();
             warnings.push(Warning::NothingReceived(Box::new(Silence {
                 published: self.counters.tx_published,
                 completed: self.counters.tx_completed,
