@@ -184,8 +184,9 @@ pub struct SocketConfig {
     /// UMEM frames `0..prefill` put on the fill ring before the bind (at most the fill ring's
     /// size and the UMEM's frames). A zero-copy driver fills its RX queue from the fill ring
     /// when the bind enables it; an empty ring there leaves the refill to the driver's own
-    /// retry (virtio-net: `refill_work`, a kernel worker, every HZ/2), so buffers handed over
-    /// after the bind arrive late, or, where that worker races the bind, never.
+    /// retry (virtio-net 6.x: `refill_work`, a kernel worker that raced XDP attach and XSK bind;
+    /// 7.x: a NAPI that repolls until the ring fills), so buffers handed over after the bind
+    /// arrive late, or, where that retry is lost, never.
     pub prefill: u32,
 }
 
