@@ -75,7 +75,7 @@ impl Drop for KillOnDrop {
 
 /// `xdplat fwd` started in the guest over ssh and past its Ready event.
 pub struct GuestFwd {
-    pub ssh: KillOnDrop,
+    ssh: KillOnDrop,
     pub ready: probe::protocol::Ready,
     /// What it wrote to stderr before the Ready event.
     pub before: Vec<String>,
