@@ -43,53 +43,54 @@ pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<T
     let batch = batch.max(1) as u64;
     let packets = packets.max(batch).div_ceil(batch) * batch;
     let per_read = |read: &dyn Fn() -> u64| {
-        let mut best = f64::INFINITY;
-        for _ in 0..ROUNDS {
-            let t = Instant::now();
-            for _ in 0..packets {
-                black_box(read());
-            }
-            best = best.min(t.elapsed().as_nanos() as f64 / packets as f64);
-        }
-        best
+        best_ns(
+            packets,
+            || Ok(()),
+            |_| {
+                for _ in 0..packets {
+                    black_box(read());
+                }
+            },
+        )
     };
-    let clock_ns = per_read(&clock::vdso_ns);
-    let stamp_ns = per_read(&|| clock.now_ns());
-    let mut stamps_ns = f64::INFINITY;
-    for _ in 0..ROUNDS {
-        let t = Instant::now();
-        for _ in 0..packets / batch {
-            black_box(clock.now_ns());
-            black_box(clock.now_ns());
-        }
-        stamps_ns = stamps_ns.min(t.elapsed().as_nanos() as f64 / packets as f64);
-    }
-    let mut per_packet_ns = f64::INFINITY;
-    for _ in 0..ROUNDS {
-        let mut tally = Tally::new(packets, 0, sample_every, 2 * batch as usize)?;
-        let t = Instant::now();
-        let mut seq = 0;
-        while seq < packets {
-            let tx = clock.now_ns();
-            for s in seq..seq + batch {
-                tally.sent(s, tx, tx);
+    let clock_ns = per_read(&clock::vdso_ns)?;
+    let stamp_ns = per_read(&|| clock.now_ns())?;
+    let stamps_ns = best_ns(
+        packets,
+        || Ok(()),
+        |_| {
+            for _ in 0..packets / batch {
+                black_box(clock.now_ns());
+                black_box(clock.now_ns());
             }
-            let rx = clock.now_ns();
-            for s in seq..seq + batch {
-                black_box(tally.reply(
-                    black_box(s),
-                    &crate::RxInfo {
-                        rx_ns: rx,
-                        ..Default::default()
-                    },
-                    None,
-                ));
+        },
+    )?;
+    let per_packet_ns = best_ns(
+        packets,
+        || Tally::new(packets, 0, sample_every, 2 * batch as usize),
+        |tally| {
+            let mut seq = 0;
+            while seq < packets {
+                let tx = clock.now_ns();
+                for s in seq..seq + batch {
+                    tally.sent(s, tx, tx);
+                }
+                let rx = clock.now_ns();
+                for s in seq..seq + batch {
+                    black_box(tally.reply(
+                        black_box(s),
+                        &crate::RxInfo {
+                            rx_ns: rx,
+                            ..Default::default()
+                        },
+                        None,
+                    ));
+                }
+                seq += batch;
             }
-            seq += batch;
-        }
-        per_packet_ns = per_packet_ns.min(t.elapsed().as_nanos() as f64 / packets as f64);
-        black_box(&tally);
-    }
+            black_box(&tally);
+        },
+    )?;
     Ok(TimestampCost {
         per_packet_ns,
         clock_ns,
@@ -98,4 +99,21 @@ pub fn timestamp_cost(packets: u64, batch: usize, sample_every: u64) -> Result<T
         batch: batch as usize,
         source: clock::source().name(),
     })
+}
+
+/// ns per packet of `run` over `packets` packets, the best of [`ROUNDS`] rounds, each on a fresh
+/// `setup()` made before its clock starts.
+fn best_ns<S>(
+    packets: u64,
+    mut setup: impl FnMut() -> Result<S>,
+    mut run: impl FnMut(&mut S),
+) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..ROUNDS {
+        let mut state = setup()?;
+        let t = Instant::now();
+        run(&mut state);
+        best = best.min(t.elapsed().as_nanos() as f64 / packets as f64);
+    }
+    Ok(best)
 }
